@@ -1,0 +1,1 @@
+"""beehive: reactive cloud actors."""

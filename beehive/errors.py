@@ -1,0 +1,60 @@
+"""The one exception hierarchy of beehive: everything raised on purpose derives from BeeHiveError."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class BeeHiveError(Exception):
+    """Base class of every error beehive raises on purpose."""
+
+
+class BadEventBody(BeeHiveError):
+    """An event's body does not validate as the model an actor asked for.
+
+    The host dead-letters the message at once: retrying cannot fix a malformed body.
+    """
+
+
+class DeadLetter(BeeHiveError):
+    """Raised by an actor to dead-letter the current event at once, with this message as reason."""
+
+
+class Retry(BeeHiveError):
+    """Raised by an actor to ask for a later retry without logging an error.
+
+    ``delay`` overrides the host's backoff for this attempt; the attempt still counts towards
+    ``max_deliveries``.
+    """
+
+    def __init__(self, reason: str = "retry requested", *, delay: float | timedelta | None = None):
+        super().__init__(reason)
+        self.delay = delay.total_seconds() if isinstance(delay, timedelta) else delay
+
+
+class QueueNotFoundError(BeeHiveError):
+    """A queue, topic or subscription that does not exist was used."""
+
+
+class LeaseLostError(BeeHiveError):
+    """A message was settled after its lease (lock) had expired; another consumer may have it."""
+
+
+class ActorConfigurationError(BeeHiveError):
+    """An actor cannot be built or run as configured (for example an unresolvable dependency)."""
+
+
+class NotFoundError(BeeHiveError):
+    """A store has no entity, item, blob or key by that name."""
+
+
+class KeyAlreadyExistsError(BeeHiveError):
+    """An insert found an entity with the same id or key already there."""
+
+
+class ConcurrencyConflictError(BeeHiveError):
+    """A conditional write lost: the stored version is not the one the caller read."""
+
+
+class LockNotAcquiredError(BeeHiveError):
+    """A lock could not be acquired before the wait ran out."""

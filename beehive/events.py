@@ -1,0 +1,82 @@
+"""The event: an immutable envelope around one fact that happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from beehive.errors import BadEventBody
+
+PropertyValue = str | int | float | bool
+M = TypeVar("M", bound=BaseModel)
+
+
+def _new_id() -> str:
+    return str(uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """A timestamped, immutable, unique fact, as it travels through queues.
+
+    ``Event(OrderAccepted(order_id="o-1"))`` serialises the model and takes ``event_type`` and
+    ``queue_name`` (the topic it is published to) from its class name; keyword arguments
+    override any field. ``Event(event_type="Ping", body="{}")`` builds the envelope directly.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=_new_id, min_length=1)
+    timestamp: AwareDatetime = Field(default_factory=_now)
+    event_type: str = Field(min_length=1)
+    queue_name: str = Field(default="", description="destination topic or queue")
+    body: str = ""
+    content_type: str = "application/json"
+    url: str | None = None
+    properties: dict[str, PropertyValue] = Field(default_factory=dict)
+    enqueue_time: AwareDatetime | None = None
+    session_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    delivery_count: int = 0
+
+    # The broker's handle on a leased message (BeeHive's UnderlyingMessage); never serialised.
+    _lease: Any = PrivateAttr(default=None)
+
+    def __init__(self, model: BaseModel | None = None, /, **fields: Any) -> None:
+        if model is not None:
+            if not isinstance(model, BaseModel):
+                raise TypeError(
+                    f"Event() takes a pydantic model or keywords only, not {type(model).__name__}"
+                )
+            name = type(model).__name__
+            fields = {"event_type": name, "body": model.model_dump_json(), **fields}
+        if not fields.get("queue_name") and "event_type" in fields:
+            fields["queue_name"] = fields["event_type"]
+        super().__init__(**fields)
+
+    def body_as(self, model: type[M]) -> M:
+        """The body validated as ``model``; raises BadEventBody naming what was wrong."""
+        try:
+            return model.model_validate_json(self.body or "null")
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise BadEventBody(
+                f"event {self.event_type} {self.id} does not validate as "
+                f"{model.__name__}: {problems}"
+            ) from None
+
+    def leased(self, lease: Any, delivery_count: int) -> Event:
+        """A copy of this event as delivered by a broker (used by queue operators)."""
+        copy = self.model_copy(update={"delivery_count": delivery_count})
+        copy._lease = lease
+        return copy
