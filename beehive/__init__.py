@@ -1,1 +1,50 @@
-"""beehive: reactive cloud actors."""
+"""beehive: reactive cloud actors, an evolvable web of events.
+
+A port of BeeHive: small actor classes turn events into events; a host leases them from topic
+subscriptions, builds the actors with their dependencies, publishes what they return, and
+completes, retries or dead-letters each message.
+"""
+
+from beehive.actors import ActorDescriptor, ProcessorActor, actor, discover
+from beehive.backoff import Backoff
+from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
+from beehive.errors import (
+    ActorConfigurationError,
+    BadEventBody,
+    BeeHiveError,
+    DeadLetter,
+    LeaseLostError,
+    QueueNotFoundError,
+    Retry,
+)
+from beehive.events import Event
+from beehive.host import ActorHost
+from beehive.names import QueueName
+from beehive.stats import ActorStats
+
+__all__ = [
+    # events
+    "Event",
+    "QueueName",
+    # actors
+    "ActorDescriptor",
+    "ProcessorActor",
+    "actor",
+    "discover",
+    # configuration
+    "apply_overrides",
+    "overrides_from_env",
+    "overrides_from_toml",
+    # hosting
+    "ActorHost",
+    "ActorStats",
+    "Backoff",
+    # errors
+    "ActorConfigurationError",
+    "BadEventBody",
+    "BeeHiveError",
+    "DeadLetter",
+    "LeaseLostError",
+    "QueueNotFoundError",
+    "Retry",
+]

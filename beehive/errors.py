@@ -1,4 +1,4 @@
-"""The one exception hierarchy of beehive: everything raised on purpose derives from BeeHiveError."""
+"""The one exception hierarchy: everything beehive raises on purpose derives from BeeHiveError."""
 
 from __future__ import annotations
 

@@ -28,6 +28,9 @@ class QueueName:
     """
 
     __slots__ = ("_kind", "_subscription", "_topic")
+    _topic: str
+    _subscription: str | None
+    _kind: QueueKind
 
     def __init__(self, name: str | QueueName) -> None:
         if isinstance(name, QueueName):

@@ -36,6 +36,16 @@ class QueueSettings:
             raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """How many messages a subscription or queue holds, by state."""
+
+    active: int
+    scheduled: int = 0
+    leased: int = 0
+    dead_lettered: int = 0
+
+
 def seconds(value: float | timedelta | None) -> float:
     """A duration given as seconds or a timedelta, in seconds (None is 0)."""
     if value is None:
@@ -87,9 +97,7 @@ class QueueOperator(ABC):
         """Give a leased event back, visible again after ``delay``; counts as a delivery."""
 
     @abstractmethod
-    async def dead_letter(
-        self, event: Event, reason: str, description: str | None = None
-    ) -> None:
+    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
         """Move a leased event to its queue's dead-letter queue, with the reason."""
 
     @abstractmethod

@@ -1,0 +1,249 @@
+"""One actor descriptor at work: lease, process, publish, settle, for each message."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from beehive.actors import ActorDescriptor
+from beehive.backoff import Backoff
+from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
+from beehive.events import Event
+from beehive.queues.base import QueueOperator
+from beehive.stats import Counters
+
+logger = logging.getLogger("beehive.host")
+
+FailureHook = Callable[[ActorDescriptor, Event, BaseException], None]
+
+
+def _stamp(incoming: Event, outgoing: Any) -> Event:
+    if not isinstance(outgoing, Event):
+        raise TypeError(f"process must return a list of Event, and it held {outgoing!r}")
+    return outgoing.model_copy(
+        update={
+            "correlation_id": outgoing.correlation_id or incoming.correlation_id or incoming.id,
+            "causation_id": incoming.id,
+        }
+    )
+
+
+class _Renewal:
+    """Renews a lease every ``interval`` until ``limit`` seconds have passed (a timer, no task)."""
+
+    __slots__ = ("_deadline", "_handle", "_interval", "_loop", "_renew")
+
+    def __init__(self, interval: float, limit: float, renew: Callable[[], None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._interval = interval
+        self._deadline = self._loop.time() + limit
+        self._renew = renew
+        self._handle = self._loop.call_later(interval, self._fire)
+
+    def _fire(self) -> None:
+        if self._loop.time() + self._interval <= self._deadline:
+            self._renew()
+            self._handle = self._loop.call_later(self._interval, self._fire)
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+class Consumer:
+    """Runs ``parallelism`` workers for one descriptor, each handling one message at a time."""
+
+    def __init__(
+        self,
+        descriptor: ActorDescriptor,
+        operator: QueueOperator,
+        factory: Callable[[], Any],
+        *,
+        backoff: Backoff,
+        poll_wait: float,
+        on_failure: FailureHook | None,
+    ) -> None:
+        self.descriptor = descriptor
+        self.counters = Counters()
+        self._operator = operator
+        self._factory = factory
+        self._closes = callable(getattr(descriptor.actor_type, "aclose", None))
+        self._backoff = backoff
+        self._poll_wait = poll_wait
+        self._on_failure = on_failure
+        self._workers: list[asyncio.Task[None]] = []
+        self._leasing: set[asyncio.Task[None]] = set()
+        self._renewals: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    def start(self) -> None:
+        name = self.descriptor.name
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"{name}#{i}")
+            for i in range(self.descriptor.parallelism)
+        ]
+
+    async def stop(self, grace: float) -> None:
+        """Stop leasing; let in-flight messages finish within ``grace``, then abandon the rest."""
+        self._stopping = True
+        for task in self._leasing:
+            task.cancel()
+        if not self._workers:
+            return
+        _, late = await asyncio.wait(self._workers, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+
+    async def _work(self) -> None:
+        task = cast("asyncio.Task[None]", asyncio.current_task())
+        queue = self.descriptor.queue
+        failures = 0
+        while not self._stopping:
+            self._leasing.add(task)
+            try:
+                events = await self._operator.next(queue, max_count=1, wait=self._poll_wait)
+                failures = 0
+            except asyncio.CancelledError:
+                if self._stopping:
+                    return
+                raise
+            except Exception:
+                # The broker is unreachable or failing: keep trying, without hammering it.
+                failures += 1
+                logger.exception("%s: leasing from %s failed", self.descriptor.name, queue)
+                await asyncio.sleep(self._backoff.delay(failures))
+                continue
+            finally:
+                self._leasing.discard(task)
+            for event in events:
+                await self._handle(event)
+
+    async def _handle(self, event: Event) -> None:
+        counters = self.counters
+        counters.received += 1
+        counters.in_flight += 1
+        started = time.perf_counter()
+        renewal = self._keep_leased(event)
+        actor: Any = None
+        outcome = "succeeded"
+        try:
+            actor = self._factory()
+            results = await actor.process(event)
+            if results:
+                await self._publish(event, results)
+            await self._operator.complete(event)
+            counters.succeeded += 1
+        except asyncio.CancelledError:
+            outcome = "abandoned"
+            await self._settle_quietly(self._operator.abandon(event))
+            raise
+        except LeaseLostError as error:
+            outcome = "lease lost"
+            counters.lease_lost += 1
+            logger.warning("%s: %s", self.descriptor.name, error)
+        except Exception as error:
+            outcome = await self._fail(event, error)
+        finally:
+            renewal.cancel()
+            counters.in_flight -= 1
+            elapsed = time.perf_counter() - started
+            counters.processing_seconds += elapsed
+            if actor is not None and self._closes:
+                await self._close(actor)
+            self._log(event, outcome, elapsed)
+
+    async def _publish(self, incoming: Event, results: Sequence[Event]) -> None:
+        if not isinstance(results, list | tuple):
+            raise TypeError(f"process must return a list of Event, not {type(results).__name__}")
+        outgoing = [_stamp(incoming, event) for event in results]
+        if len(outgoing) == 1:
+            await self._operator.push(outgoing[0])
+            return
+        groups: dict[str, list[Event]] = {}
+        for event in outgoing:
+            groups.setdefault(event.queue_name, []).append(event)
+        for group in groups.values():
+            await self._operator.push_batch(group)
+
+    async def _fail(self, event: Event, error: Exception) -> str:
+        """Retry or dead-letter after a failure; returns the outcome for the log."""
+        descriptor, counters = self.descriptor, self.counters
+        if not isinstance(error, Retry | DeadLetter) and self._on_failure is not None:
+            self._on_failure(descriptor, event, error)
+        reason = f"{descriptor.name} raised {type(error).__name__}: {error}"
+        final = event.delivery_count >= descriptor.max_deliveries
+        try:
+            if isinstance(error, BadEventBody | DeadLetter) or final:
+                if final and not isinstance(error, BadEventBody | DeadLetter):
+                    reason += f" (delivery {event.delivery_count} of {descriptor.max_deliveries})"
+                await self._operator.dead_letter(event, reason[:4096], type(error).__name__)
+                counters.dead_lettered += 1
+                logger.error(
+                    "%s: dead-lettered %s %s: %s",
+                    descriptor.name,
+                    event.event_type,
+                    event.id,
+                    reason,
+                    exc_info=None if isinstance(error, DeadLetter) else error,
+                )
+                return "dead-lettered"
+            delay = error.delay if isinstance(error, Retry) else None
+            if delay is None:
+                delay = self._backoff.delay(event.delivery_count)
+            await self._operator.abandon(event, delay)
+            counters.retried += 1
+            if not isinstance(error, Retry):
+                logger.warning(
+                    "%s: %s, retrying in %.2fs", descriptor.name, reason, delay, exc_info=error
+                )
+            return "retried"
+        except LeaseLostError as lost:
+            counters.lease_lost += 1
+            logger.warning("%s: %s", descriptor.name, lost)
+            return "lease lost"
+
+    def _keep_leased(self, event: Event) -> _Renewal:
+        descriptor = self.descriptor
+
+        def renew() -> None:
+            task = asyncio.create_task(self._settle_quietly(self._operator.renew_lease(event)))
+            self._renewals.add(task)
+            task.add_done_callback(self._renewals.discard)
+
+        return _Renewal(descriptor.lease_seconds / 2, descriptor.max_lease_seconds, renew)
+
+    async def _settle_quietly(self, settle: Any) -> None:
+        try:
+            await settle
+        except Exception as error:
+            logger.warning("%s: %s", self.descriptor.name, error)
+
+    async def _close(self, actor: Any) -> None:
+        try:
+            await actor.aclose()
+        except Exception:
+            logger.exception("%s: aclose failed", self.descriptor.name)
+
+    def _log(self, event: Event, outcome: str, elapsed: float) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s %s %s %s delivery=%d %.1fms",
+                self.descriptor.name,
+                outcome,
+                event.event_type,
+                event.id,
+                event.delivery_count,
+                elapsed * 1000,
+                extra={
+                    "actor": self.descriptor.name,
+                    "event_type": event.event_type,
+                    "event_id": event.id,
+                    "delivery_count": event.delivery_count,
+                    "outcome": outcome,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )

@@ -1,0 +1,153 @@
+"""The actor host: BeeHive's factory actor and orchestrator in one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from beehive._consumer import Consumer, FailureHook
+from beehive._di import actor_factory
+from beehive.actors import ActorDescriptor
+from beehive.backoff import Backoff
+from beehive.events import Event
+from beehive.names import QueueName
+from beehive.queues.base import QueueOperator, seconds
+from beehive.stats import ActorStats
+
+logger = logging.getLogger("beehive.host")
+
+
+class ActorHost:
+    """Runs actors: creates the topology, leases messages, builds actors, publishes, settles.
+
+    Each enabled descriptor gets ``parallelism`` workers. Outgoing events are published
+    *before* the incoming message is completed, so delivery is at-least-once: a crash between
+    the two redelivers the message and its events are published again.
+
+    ``container`` is a dependency-injector container whose providers fill actors'
+    constructor parameters (by name, or through ``Provide[...]`` defaults). ``backoff`` spaces
+    retries; ``poll_wait`` is how long one long-poll of the broker waits; ``on_failure`` is
+    called with every unexpected actor exception (``beehive.testing`` uses it to fail fast).
+    """
+
+    def __init__(
+        self,
+        operator: QueueOperator,
+        descriptors: Iterable[ActorDescriptor],
+        *,
+        container: Any | None = None,
+        backoff: Backoff | None = None,
+        poll_wait: float | timedelta = 5.0,
+        stop_grace: float | timedelta = 30.0,
+        on_failure: FailureHook | None = None,
+    ) -> None:
+        self._operator = operator
+        self._descriptors = [d for d in descriptors if d.enabled]
+        self._container = container
+        self._backoff = backoff or Backoff()
+        self._poll_wait = seconds(poll_wait)
+        self._stop_grace = seconds(stop_grace)
+        self._on_failure = on_failure
+        self._consumers: list[Consumer] = []
+        self._pulses: dict[str, float] = {}
+        self._pulsers: list[asyncio.Task[None]] = []
+        self._running = False
+
+    @property
+    def operator(self) -> QueueOperator:
+        return self._operator
+
+    @property
+    def descriptors(self) -> list[ActorDescriptor]:
+        return list(self._descriptors)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def pulse(self, event_type: str, *, every: float | timedelta) -> None:
+        """Publish an empty ``event_type`` event on an interval (BeeHive's SimpleAutoPulser)."""
+        interval = seconds(every)
+        if interval <= 0:
+            raise ValueError(f"pulse interval must be positive, got {interval}")
+        QueueName.topic_of(event_type)
+        if self._running:
+            self._pulsers.append(asyncio.create_task(self._pulse(event_type, interval)))
+        self._pulses[event_type] = interval
+
+    async def start(self) -> None:
+        """Check every actor can be built, create the topology, then start consuming."""
+        if self._running:
+            return
+        factories = [actor_factory(d.actor_type, self._container) for d in self._descriptors]
+        await self._setup_topology()
+        self._consumers = [
+            Consumer(
+                descriptor,
+                self._operator,
+                factory,
+                backoff=self._backoff,
+                poll_wait=self._poll_wait,
+                on_failure=self._on_failure,
+            )
+            for descriptor, factory in zip(self._descriptors, factories, strict=True)
+        ]
+        for consumer in self._consumers:
+            consumer.start()
+        self._pulsers = [
+            asyncio.create_task(self._pulse(event_type, interval))
+            for event_type, interval in self._pulses.items()
+        ]
+        self._running = True
+        logger.info("host started %d actors", len(self._consumers))
+
+    async def _setup_topology(self) -> None:
+        queues = {d.source for d in self._descriptors if not d.queue.is_subscription}
+        for descriptor in self._descriptors:
+            await self._operator.setup_queue(descriptor.source, descriptor.settings)
+        topics = {topic for d in self._descriptors for topic in d.emits} | set(self._pulses)
+        for topic in sorted(topics - queues):
+            await self._operator.setup_queue(QueueName.topic_of(topic))
+
+    async def _pulse(self, event_type: str, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._operator.push(Event(event_type=event_type, body="{}"))
+            except Exception:
+                logger.exception("pulse %s failed", event_type)
+
+    async def stop(self, grace: float | timedelta | None = None) -> None:
+        """Stop leasing; let in-flight messages finish within ``grace``; abandon the rest.
+
+        Abandoned messages are visible again at once, for this host or another.
+        """
+        if not self._running:
+            return
+        self._running = False
+        for pulser in self._pulsers:
+            pulser.cancel()
+        await asyncio.gather(*self._pulsers, return_exceptions=True)
+        wait = self._stop_grace if grace is None else seconds(grace)
+        await asyncio.gather(*(consumer.stop(wait) for consumer in self._consumers))
+        logger.info("host stopped")
+
+    def stats(self) -> dict[str, ActorStats]:
+        """Counters per actor (``ActorClass@source``) since the host started."""
+        return {c.descriptor.name: c.counters.snapshot() for c in self._consumers}
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

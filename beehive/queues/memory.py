@@ -1,0 +1,413 @@
+"""The embedded broker: in memory, faithful to Service Bus semantics.
+
+Topics fan out a copy to every subscription; a lease is a lock with a duration, and an expired
+lock makes the message visible again with one more delivery; ``enqueue_time`` is honoured; the
+broker dead-letters a message delivered more than ``max_deliveries`` times; a consumer waiting
+in ``next`` wakes the moment a message arrives. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.events import Event
+from beehive.names import QueueName
+from beehive.queues.base import (
+    DEAD_LETTER_DESCRIPTION,
+    DEAD_LETTER_REASON,
+    QueueDepth,
+    QueueOperator,
+    QueueSettings,
+    seconds,
+)
+
+logger = logging.getLogger("beehive.queues.memory")
+
+MAX_DELIVERIES_EXCEEDED = "MaxDeliveryCountExceeded"
+SESSION_ID_REQUIRED = "SessionIdRequired"
+
+
+@dataclass(eq=False, slots=True)
+class _Message:
+    event: Event
+    deliveries: int = 0
+
+
+@dataclass(eq=False, slots=True)
+class _Lease:
+    queue: _Queue
+    message: _Message
+    timer: asyncio.TimerHandle | None = None
+    settled: bool = False
+
+
+@dataclass(eq=False)
+class _Queue:
+    """A subscription or plain queue; with sessions, at most one message per session is leased."""
+
+    name: QueueName
+    settings: QueueSettings
+    ready: deque[_Message] = field(default_factory=deque)
+    sessions: dict[str, deque[_Message]] = field(default_factory=dict)
+    free_sessions: deque[str] = field(default_factory=deque)
+    busy_sessions: set[str] = field(default_factory=set)
+    scheduled: int = 0
+    leased: int = 0
+    dead: list[Event] = field(default_factory=list)
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+    def put(self, message: _Message, *, front: bool = False) -> None:
+        if not self.settings.sessions:
+            (self.ready.appendleft if front else self.ready.append)(message)
+        else:
+            session = message.event.session_id or ""
+            pending = self.sessions.setdefault(session, deque())
+            (pending.appendleft if front else pending.append)(message)
+            self._offer(session)
+        self.wake()
+
+    def take(self) -> _Message | None:
+        if not self.settings.sessions:
+            return self.ready.popleft() if self.ready else None
+        if not self.free_sessions:
+            return None
+        session = self.free_sessions.popleft()
+        pending = self.sessions[session]
+        message = pending.popleft()
+        if not pending:
+            del self.sessions[session]
+        self.busy_sessions.add(session)
+        return message
+
+    def release_session(self, message: _Message) -> None:
+        if self.settings.sessions:
+            session = message.event.session_id or ""
+            self.busy_sessions.discard(session)
+            self._offer(session)
+            self.wake()
+
+    def _offer(self, session: str) -> None:
+        if (
+            session in self.sessions
+            and session not in self.busy_sessions
+            and session not in self.free_sessions
+        ):
+            self.free_sessions.append(session)
+
+    def wake(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    @property
+    def active(self) -> int:
+        return len(self.ready) + sum(len(p) for p in self.sessions.values())
+
+
+class InMemoryQueueOperator(QueueOperator):
+    """The embedded default broker. Safe for any number of tasks on one event loop."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, dict[str, _Queue]] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._live = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.dropped = 0
+        """Events published to a topic that had no subscription (Service Bus drops them too)."""
+
+    # -- topology -------------------------------------------------------------------------------
+
+    async def setup_queue(
+        self, name: str | QueueName, settings: QueueSettings | None = None
+    ) -> None:
+        name = QueueName(name)
+        settings = settings or QueueSettings()
+        if name.subscription is not None:
+            subscriptions = self._topic_for_setup(name.topic)
+            subscriptions.setdefault(name.subscription, _Queue(name, settings))
+        elif name.is_topic:
+            self._topic_for_setup(name.topic)
+        else:
+            if name.topic in self._topics:
+                raise ValueError(f"cannot create queue {name}: a topic has that name")
+            self._queues.setdefault(name.topic, _Queue(name, settings))
+
+    def _topic_for_setup(self, topic: str) -> dict[str, _Queue]:
+        if topic in self._queues:
+            raise ValueError(f"cannot create topic {topic}: a queue has that name")
+        return self._topics.setdefault(topic, {})
+
+    async def delete_queue(self, name: str | QueueName) -> None:
+        name = QueueName(name)
+        if name.is_subscription:
+            removed = [self._topics.get(name.topic, {}).pop(name.subscription or "", None)]
+        elif name.topic in self._topics:
+            removed = list(self._topics.pop(name.topic).values())
+        else:
+            removed = [self._queues.pop(name.topic, None)]
+        for queue in removed:
+            if queue is not None:
+                self._discard(queue.active + queue.scheduled + queue.leased)
+                while queue.waiters:
+                    queue.wake()
+
+    async def queue_exists(self, name: str | QueueName) -> bool:
+        name = QueueName(name)
+        if name.is_subscription:
+            return name.subscription in self._topics.get(name.topic, {})
+        if name.is_topic:
+            return name.topic in self._topics
+        return name.topic in self._queues
+
+    def _receiving(self, name: str | QueueName) -> _Queue:
+        name = QueueName(name)
+        queue = (
+            self._topics.get(name.topic, {}).get(name.subscription)
+            if name.subscription
+            else self._queues.get(name.topic)
+        )
+        if queue is None:
+            raise QueueNotFoundError(f"no subscription or queue named {name}; call setup_queue")
+        return queue
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def push(self, event: Event) -> None:
+        self._send(event)
+
+    async def push_batch(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self._send(event)
+
+    def _send(self, event: Event) -> None:
+        destination = event.queue_name or event.event_type
+        subscriptions = self._topics.get(destination)
+        if subscriptions is not None:
+            targets = list(subscriptions.values())
+            if not targets:
+                self.dropped += 1
+                logger.warning(
+                    "dropped event %s %s: topic %s has no subscription",
+                    event.event_type,
+                    event.id,
+                    destination,
+                )
+                return
+        elif destination in self._queues:
+            targets = [self._queues[destination]]
+        else:
+            raise QueueNotFoundError(
+                f"cannot publish event {event.event_type} {event.id}: no topic or queue named "
+                f"{destination!r}; call setup_queue first"
+            )
+        delay = 0.0
+        if event.enqueue_time is not None:
+            delay = (event.enqueue_time - datetime.now(UTC)).total_seconds()
+        for queue in targets:
+            self._accept(queue, _Message(event), delay)
+
+    def _accept(self, queue: _Queue, message: _Message, delay: float) -> None:
+        self._live += 1
+        self._idle.clear()
+        if queue.settings.sessions and message.event.session_id is None:
+            description = f"{queue.name} requires sessions: publish with a session_id"
+            self._bury(queue, message, SESSION_ID_REQUIRED, description, held=False)
+        elif delay > 0:
+            self._later(queue, message, delay)
+        else:
+            queue.put(message)
+
+    def _later(
+        self, queue: _Queue, message: _Message, delay: float, *, front: bool = False
+    ) -> None:
+        queue.scheduled += 1
+
+        def due() -> None:
+            self._timers.discard(timer)
+            queue.scheduled -= 1
+            queue.put(message, front=front)
+            if front:
+                queue.release_session(message)
+
+        timer = asyncio.get_running_loop().call_later(delay, due)
+        self._timers.add(timer)
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    async def next(
+        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
+    ) -> list[Event]:
+        if max_count < 1:
+            raise ValueError(f"max_count must be at least 1, got {max_count}")
+        queue = self._receiving(name)
+        leased = self._lease(queue, max_count)
+        if leased:
+            return leased
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds(wait)
+        while loop.time() < deadline:
+            waiter = loop.create_future()
+            queue.waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+            except TimeoutError:
+                return []
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    queue.wake()  # pass the wake-up on: this consumer will not take the message
+                raise
+            finally:
+                if waiter in queue.waiters:
+                    queue.waiters.remove(waiter)
+            leased = self._lease(self._receiving(name), max_count)
+            if leased:
+                return leased
+        return []
+
+    def _lease(self, queue: _Queue, max_count: int) -> list[Event]:
+        leased: list[Event] = []
+        loop = asyncio.get_running_loop()
+        while len(leased) < max_count:
+            message = queue.take()
+            if message is None:
+                break
+            message.deliveries += 1
+            if message.deliveries > queue.settings.max_deliveries:
+                description = f"delivered {message.deliveries - 1} times without completion"
+                self._bury(queue, message, MAX_DELIVERIES_EXCEEDED, description, held=True)
+                continue
+            lease = _Lease(queue, message)
+            lease.timer = loop.call_later(queue.settings.lease_seconds, self._expire, lease)
+            queue.leased += 1
+            leased.append(message.event.leased(lease, message.deliveries))
+        return leased
+
+    def _expire(self, lease: _Lease) -> None:
+        if not lease.settled:
+            lease.settled = True
+            lease.queue.leased -= 1
+            lease.queue.put(lease.message, front=True)
+            lease.queue.release_session(lease.message)
+
+    # -- settling -------------------------------------------------------------------------------
+
+    def _settle(self, event: Event) -> _Lease:
+        lease = event._lease
+        if not isinstance(lease, _Lease):
+            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
+        if lease.settled:
+            raise LeaseLostError(
+                f"the lease on event {event.event_type} {event.id} in {lease.queue.name} "
+                "expired or was settled already"
+            )
+        lease.settled = True
+        if lease.timer is not None:
+            lease.timer.cancel()
+        return lease
+
+    async def complete(self, event: Event) -> None:
+        lease = self._settle(event)
+        lease.queue.leased -= 1
+        lease.queue.release_session(lease.message)
+        self._discard(1)
+
+    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
+        lease = self._settle(event)
+        queue, message = lease.queue, lease.message
+        queue.leased -= 1
+        wait = seconds(delay)
+        if wait <= 0:
+            queue.put(message, front=True)
+            queue.release_session(message)
+        else:
+            # A session stays held while its head waits, so later messages cannot overtake it.
+            self._later(queue, message, wait, front=queue.settings.sessions)
+
+    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
+        lease = self._settle(event)
+        lease.queue.leased -= 1
+        self._bury(lease.queue, lease.message, reason, description, held=True)
+
+    def _bury(
+        self,
+        queue: _Queue,
+        message: _Message,
+        reason: str,
+        description: str | None,
+        *,
+        held: bool,
+    ) -> None:
+        """Dead-letter a message; ``held`` when it was taken from the queue (its session too)."""
+        properties = {**message.event.properties, DEAD_LETTER_REASON: reason}
+        if description is not None:
+            properties[DEAD_LETTER_DESCRIPTION] = description
+        queue.dead.append(
+            message.event.model_copy(
+                update={"properties": properties, "delivery_count": message.deliveries}
+            )
+        )
+        if held:
+            queue.release_session(message)
+        self._discard(1)
+        logger.warning(
+            "dead-lettered event %s %s in %s: %s",
+            message.event.event_type,
+            message.event.id,
+            queue.name,
+            reason,
+        )
+
+    async def renew_lease(self, event: Event) -> None:
+        lease = self._settle(event)
+        lease.settled = False
+        lease.timer = asyncio.get_running_loop().call_later(
+            lease.queue.settings.lease_seconds, self._expire, lease
+        )
+
+    async def dead_letters(self, name: str | QueueName) -> list[Event]:
+        return list(self._receiving(name).dead)
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    async def depth(self, name: str | QueueName) -> QueueDepth:
+        queue = self._receiving(name)
+        return QueueDepth(
+            active=queue.active,
+            scheduled=queue.scheduled,
+            leased=queue.leased,
+            dead_lettered=len(queue.dead),
+        )
+
+    def _discard(self, count: int) -> None:
+        self._live -= count
+        if self._live <= 0:
+            self._live = 0
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float | timedelta | None = None) -> None:
+        """Wait until every message is completed or dead-lettered (none ready, scheduled, leased).
+
+        Raises TimeoutError when that does not happen within ``timeout``.
+        """
+        async with asyncio.timeout(None if timeout is None else seconds(timeout)):
+            await self._idle.wait()
+
+    @property
+    def is_idle(self) -> bool:
+        return self._live == 0
+
+    async def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()

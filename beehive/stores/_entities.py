@@ -1,0 +1,104 @@
+"""What stores need to know about entity models: identity, concurrency-awareness, round trips.
+
+An entity is a pydantic model with an ``id: str`` field. It is *concurrency-aware* (BeeHive's
+``IConcurrencyAware``) when it also has ``etag`` and ``last_modified`` fields: stores then fill
+both on every read and write, and a write that carries a stale ``etag`` is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from beehive.errors import ConcurrencyConflictError
+
+EntityT = TypeVar("EntityT", bound=BaseModel)
+
+ETAG: str = "etag"
+LAST_MODIFIED: str = "last_modified"
+
+
+def check_entity_type(entity_type: object) -> None:
+    """Refuse anything but a pydantic model class with an ``id`` field."""
+    if not (isinstance(entity_type, type) and issubclass(entity_type, BaseModel)):
+        raise TypeError(f"an entity type must be a pydantic model class, not {entity_type!r}")
+    if "id" not in entity_type.model_fields:
+        raise TypeError(f"entity type {entity_type.__name__} has no 'id' field")
+
+
+def is_concurrency_aware(entity_type: type[BaseModel]) -> bool:
+    """Whether entities of this type carry ``etag`` and ``last_modified`` for the store to fill."""
+    return ETAG in entity_type.model_fields and LAST_MODIFIED in entity_type.model_fields
+
+
+def new_version() -> tuple[str, datetime]:
+    """A fresh etag and modification time for a write."""
+    return uuid.uuid4().hex, datetime.now(UTC)
+
+
+def conflict(
+    store: str, what: str, id: str, expected: str | None, stored: str | None
+) -> ConcurrencyConflictError:
+    """The error for a conditional write that lost, naming everything needed to debug it."""
+    actual = "absent" if stored is None else f"at version {stored!r}"
+    wanted = "absent" if expected is None else f"at version {expected!r}"
+    return ConcurrencyConflictError(
+        f"{what} {id!r} in {store!r} is {actual}, but the write expected it {wanted}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An entity as a store keeps it: serialized, so callers never share objects with the store."""
+
+    id: str
+    json: str
+    etag: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[EntityT]):
+    """Turns entities of one type into records and back."""
+
+    entity_type: type[EntityT]
+
+    @property
+    def concurrency_aware(self) -> bool:
+        return is_concurrency_aware(self.entity_type)
+
+    def id_of(self, entity: EntityT) -> str:
+        value: object = getattr(entity, "id", None)
+        if not isinstance(value, str):
+            raise TypeError(f"{type(entity).__name__}.id must be a str, not {value!r}")
+        return value
+
+    def etag_of(self, entity: EntityT) -> str | None:
+        """The version a write is conditional on: the entity's etag, if it is aware of one."""
+        if not self.concurrency_aware:
+            return None
+        value: object = getattr(entity, ETAG)
+        return value if isinstance(value, str) else None
+
+    def check(self, entity: object) -> EntityT:
+        if not isinstance(entity, self.entity_type):
+            raise TypeError(f"expected a {self.entity_type.__name__}, got {type(entity).__name__}")
+        return entity
+
+    def dump(self, entity: EntityT) -> Record:
+        """A new version of ``entity``, ready to store."""
+        etag, last_modified = new_version()
+        return Record(self.id_of(entity), entity.model_dump_json(), etag, last_modified)
+
+    def load(self, record: Record) -> EntityT:
+        """A fresh entity from a record, with the stored version filled in when aware."""
+        entity = self.entity_type.model_validate_json(record.json)
+        if self.concurrency_aware:
+            entity = entity.model_copy(
+                update={ETAG: record.etag, LAST_MODIFIED: record.last_modified}
+            )
+        return entity
