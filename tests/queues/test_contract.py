@@ -1,0 +1,275 @@
+"""The queue-operator contract: what every backend does the same way."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from beehive import Event, QueueName, QueueNotFoundError
+from beehive.queues import QueueOperator, QueueSettings
+
+Unique = Callable[[str], str]
+
+
+async def lease_one(operator: QueueOperator, name: str, wait: float = 5.0) -> Event:
+    events = await operator.next(name, wait=wait)
+    assert len(events) == 1, f"expected one event from {name}, got {events}"
+    return events[0]
+
+
+async def assert_empty(operator: QueueOperator, name: str, wait: float = 0.2) -> None:
+    assert await operator.next(name, wait=wait) == []
+
+
+async def test_setup_creates_subscription_topic_and_queue(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic, queue = unique("Orders"), unique("Jobs")
+    subscription = f"{topic}-Billing"
+
+    await operator.setup_queue(subscription)
+    await operator.setup_queue(queue)
+
+    assert await operator.queue_exists(subscription)
+    assert await operator.queue_exists(QueueName.topic_of(topic))
+    assert await operator.queue_exists(queue)
+    assert not await operator.queue_exists(f"{topic}-Other")
+
+
+async def test_setup_is_idempotent_and_delete_removes(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    subscription = f"{unique('Orders')}-Billing"
+    await operator.setup_queue(subscription)
+    await operator.setup_queue(subscription)
+
+    await operator.delete_queue(subscription)
+
+    assert not await operator.queue_exists(subscription)
+
+
+async def test_every_field_round_trips(operator: QueueOperator, unique: Unique) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    sent = Event(
+        event_type="OrderAccepted",
+        queue_name=queue,
+        body='{"order_id": "o-1", "note": "caf\\u00e9"}',
+        content_type="application/json",
+        url="https://example.invalid/blobs/1",
+        properties={"tenant": "acme", "priority": 3, "ratio": 0.5, "urgent": True},
+        session_id="customer-7",
+        correlation_id="corr-1",
+        causation_id="cause-1",
+        timestamp=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+    )
+
+    await operator.push(sent)
+    received = await lease_one(operator, queue)
+    await operator.complete(received)
+
+    assert received.delivery_count == 1
+    assert received.model_dump(exclude={"delivery_count"}) == sent.model_dump(
+        exclude={"delivery_count"}
+    )
+
+
+async def test_topic_fans_out_a_copy_to_every_subscription(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic = unique("OrderAccepted")
+    for subscription in ("Payment", "Audit"):
+        await operator.setup_queue(f"{topic}-{subscription}")
+
+    await operator.push(Event(event_type=topic, body='{"n": 1}'))
+
+    for subscription in ("Payment", "Audit"):
+        event = await lease_one(operator, f"{topic}-{subscription}")
+        assert event.body == '{"n": 1}'
+        await operator.complete(event)
+
+
+async def test_publishing_to_a_topic_without_subscriptions_is_not_an_error(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic = unique("Lonely")
+    await operator.setup_queue(QueueName.topic_of(topic))
+
+    await operator.push(Event(event_type=topic))
+
+
+async def test_publishing_to_an_unknown_destination_raises(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    with pytest.raises(QueueNotFoundError, match="Nowhere"):
+        await operator.push(Event(event_type=unique("Nowhere")))
+
+
+async def test_leasing_from_an_unknown_queue_raises(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    with pytest.raises(QueueNotFoundError):
+        await operator.next(f"{unique('Nowhere')}-Sub")
+
+
+async def test_complete_removes_the_message(operator: QueueOperator, unique: Unique) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+
+    await operator.complete(await lease_one(operator, queue))
+
+    await assert_empty(operator, queue)
+
+
+async def test_a_leased_message_is_invisible_to_others(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+
+    leased = await lease_one(operator, queue)
+
+    await assert_empty(operator, queue)
+    await operator.complete(leased)
+
+
+async def test_abandon_redelivers_with_one_more_delivery(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+
+    first = await lease_one(operator, queue)
+    await operator.abandon(first)
+    second = await lease_one(operator, queue)
+
+    assert second.id == first.id
+    assert second.delivery_count == 2
+    await operator.complete(second)
+
+
+async def test_abandon_with_delay_is_not_redelivered_early(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+
+    await operator.abandon(await lease_one(operator, queue), delay=timedelta(seconds=1))
+    abandoned_at = asyncio.get_running_loop().time()
+    again = await lease_one(operator, queue, wait=10)
+
+    assert asyncio.get_running_loop().time() - abandoned_at >= 0.9
+    assert again.delivery_count == 2
+    await operator.complete(again)
+
+
+async def test_scheduled_event_is_not_delivered_early(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    due = datetime.now(UTC) + timedelta(seconds=1)
+
+    await operator.push(Event(event_type="Reminder", queue_name=queue, enqueue_time=due))
+    event = await lease_one(operator, queue, wait=10)
+
+    assert datetime.now(UTC) >= due - timedelta(milliseconds=50)
+    assert event.enqueue_time == due
+    await operator.complete(event)
+
+
+async def test_dead_letter_keeps_the_event_with_its_reason(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    sent = Event(event_type="Job", queue_name=queue, body='{"bad": true}')
+    await operator.push(sent)
+
+    await operator.dead_letter(await lease_one(operator, queue), "Broken", "it is broken")
+
+    await assert_empty(operator, queue)
+    dead = await operator.dead_letters(queue)
+    assert [e.id for e in dead] == [sent.id]
+    assert dead[0].body == sent.body
+    assert dead[0].properties["dead_letter_reason"] == "Broken"
+    assert dead[0].properties["dead_letter_description"] == "it is broken"
+    assert len(await operator.dead_letters(queue)) == 1, "peeking must not remove"
+
+
+async def test_broker_dead_letters_after_max_deliveries(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue, QueueSettings(max_deliveries=3))
+    await operator.push(Event(event_type="Job", queue_name=queue))
+
+    for delivery in (1, 2, 3):
+        event = await lease_one(operator, queue)
+        assert event.delivery_count == delivery
+        await operator.abandon(event)
+
+    await assert_empty(operator, queue, wait=0.5)
+    dead = await operator.dead_letters(queue)
+    assert len(dead) == 1
+    assert dead[0].properties["dead_letter_reason"] == "MaxDeliveryCountExceeded"
+
+
+async def test_waiting_consumer_wakes_when_a_message_arrives(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    waiting = asyncio.create_task(operator.next(queue, wait=30))
+    await asyncio.sleep(0)  # let the consumer start waiting
+
+    await operator.push(Event(event_type="Job", queue_name=queue))
+    events = await asyncio.wait_for(waiting, timeout=10)
+
+    assert len(events) == 1
+    await operator.complete(events[0])
+
+
+async def test_next_leases_up_to_max_count_in_order(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    sent = [Event(event_type="Job", queue_name=queue, body=str(i)) for i in range(5)]
+    await operator.push_batch(sent)
+
+    leased: list[Event] = []
+    while len(leased) < 3:
+        leased += await operator.next(queue, max_count=3 - len(leased), wait=5)
+
+    assert [e.body for e in leased] == ["0", "1", "2"]
+    for event in leased:
+        await operator.complete(event)
+
+
+async def test_sessions_deliver_one_message_per_session_in_order(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    subscription = f"{unique('Orders')}-Ship"
+    await operator.setup_queue(subscription, QueueSettings(sessions=True))
+    topic = QueueName(subscription).topic
+    for session, body in [("a", "a1"), ("a", "a2"), ("b", "b1")]:
+        await operator.push(Event(event_type=topic, session_id=session, body=body))
+
+    first = await operator.next(subscription, max_count=10, wait=5)
+    while len(first) < 2:
+        first += await operator.next(subscription, max_count=10, wait=5)
+
+    assert sorted(e.body for e in first) == ["a1", "b1"], "one in flight per session"
+    for event in first:
+        await operator.complete(event)
+    after = await lease_one(operator, subscription)
+    assert after.body == "a2"
+    await operator.complete(after)
