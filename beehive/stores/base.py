@@ -359,7 +359,7 @@ class KeyValueStore(ABC):
     async def put(
         self,
         key: str,
-        body: bytes | AsyncIterable[bytes],
+        body: bytes | bytearray | memoryview | AsyncIterable[bytes],
         *,
         content_type: str = DEFAULT_CONTENT_TYPE,
         metadata: Mapping[str, str] | None = None,
@@ -368,8 +368,8 @@ class KeyValueStore(ABC):
     ) -> str:
         """Write a blob (bytes, or chunks from an async iterable); returns its new etag."""
         if isinstance(body, bytearray | memoryview):
-            body = bytes(body)
-        if not isinstance(body, bytes | AsyncIterable):
+            body = bytes(body)  # a copy: the caller may go on changing theirs
+        elif not isinstance(body, bytes | AsyncIterable):
             raise TypeError(f"body must be bytes or an async iterable of bytes, not {body!r:.40}")
         if not isinstance(content_type, str) or not content_type:
             raise ValueError("content_type must be a non-empty str")

@@ -75,13 +75,18 @@ class FakeClock(Clock):
         await wake
 
     async def advance(self, seconds: float) -> None:
+        await self._settle()  # tasks started just before must see the time before it moves
         self.now += seconds
         due = [wake for deadline, wake in self._sleepers if deadline <= self.now]
         self._sleepers = [(d, w) for d, w in self._sleepers if d > self.now and not w.done()]
         for wake in due:
             if not wake.done():
                 wake.set_result(None)
-        # Let the woken tasks run up to their next await (a renewal, a retry).
+        await self._settle()
+
+    @staticmethod
+    async def _settle() -> None:
+        """Let ready tasks run up to their next wait (a renewal, a retry, a fake sleep)."""
         for _ in range(20):
             await asyncio.sleep(0)
 
