@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 
 from beehive.queues import InMemoryQueueOperator, QueueOperator
+from tests.queues.rabbitmq_support import rabbitmq_backend
 
 Backend = Callable[[], AbstractAsyncContextManager[QueueOperator]]
 
@@ -23,7 +24,7 @@ async def memory_backend() -> AsyncIterator[QueueOperator]:
         yield operator
 
 
-BACKENDS: dict[str, Backend] = {"memory": memory_backend}
+BACKENDS: dict[str, Backend] = {"memory": memory_backend, "rabbitmq": rabbitmq_backend}
 
 
 @pytest.fixture(params=list(BACKENDS))

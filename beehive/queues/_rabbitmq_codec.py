@@ -1,0 +1,213 @@
+"""How an ``Event`` travels as an AMQP message, and the names of the helper queues.
+
+AMQP properties carry what they can hold exactly: ``message_id`` (id), ``type``
+(event_type), ``content_type``, ``correlation_id`` and ``timestamp`` (whole seconds, for
+tooling). Event properties are message headers as they are; beehive's own fields go in one
+nested header table, ``beehive``: the exact timestamp, the destination, url, enqueue time,
+session and causation ids, plus the delivery bookkeeping (deliveries so far, due time, the
+dead-letter reason). Headers the broker adds (``x-delivery-count``, ``x-death``...) are not
+event properties and are dropped on the way in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from aio_pika import DeliveryMode, Message
+from aio_pika.abc import AbstractIncomingMessage
+
+from beehive.events import Event, PropertyValue
+from beehive.queues.base import DEAD_LETTER_DESCRIPTION, DEAD_LETTER_REASON
+
+META: Final = "beehive"
+"""The one header name beehive reserves: a table of its own fields."""
+
+BROKER_HEADERS: Final = frozenset(
+    {
+        "x-delivery-count",
+        "x-death",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+        "x-last-death-exchange",
+        "x-last-death-queue",
+        "x-last-death-reason",
+    }
+)
+
+MAX_DELIVERIES_EXCEEDED: Final = "MaxDeliveryCountExceeded"
+SESSION_ID_REQUIRED: Final = "SessionIdRequired"
+UNREADABLE: Final = "UnreadableMessage"
+
+MAX_BUCKET_MS: Final = 1 << 31
+"""The longest delay queue (about 24.8 days); longer delays go round it again."""
+
+# Why the broker itself dead-lettered a message (x-first-death-reason), in our vocabulary.
+_BROKER_REASONS: Final = {
+    "delivery_limit": MAX_DELIVERIES_EXCEEDED,
+    "rejected": "Rejected",
+    "expired": "Expired",
+    "maxlen": "QueueLengthExceeded",
+}
+
+
+def dead_letter_queue(name: str) -> str:
+    """The dead-letter queue of a subscription or queue (':' cannot occur in a queue name)."""
+    return f"{name}:dead-letter"
+
+
+def delay_queue(name: str, milliseconds: int) -> str:
+    """The delay queue holding messages for ``name`` for exactly ``milliseconds``."""
+    return f"{name}:delay-{milliseconds}ms"
+
+
+def delay_bucket(milliseconds: int) -> int:
+    """The longest power-of-two delay not beyond ``milliseconds`` (at least 1).
+
+    A message due in ``r`` ms waits in the bucket below ``r``, comes back early by less than
+    half of ``r``, and is sent round again: never delivered early, in at most log2(r) hops.
+    """
+    return min(1 << (max(milliseconds, 1).bit_length() - 1), MAX_BUCKET_MS)
+
+
+def now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def encode(
+    event: Event,
+    *,
+    deliveries: int = 0,
+    due_ms: int | None = None,
+    reason: str | None = None,
+    description: str | None = None,
+) -> Message:
+    """The AMQP message for ``event``; ``deliveries`` is how many times it was delivered."""
+    meta: dict[str, Any] = {
+        "timestamp": event.timestamp.isoformat(),
+        "queue_name": event.queue_name,
+    }
+    if event.url is not None:
+        meta["url"] = event.url
+    if event.enqueue_time is not None:
+        meta["enqueue_time"] = event.enqueue_time.isoformat()
+        if due_ms is None:
+            due_ms = to_ms(event.enqueue_time)
+    if event.session_id is not None:
+        meta["session_id"] = event.session_id
+    if event.causation_id is not None:
+        meta["causation_id"] = event.causation_id
+    if deliveries:
+        meta["deliveries"] = deliveries
+    if due_ms is not None:
+        meta["due"] = due_ms
+    if reason is not None:
+        meta["reason"] = reason
+    if description is not None:
+        meta["description"] = description
+    headers: dict[str, Any] = {**event.properties, META: meta}
+    return Message(
+        event.body.encode(),
+        headers=headers,
+        content_type=event.content_type,
+        message_id=event.id,
+        correlation_id=event.correlation_id,
+        type=event.event_type,
+        timestamp=event.timestamp,
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """An event read from a message, with the broker-side bookkeeping beside it."""
+
+    event: Event
+    recorded: int
+    """Deliveries recorded in the message when it was last published (by an abandon)."""
+    returns: int
+    """Times the broker has put it back since (a consumer died, or a peek gave it back)."""
+    due_ms: int | None
+    reason: str | None = None
+    description: str | None = None
+
+    @property
+    def deliveries(self) -> int:
+        """Deliveries before this one."""
+        return self.recorded + self.returns
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _moment(value: object) -> datetime:
+    return datetime.fromisoformat(_text(value))
+
+
+def decode(message: AbstractIncomingMessage, fallback_type: str) -> Decoded:
+    """The event in ``message``; messages from other publishers get sensible defaults.
+
+    Raises ValueError (or pydantic's ValidationError) when the message cannot be an event.
+    """
+    headers = dict(message.headers or {})
+    raw_meta = headers.pop(META, None)
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+    returned = headers.get("x-delivery-count")
+    redeliveries = int(returned) if isinstance(returned, int) else (1 if message.redelivered else 0)
+    death = headers.get("x-first-death-reason")
+    properties: dict[str, PropertyValue] = {}
+    for key, value in headers.items():
+        if key in BROKER_HEADERS:
+            continue
+        # Other publishers may send any AMQP type; an event property is str, int, float or bool.
+        properties[key] = value if isinstance(value, str | int | float) else _text(value)
+    fields: dict[str, Any] = {
+        "event_type": message.type or fallback_type,
+        "queue_name": _text(meta.get("queue_name", "")),
+        "body": message.body.decode(),
+        "content_type": message.content_type or "application/octet-stream",
+        "correlation_id": message.correlation_id,
+        "properties": properties,
+    }
+    if message.message_id:
+        fields["id"] = message.message_id
+    if "timestamp" in meta:
+        fields["timestamp"] = _moment(meta["timestamp"])
+    elif message.timestamp is not None:
+        stamp = message.timestamp
+        fields["timestamp"] = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    if "enqueue_time" in meta:
+        fields["enqueue_time"] = _moment(meta["enqueue_time"])
+    for key in ("url", "session_id", "causation_id"):
+        if key in meta:
+            fields[key] = _text(meta[key])
+    reason = _text(meta["reason"]) if "reason" in meta else None
+    if reason is None and death is not None:
+        reason = _BROKER_REASONS.get(_text(death), _text(death))
+    due = meta.get("due")
+    return Decoded(
+        event=Event(**fields),
+        recorded=int(meta.get("deliveries", 0)),
+        returns=redeliveries,
+        due_ms=int(due) if due is not None else None,
+        reason=reason,
+        description=_text(meta["description"]) if "description" in meta else None,
+    )
+
+
+def dead_lettered(decoded: Decoded) -> Event:
+    """A dead-lettered event as ``dead_letters`` shows it: the reason among its properties."""
+    properties = dict(decoded.event.properties)
+    properties[DEAD_LETTER_REASON] = decoded.reason or "Unknown"
+    if decoded.description is not None:
+        properties[DEAD_LETTER_DESCRIPTION] = decoded.description
+    return decoded.event.model_copy(
+        update={"properties": properties, "delivery_count": decoded.recorded}
+    )

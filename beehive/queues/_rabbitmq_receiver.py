@@ -1,0 +1,185 @@
+"""One consumer per queue: deliveries pushed by the broker, handed to ``next`` callers as leases.
+
+The broker pushes up to ``prefetch`` unacknowledged deliveries into a local buffer; each
+``next`` caller takes from it, or waits on a future that the next delivery resolves (no
+polling). With sessions, the buffer keeps one line per session and hands out at most one
+message of a session at a time, the head first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
+from aiormq.exceptions import ChannelInvalidStateError
+
+from beehive.events import Event
+from beehive.names import QueueName
+from beehive.queues._rabbitmq_codec import Decoded
+from beehive.queues.base import QueueSettings
+
+
+@dataclass(eq=False, slots=True)
+class Lease:
+    """An unacknowledged delivery, as leased to one caller (``Event._lease``)."""
+
+    receiver: Receiver
+    message: AbstractIncomingMessage
+    decoded: Decoded
+    deliveries: int
+    settled: bool = False
+
+    @property
+    def alive(self) -> bool:
+        """False once the channel it came on has closed: the broker has taken it back."""
+        try:
+            return not self.message.channel.is_closed
+        except ChannelInvalidStateError:
+            return False
+
+    @property
+    def session(self) -> str:
+        return self.decoded.event.session_id or ""
+
+    def event(self) -> Event:
+        return self.decoded.event.leased(self, self.deliveries)
+
+
+OnMessage = Callable[["Receiver", AbstractIncomingMessage], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Receiver:
+    """The consumer of one subscription or queue, and its buffer of ready deliveries."""
+
+    name: QueueName
+    settings: QueueSettings
+    prefetch: int | None
+    channel: AbstractRobustChannel | None = None
+    queue: AbstractQueue | None = None
+    demand: int = 0
+    """Messages asked for by callers waiting in ``next`` (sizes the prefetch at start)."""
+    held: int = 0
+    ready: deque[Lease] = field(default_factory=deque)
+    sessions: dict[str, deque[Lease]] = field(default_factory=dict)
+    free_sessions: deque[str] = field(default_factory=deque)
+    busy_sessions: set[str] = field(default_factory=set)
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    started: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    closed: bool = False
+
+    async def start(self, channel: AbstractRobustChannel, on_message: OnMessage) -> None:
+        """Consume with a prefetch of ``prefetch``, or of the demand of the callers so far.
+
+        Quorum queues fix a consumer's prefetch when it starts, so it is sized once: the host
+        starts all workers of an actor together, and they are all waiting by now.
+        """
+        self.channel = channel
+        await channel.initialize()
+        self.prefetch = self.prefetch or max(1, self.demand)
+        await channel.set_qos(prefetch_count=self.prefetch)
+        channel.reopen_callbacks.add(self._reopened)
+        self.queue = await channel.declare_queue(str(self.name), passive=True)
+        await self.queue.consume(functools.partial(on_message, self))
+
+    def _reopened(self, *_: object) -> None:
+        """The channel came back after a connection loss: buffered deliveries died with it."""
+        self.held = 0
+        self.ready.clear()
+        self.sessions.clear()
+        self.free_sessions.clear()
+        self.busy_sessions.clear()
+
+    # -- the buffer ---------------------------------------------------------------------------
+
+    def offer(self, lease: Lease, *, front: bool = False) -> None:
+        if not self.settings.sessions:
+            (self.ready.appendleft if front else self.ready.append)(lease)
+        else:
+            line = self.sessions.setdefault(lease.session, deque())
+            (line.appendleft if front else line.append)(lease)
+            self._free(lease.session)
+        self.wake()
+
+    def take(self, max_count: int) -> list[Lease]:
+        """Up to ``max_count`` live deliveries, marked held (sessions: one per session)."""
+        taken: list[Lease] = []
+        while len(taken) < max_count:
+            lease = self._next()
+            if lease is None:
+                break
+            if not lease.alive:
+                self.release(lease)
+                continue
+            self.held += 1
+            taken.append(lease)
+        return taken
+
+    def _next(self) -> Lease | None:
+        if not self.settings.sessions:
+            return self.ready.popleft() if self.ready else None
+        if not self.free_sessions:
+            return None
+        session = self.free_sessions.popleft()
+        line = self.sessions[session]
+        lease = line.popleft()
+        if not line:
+            del self.sessions[session]
+        self.busy_sessions.add(session)
+        return lease
+
+    def settle(self, lease: Lease) -> None:
+        """A held lease is done with (acked, re-offered or lost)."""
+        self.held = max(0, self.held - 1)
+
+    def release(self, lease: Lease) -> None:
+        """Let the next message of the lease's session go out (sessions only)."""
+        if self.settings.sessions:
+            self.busy_sessions.discard(lease.session)
+            self._free(lease.session)
+            self.wake()
+
+    def _free(self, session: str) -> None:
+        if (
+            session in self.sessions
+            and session not in self.busy_sessions
+            and session not in self.free_sessions
+        ):
+            self.free_sessions.append(session)
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def wake_all(self) -> None:
+        while self.waiters:
+            self.wake()
+
+    async def wait(self, deadline: float) -> bool:
+        """Wait for a delivery until ``deadline`` (loop time); False when the time ran out."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+            return True
+        except TimeoutError:
+            return False
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.wake()  # pass the wake-up on: this caller will not take the delivery
+            raise
+        finally:
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)

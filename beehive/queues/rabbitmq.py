@@ -1,0 +1,643 @@
+"""The RabbitMQ broker (aio-pika), for running outside Azure: ``beehive-actors[rabbitmq]``.
+
+Mapping: a topic is a durable fanout exchange; a subscription ``Topic-Sub`` is a durable queue
+of that name bound to it; a plain queue is a durable queue. Queues are quorum queues by
+default (replicated, and they count returns in ``x-delivery-count``). Messages are persistent
+and every publish waits for the broker's confirm, so an accepted event survives a restart.
+
+- Lease: an unacknowledged delivery. One consumer per queue pushes deliveries into a local
+  buffer; ``next`` takes from it or waits for the next delivery. Its prefetch is the
+  ``prefetch`` given, else the number of messages asked for by the callers waiting when the
+  consumer starts (the host starts an actor's ``parallelism`` workers together), so nothing
+  is fetched that no worker can take.
+- Complete is an ack. ``renew_lease`` is a no-op: a delivery stays leased until it is settled
+  or its channel dies (the broker's ``consumer_timeout``, 30 minutes by default, closes the
+  channel of a delivery held longer, and the broker delivers it again).
+- ``delivery_count`` = deliveries recorded in the message by abandons + returns counted by the
+  broker (``x-delivery-count``: a consumer that died) + 1. A message delivered more than
+  ``max_deliveries`` times is dead-lettered with reason ``MaxDeliveryCountExceeded`` before any
+  actor sees it; quorum queues also get ``x-delivery-limit`` as a backstop.
+- Abandon publishes a copy with one more recorded delivery, then acks the original.
+- Delays (abandon with a delay, ``enqueue_time``) need no plugin: a delayed message waits in a
+  delay queue ``<queue>:delay-<n>ms`` (a message TTL of a power of two milliseconds, at most
+  the delay left) that dead-letters back to its queue; arriving early, it is sent round again
+  to a shorter one, so it is never delivered early and takes at most log2(delay) hops.
+- Dead letters go to ``<queue>:dead-letter`` (a classic durable queue) with the reason and
+  description in the ``beehive`` header; ``dead_letters`` peeks with unacknowledged
+  ``basic.get`` on a channel of its own, whose closing gives them back in order.
+- Sessions (``sessions=True``): the queue gets ``x-single-active-consumer``, so one consumer
+  in the cluster receives it, in order; that consumer hands out one message per session at a
+  time, head first. Parallelism is across sessions within that one process (the others stand
+  by), and an abandoned session message stays with that consumer (it is not published again,
+  to keep its place), so its extra deliveries are not recorded if that process then dies.
+- Connection loss and broker restarts: the connection is re-opened every ``reconnect_interval``
+  seconds, channels and consumers are restored; deliveries on a dead channel go back to the
+  queue (settling them raises ``LeaseLostError``), and publishing waits for the connection
+  for up to ``publish_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, Final, Literal
+
+try:
+    import aio_pika
+    from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+    from aiormq.abc import AbstractChannel as UnderlayChannel
+    from aiormq.exceptions import (
+        AMQPConnectionError,
+        ChannelClosed,
+        ChannelInvalidStateError,
+        ChannelNotFoundEntity,
+        ChannelPreconditionFailed,
+    )
+    from pamqp.commands import Basic
+    from yarl import URL
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "RabbitMQQueueOperator needs aio-pika: pip install 'beehive-actors[rabbitmq]'"
+    ) from error
+
+from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.events import Event
+from beehive.names import QueueKind, QueueName
+from beehive.queues._rabbitmq_codec import (
+    MAX_DELIVERIES_EXCEEDED,
+    SESSION_ID_REQUIRED,
+    UNREADABLE,
+    Decoded,
+    dead_letter_queue,
+    dead_lettered,
+    decode,
+    delay_bucket,
+    delay_queue,
+    encode,
+    now_ms,
+)
+from beehive.queues._rabbitmq_receiver import Lease, Receiver
+from beehive.queues.base import QueueOperator, QueueSettings, seconds
+
+__all__ = ["RabbitMQQueueOperator"]
+
+logger = logging.getLogger("beehive.queues.rabbitmq")
+
+DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
+QueueType = Literal["quorum", "classic"]
+
+# Errors after which an operation is worth retrying once the connection is back.
+_TRANSIENT: Final = (AMQPConnectionError, ChannelInvalidStateError, ConnectionError)
+_ANY_DELAY_BUCKET: Final = [1 << power for power in range(32)]
+
+
+def masked(url: str) -> str:
+    """``url`` without its password, for logs and reprs."""
+    parsed = URL(url)
+    return str(parsed.with_password("****")) if parsed.password else url
+
+
+class RabbitMQQueueOperator(QueueOperator):
+    """The RabbitMQ broker; see the module docstring for how the model maps onto it.
+
+    ``prefetch`` caps the unacknowledged deliveries per queue (default: sized from the
+    callers waiting when the consumer starts). ``queue_type`` is ``"quorum"`` (counts
+    deliveries across consumer crashes) or ``"classic"`` (faster on one node; a crash
+    redelivery counts once, whatever the number of crashes). Connects on first use, or on
+    ``connect()``.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        prefetch: int | None = None,
+        queue_type: QueueType = "quorum",
+        reconnect_interval: float = 1.0,
+        publish_timeout: float = 30.0,
+    ) -> None:
+        if prefetch is not None and prefetch < 1:
+            raise ValueError(f"prefetch must be at least 1, got {prefetch}")
+        if queue_type not in ("quorum", "classic"):
+            raise ValueError(f"queue_type must be 'quorum' or 'classic', got {queue_type!r}")
+        self._url = url
+        self._prefetch = prefetch
+        self._queue_type = queue_type
+        self._reconnect_interval = reconnect_interval
+        self._publish_timeout = publish_timeout
+        self._connection: AbstractRobustConnection | None = None
+        self._publisher: aio_pika.abc.AbstractRobustChannel | None = None
+        self._connecting = asyncio.Lock()
+        self._closed = False
+        self._kinds: dict[str, QueueKind] = {}
+        self._settings: dict[str, QueueSettings] = {}
+        self._receivers: dict[str, Receiver] = {}
+        self._delays: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+        self.dropped = 0
+        """Events published to a topic that had no subscription (Service Bus drops them too)."""
+
+    def __repr__(self) -> str:
+        return f"RabbitMQQueueOperator({masked(self._url)!r}, queue_type={self._queue_type!r})"
+
+    # -- connection -----------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect now rather than on first use; raises ConnectionError when unreachable."""
+        await self._connect()
+
+    async def _connect(self) -> AbstractRobustConnection:
+        if self._connection is not None:
+            return self._connection
+        async with self._connecting:
+            if self._closed:
+                raise RuntimeError(f"{self!r} is closed")
+            if self._connection is None:
+                try:
+                    connection = await aio_pika.connect_robust(
+                        self._url, reconnect_interval=self._reconnect_interval
+                    )
+                except (OSError, AMQPConnectionError) as error:
+                    raise ConnectionError(
+                        f"cannot reach RabbitMQ at {masked(self._url)}: {error}"
+                    ) from error
+                publisher = connection.channel()
+                await publisher.initialize()
+                self._publisher = publisher
+                self._connection = connection
+        return self._connection
+
+    @asynccontextmanager
+    async def _admin(self) -> AsyncIterator[AbstractChannel]:
+        """A short-lived plain channel for declarations (a failed one closes its channel)."""
+        connection = await self._connect()
+        await connection.ready()
+        channel = aio_pika.Channel(connection, publisher_confirms=False)
+        await channel.initialize()
+        try:
+            yield channel
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    async def _exists(self, kind: Literal["exchange", "queue"], name: str) -> bool:
+        async with self._admin() as channel:
+            try:
+                if kind == "exchange":
+                    await channel.declare_exchange(name, passive=True)
+                else:
+                    await channel.declare_queue(name, passive=True)
+            except ChannelNotFoundEntity:
+                return False
+        return True
+
+    # -- topology -------------------------------------------------------------------------------
+
+    async def setup_queue(
+        self, name: str | QueueName, settings: QueueSettings | None = None
+    ) -> None:
+        name = QueueName(name)
+        settings = settings or QueueSettings()
+        if name.kind is QueueKind.QUEUE:
+            if await self._exists("exchange", name.topic):
+                raise ValueError(f"cannot create queue {name}: a topic has that name")
+            await self._declare_queue(str(name), settings)
+            self._kinds[name.topic] = QueueKind.QUEUE
+            return
+        if await self._exists("queue", name.topic):
+            raise ValueError(f"cannot create topic {name.topic}: a queue has that name")
+        async with self._admin() as channel:
+            exchange = await channel.declare_exchange(
+                name.topic, aio_pika.ExchangeType.FANOUT, durable=True
+            )
+            self._kinds[name.topic] = QueueKind.TOPIC
+            if name.subscription is not None:
+                await self._declare_queue(str(name), settings)
+                queue = await channel.declare_queue(str(name), passive=True)
+                await queue.bind(exchange)
+
+    async def _declare_queue(self, name: str, settings: QueueSettings) -> None:
+        """Declare a queue and its dead-letter queue; an existing queue keeps its arguments."""
+        self._settings.setdefault(name, settings)
+        arguments: dict[str, Any] = {
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dead_letter_queue(name),
+        }
+        if self._queue_type == "quorum":
+            arguments["x-queue-type"] = "quorum"
+            arguments["x-delivery-limit"] = settings.max_deliveries
+        if settings.sessions:
+            arguments["x-single-active-consumer"] = True
+        async with self._admin() as channel:
+            await channel.declare_queue(dead_letter_queue(name), durable=True)
+        try:
+            async with self._admin() as channel:
+                await channel.declare_queue(name, durable=True, arguments=arguments)
+        except ChannelPreconditionFailed as error:
+            logger.warning("queue %s exists with other settings, kept as they are: %s", name, error)
+
+    async def delete_queue(self, name: str | QueueName) -> None:
+        name = QueueName(name)
+        if name.kind is QueueKind.QUEUE and await self._exists("exchange", name.topic):
+            name = QueueName.topic_of(name.topic)
+        if name.is_topic:
+            # AMQP cannot list an exchange's bindings: the subscriptions known here go with it.
+            prefix = f"{name.topic}-"
+            queues = {q for q in {*self._settings, *self._receivers} if q.startswith(prefix)}
+        else:
+            queues = {str(name)}
+        for queue in queues:
+            receiver = self._receivers.pop(queue, None)
+            if receiver is not None:
+                await self._close_receiver(receiver)
+            self._settings.pop(queue, None)
+        async with self._admin() as channel:
+            for queue in sorted(queues):
+                await channel.queue_delete(queue)
+                await channel.queue_delete(dead_letter_queue(queue))
+                for milliseconds in _ANY_DELAY_BUCKET:
+                    await channel.queue_delete(delay_queue(queue, milliseconds))
+                self._delays = {d for d in self._delays if not d.startswith(f"{queue}:")}
+            if name.kind is not QueueKind.SUBSCRIPTION:
+                if name.is_topic:
+                    await channel.exchange_delete(name.topic)
+                self._kinds.pop(name.topic, None)
+
+    async def queue_exists(self, name: str | QueueName) -> bool:
+        name = QueueName(name)
+        if name.is_topic:
+            return await self._exists("exchange", name.topic)
+        return await self._exists("queue", str(name))
+
+    async def _kind(self, destination: str, event: Event) -> QueueKind:
+        kind = self._kinds.get(destination)
+        if kind is None:
+            if await self._exists("exchange", destination):
+                kind = QueueKind.TOPIC
+            elif await self._exists("queue", destination):
+                kind = QueueKind.QUEUE
+            else:
+                raise QueueNotFoundError(
+                    f"cannot publish event {event.event_type} {event.id}: no topic or queue "
+                    f"named {destination!r}; call setup_queue first"
+                )
+            self._kinds[destination] = kind
+        return kind
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def push(self, event: Event) -> None:
+        destination = event.queue_name or event.event_type
+        kind = await self._kind(destination, event)
+        message = encode(event)
+        if kind is QueueKind.TOPIC:
+            if not await self._publish(destination, "", message):
+                self.dropped += 1
+                logger.warning(
+                    "dropped event %s %s: topic %s has no subscription",
+                    event.event_type,
+                    event.id,
+                    destination,
+                )
+        elif not await self._publish("", destination, message):
+            self._kinds.pop(destination, None)
+            raise QueueNotFoundError(
+                f"cannot publish event {event.event_type} {event.id}: queue {destination!r} "
+                "no longer exists"
+            )
+
+    async def push_batch(self, events: Sequence[Event]) -> None:
+        """Publish all, then wait for the confirms together (one round trip, in order)."""
+        await asyncio.gather(*(self.push(event) for event in events))
+
+    async def _publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> bool:
+        """Publish and wait for the confirm, riding out a lost connection; False if unroutable."""
+        await self._connect()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout
+        pause = 0.05
+        while True:
+            publisher = self._publisher
+            if publisher is None:
+                raise RuntimeError(f"{self!r} is closed")
+            try:
+                channel: UnderlayChannel = await publisher.get_underlay_channel()
+                confirm = await channel.basic_publish(
+                    message.body,
+                    exchange=exchange,
+                    routing_key=routing_key,
+                    properties=message.properties,
+                    mandatory=True,
+                )
+            except ChannelNotFoundEntity as error:
+                raise QueueNotFoundError(f"cannot publish to {exchange!r}: {error}") from None
+            except _TRANSIENT as error:
+                if self._closed or loop.time() + pause > deadline:
+                    raise
+                logger.info("publishing waits for RabbitMQ (%s)", error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            if isinstance(confirm, Basic.Return):
+                return False
+            if isinstance(confirm, Basic.Nack):
+                if loop.time() > deadline:
+                    raise ConnectionError(f"RabbitMQ refused a message for {exchange!r}")
+                continue
+            return True
+
+    async def _publish_delayed(self, queue: str, event: Event, due: int, deliveries: int) -> None:
+        """Publish to the delay queue that brings ``event`` back to ``queue`` around ``due``."""
+        milliseconds = delay_bucket(due - now_ms())
+        holder = delay_queue(queue, milliseconds)
+        if holder not in self._delays:
+            async with self._admin() as channel:
+                await channel.declare_queue(
+                    holder,
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": milliseconds,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": queue,
+                    },
+                )
+            self._delays.add(holder)
+        await self._publish("", holder, encode(event, deliveries=deliveries, due_ms=due))
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    async def next(
+        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
+    ) -> list[Event]:
+        if max_count < 1:
+            raise ValueError(f"max_count must be at least 1, got {max_count}")
+        receiver = await self._receiver(QueueName(name), max_count)
+        leases = receiver.take(max_count)
+        if not leases:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds(wait)
+            receiver.demand += max_count
+            try:
+                while not leases and not receiver.closed and await receiver.wait(deadline):
+                    leases = receiver.take(max_count)
+            finally:
+                receiver.demand -= max_count
+        return [lease.event() for lease in leases]
+
+    async def _receiver(self, name: QueueName, max_count: int) -> Receiver:
+        key = str(name)
+        receiver = self._receivers.get(key)
+        if receiver is None:
+            if self._closed:
+                raise RuntimeError(f"{self!r} is closed")
+            receiver = Receiver(name, self._settings.get(key, QueueSettings()), self._prefetch)
+            self._receivers[key] = receiver
+            task = asyncio.create_task(self._start(receiver), name=f"beehive-consume-{key}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if not receiver.started.done():
+            receiver.demand += max_count
+            try:
+                await asyncio.shield(receiver.started)
+            finally:
+                receiver.demand -= max_count
+        receiver.started.result()
+        return receiver
+
+    async def _start(self, receiver: Receiver) -> None:
+        key = str(receiver.name)
+        try:
+            if not await self._exists("queue", key):
+                raise QueueNotFoundError(f"no subscription or queue named {key}; call setup_queue")
+            connection = await self._connect()
+            channel = connection.channel()
+            try:
+                await receiver.start(channel, self._on_message)
+            except BaseException:
+                await channel.close()
+                raise
+        except BaseException as error:
+            if self._receivers.get(key) is receiver:
+                del self._receivers[key]
+            receiver.started.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+        else:
+            receiver.started.set_result(None)
+
+    async def _close_receiver(self, receiver: Receiver) -> None:
+        receiver.closed = True
+        receiver.wake_all()
+        if receiver.channel is not None and not receiver.channel.is_closed:
+            await receiver.channel.close()
+
+    async def _on_message(self, receiver: Receiver, message: AbstractIncomingMessage) -> None:
+        """A delivery from the broker: buffer it, or send it round, or dead-letter it."""
+        queue = str(receiver.name)
+        try:
+            try:
+                decoded = decode(message, receiver.name.topic)
+            except Exception as error:
+                logger.error("dead-lettering an unreadable message from %s: %s", queue, error)
+                await self._publish("", dead_letter_queue(queue), _unreadable(message, error))
+                await message.ack()
+                return
+            if decoded.due_ms is not None and decoded.due_ms > now_ms():
+                await self._publish_delayed(
+                    queue, decoded.event, decoded.due_ms, decoded.deliveries
+                )
+                await message.ack()
+                return
+            deliveries = decoded.deliveries + 1
+            if receiver.settings.sessions and decoded.event.session_id is None:
+                description = f"{queue} requires sessions: publish with a session_id"
+                await self._bury(
+                    queue, message, decoded, deliveries, SESSION_ID_REQUIRED, description
+                )
+            elif deliveries > receiver.settings.max_deliveries:
+                description = f"delivered {deliveries - 1} times without completion"
+                await self._bury(
+                    queue, message, decoded, deliveries, MAX_DELIVERIES_EXCEEDED, description
+                )
+            else:
+                receiver.offer(Lease(receiver, message, decoded, deliveries))
+        except Exception:
+            # Left unacknowledged: the broker delivers it again when this channel goes.
+            logger.exception("could not handle a delivery from %s", queue)
+
+    async def _bury(
+        self,
+        queue: str,
+        message: AbstractIncomingMessage,
+        decoded: Decoded,
+        deliveries: int,
+        reason: str,
+        description: str | None,
+    ) -> None:
+        dead = encode(decoded.event, deliveries=deliveries, reason=reason, description=description)
+        await self._publish("", dead_letter_queue(queue), dead)
+        await message.ack()
+        logger.warning(
+            "dead-lettered event %s %s in %s: %s",
+            decoded.event.event_type,
+            decoded.event.id,
+            queue,
+            reason,
+        )
+
+    # -- settling -------------------------------------------------------------------------------
+
+    def _lease(self, event: Event) -> Lease:
+        lease = event._lease
+        if not isinstance(lease, Lease):
+            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
+        if lease.settled:
+            raise LeaseLostError(
+                f"event {event.event_type} {event.id} in {lease.receiver.name} was settled already"
+            )
+        if not lease.alive:
+            lease.settled = True
+            lease.receiver.settle(lease)
+            raise LeaseLostError(
+                f"the connection that leased event {event.event_type} {event.id} in "
+                f"{lease.receiver.name} was lost; the broker delivers it again"
+            )
+        return lease
+
+    @asynccontextmanager
+    async def _settling(self, event: Event) -> AsyncIterator[Lease]:
+        """Settle a lease once; a channel lost meanwhile means the lease is lost."""
+        lease = self._lease(event)
+        lease.settled = True
+        try:
+            yield lease
+        except (*_TRANSIENT, ChannelClosed) as error:
+            raise LeaseLostError(
+                f"lost the lease on event {event.event_type} {event.id} in "
+                f"{lease.receiver.name} ({error}); the broker delivers it again"
+            ) from error
+        finally:
+            lease.receiver.settle(lease)
+
+    async def complete(self, event: Event) -> None:
+        async with self._settling(event) as lease:
+            await lease.message.ack()
+            lease.receiver.release(lease)
+
+    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
+        wait = seconds(delay)
+        async with self._settling(event) as lease:
+            receiver, queue = lease.receiver, str(lease.receiver.name)
+            if receiver.settings.sessions:
+                self._abandon_in_session(lease, wait)
+                return
+            if wait > 0:
+                due = now_ms() + int(wait * 1000)
+                await self._publish_delayed(queue, lease.decoded.event, due, lease.deliveries)
+            else:
+                await self._publish(
+                    "", queue, encode(lease.decoded.event, deliveries=lease.deliveries)
+                )
+            await lease.message.ack()
+
+    def _abandon_in_session(self, lease: Lease, wait: float) -> None:
+        """Keep the delivery and offer it again first in its session, holding the session."""
+        receiver = lease.receiver
+        again = Lease(receiver, lease.message, lease.decoded, lease.deliveries + 1)
+        if again.deliveries > receiver.settings.max_deliveries:
+            description = f"delivered {lease.deliveries} times without completion"
+            task = asyncio.create_task(
+                self._bury(
+                    str(receiver.name),
+                    lease.message,
+                    lease.decoded,
+                    again.deliveries,
+                    MAX_DELIVERIES_EXCEEDED,
+                    description,
+                )
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: receiver.release(lease))
+            return
+
+        def due() -> None:
+            self._timers.discard(timer)
+            receiver.release(lease)
+            receiver.offer(again, front=True)
+
+        timer = asyncio.get_running_loop().call_later(wait, due)
+        self._timers.add(timer)
+
+    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
+        async with self._settling(event) as lease:
+            await self._bury(
+                str(lease.receiver.name),
+                lease.message,
+                lease.decoded,
+                lease.deliveries,
+                reason,
+                description,
+            )
+            lease.receiver.release(lease)
+
+    async def renew_lease(self, event: Event) -> None:
+        """Nothing to renew: a delivery stays leased until settled (see consumer_timeout)."""
+        self._lease(event)
+
+    async def dead_letters(self, name: str | QueueName) -> list[Event]:
+        name = QueueName(name)
+        events: list[Event] = []
+        async with self._admin() as channel:
+            try:
+                queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
+            except ChannelNotFoundEntity:
+                raise QueueNotFoundError(f"no subscription or queue named {name}") from None
+            count = queue.declaration_result.message_count or 0
+            for _ in range(count):
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                try:
+                    events.append(dead_lettered(decode(message, name.topic)))
+                except Exception as error:
+                    logger.warning("skipped an unreadable dead letter in %s: %s", name, error)
+        # Closing the channel gave every peeked message back, in order.
+        return events
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop consuming and close the connection; unsettled deliveries go back to the queues."""
+        self._closed = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        for receiver in list(self._receivers.values()):
+            receiver.closed = True
+            receiver.wake_all()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._receivers.clear()
+        connection, self._connection, self._publisher = self._connection, None, None
+        if connection is not None:
+            await connection.close()
+
+
+def _unreadable(message: AbstractIncomingMessage, error: Exception) -> aio_pika.Message:
+    """A copy of a message that is no event, marked with why, for its dead-letter queue."""
+    headers = dict(message.headers or {})
+    headers["beehive"] = {"reason": UNREADABLE, "description": str(error)[:1000]}
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        message_id=message.message_id,
+        type=message.type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
