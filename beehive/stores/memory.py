@@ -263,7 +263,7 @@ class InMemoryLockStore(LockStore):
     fake clock on instead of sleeping.
     """
 
-    _SWEEP_EVERY = 1024
+    _SWEEP_AT_LEAST = 1024
 
     def __init__(
         self,
@@ -275,7 +275,7 @@ class InMemoryLockStore(LockStore):
         super().__init__(clock=clock, sleep=sleep, poll_interval=poll_interval)
         self._leases: dict[str, _Lease] = {}
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
-        self._acquired = 0
+        self._sweep_at = self._SWEEP_AT_LEAST
 
     def _live(self, resource: str) -> _Lease | None:
         lease = self._leases.get(resource)
@@ -284,9 +284,9 @@ class InMemoryLockStore(LockStore):
     async def _try_acquire(self, resource: str, ttl: float) -> Lock | None:
         if self._live(resource) is not None:
             return None
-        self._acquired += 1
-        if self._acquired % self._SWEEP_EVERY == 0:
+        if len(self._leases) >= self._sweep_at:
             self._sweep()
+            self._sweep_at = max(self._SWEEP_AT_LEAST, 2 * len(self._leases))
         lock = Lock(resource, uuid.uuid4().hex, ttl)
         self._leases[resource] = _Lease(lock.token, self._clock() + ttl)
         return lock
@@ -326,7 +326,7 @@ class InMemoryLockStore(LockStore):
             sleeper.cancel()
 
     def _sweep(self) -> None:
-        """Forget expired leases, so abandoned resources do not pile up."""
+        """Forget expired leases, so abandoned resources do not pile up (amortised O(1))."""
         now = self._clock()
         for resource in [name for name, lease in self._leases.items() if lease.expires_at <= now]:
             del self._leases[resource]

@@ -1,0 +1,112 @@
+"""What the contract suites cannot see: the base classes' shared logic and memory specifics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import BaseModel
+
+from beehive.stores import (
+    InMemoryCollectionStore,
+    InMemoryKeyValueStore,
+    InMemoryLockStore,
+    Lock,
+    is_concurrency_aware,
+)
+from tests.stores.conftest import FakeClock
+from tests.stores.entities import Order, ParkedItem
+
+
+class NumberedOrder(BaseModel):
+    id: int
+
+
+class FlakyLockStore(InMemoryLockStore):
+    """Fails its first renewal as a network would."""
+
+    failures = 1
+
+    async def _renew(self, lock: Lock) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection reset")
+        await super()._renew(lock)
+
+
+class PollingLockStore(InMemoryLockStore):
+    """A backend that cannot be told of a release, so the base class polls for it."""
+
+    async def _wait_for_release(self, resource: str, timeout: float) -> None:
+        await self._sleep(min(timeout, self.poll_interval))
+
+
+def test_concurrency_awareness_comes_from_the_fields() -> None:
+    assert is_concurrency_aware(ParkedItem)
+    assert not is_concurrency_aware(Order)
+
+
+async def test_an_id_that_is_not_a_str_is_refused() -> None:
+    store = InMemoryCollectionStore(NumberedOrder)
+
+    with pytest.raises(TypeError, match="id must be a str"):
+        await store.insert(NumberedOrder(id=1))
+
+
+async def test_a_collection_can_be_named() -> None:
+    assert InMemoryCollectionStore(Order, name="Orders2024").name == "Orders2024"
+    with pytest.raises(ValueError, match="collection name is empty"):
+        InMemoryCollectionStore(Order, name="")
+
+
+async def test_a_body_chunk_that_is_not_bytes_is_refused() -> None:
+    async def text() -> AsyncIterator[bytes]:
+        yield "text"  # type: ignore[misc]
+
+    store = InMemoryKeyValueStore()
+
+    with pytest.raises(TypeError, match="chunk must be bytes"):
+        await store.put("k", text())
+    assert not await store.exists("k")
+
+
+async def test_a_failed_renewal_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    locks = FlakyLockStore(clock=clock, sleep=clock.sleep)
+
+    with caplog.at_level(logging.WARNING, logger="beehive.stores"):
+        async with locks.lock("order-42", ttl=3):
+            for _ in range(6):
+                await clock.advance(1)
+
+    assert "could not renew lock on 'order-42'" in caplog.text
+
+
+async def test_without_release_notices_a_waiter_polls() -> None:
+    clock = FakeClock()
+    locks = PollingLockStore(clock=clock, sleep=clock.sleep, poll_interval=0.5)
+    held = await locks.acquire("order-42", ttl=30)
+    waiter = asyncio.create_task(locks.acquire("order-42", ttl=30, wait=10))
+    await clock.advance(1)
+
+    await locks.release(held)
+    await clock.advance(0.1)
+    assert not waiter.done()  # it has not looked again yet
+    await clock.advance(0.5)
+
+    assert waiter.done()
+    assert (await waiter).resource == "order-42"
+
+
+async def test_expired_leases_are_forgotten() -> None:
+    clock = FakeClock()
+    locks = InMemoryLockStore(clock=clock, sleep=clock.sleep)
+    for number in range(InMemoryLockStore._SWEEP_AT_LEAST):
+        await locks.acquire(f"order-{number}", ttl=1)
+    await clock.advance(2)
+
+    await locks.acquire("one-more", ttl=1)
+
+    assert list(locks._leases) == ["one-more"]
