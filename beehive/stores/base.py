@@ -115,6 +115,7 @@ class CollectionStore(ABC, Generic[EntityT]):
         return await self._get(check_name("id", id))
 
     async def exists(self, id: str) -> bool:
+        """Whether an entity with this id is stored."""
         return await self._exists(check_name("id", id))
 
     async def insert(self, entity: EntityT) -> EntityT:
@@ -209,6 +210,7 @@ class KeyedListStore(ABC, Generic[EntityT]):
 
     @property
     def concurrency_aware(self) -> bool:
+        """Whether items carry an ``etag`` and ``last_modified`` that the store fills."""
         return self._codec.concurrency_aware
 
     async def add(self, list_name: str, key: str, item: EntityT) -> EntityT:
@@ -250,6 +252,7 @@ class KeyedListStore(ABC, Generic[EntityT]):
         return await self._exists(*self._names(list_name, key))
 
     async def item_exists(self, list_name: str, key: str, item_id: str) -> bool:
+        """Whether the key has an item with this id."""
         return await self._item_exists(*self._names(list_name, key), check_name("item id", item_id))
 
     async def list_exists(self, list_name: str) -> bool:
@@ -387,6 +390,7 @@ class KeyValueStore(ABC):
         await self._delete(check_name("key", key), if_match)
 
     async def exists(self, key: str) -> bool:
+        """Whether a blob is stored under this key."""
         return await self._exists(check_name("key", key))
 
     def list(self, prefix: str = "") -> AsyncIterator[str]:
