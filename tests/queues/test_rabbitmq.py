@@ -1,0 +1,404 @@
+"""What the RabbitMQ operator does beyond the contract suite, on the local broker.
+
+The contract suite (test_contract.py) runs against RabbitMQ through the shared backend list;
+these tests cover the mapping onto AMQP, delivery counting across crashes, prefetch, lost
+connections, a worker process killed mid-run and a broker restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from beehive import Event, LeaseLostError
+from beehive.queues import QueueOperator, QueueSettings
+from tests.queues.rabbitmq_chain import collect, jobs, worker_host
+from tests.queues.rabbitmq_support import (
+    RABBITMQ_URL,
+    broker_problem,
+    rabbitmq_backend,
+    rabbitmqctl,
+    require_broker,
+)
+
+aio_pika = pytest.importorskip("aio_pika")
+from beehive.queues.rabbitmq import RabbitMQQueueOperator  # noqa: E402
+
+Unique = Callable[[str], str]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[QueueOperator]:
+    async with rabbitmq_backend() as operator:
+        yield operator
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[aio_pika.abc.AbstractChannel]:
+    """A plain aio-pika channel, to look at what the operator put on the wire."""
+    require_broker()
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        yield await connection.channel()
+
+
+async def lease_one(operator: QueueOperator, name: str, wait: float = 5.0) -> Event:
+    events = await operator.next(name, wait=wait)
+    assert len(events) == 1, f"expected one event from {name}, got {events}"
+    return events[0]
+
+
+# -- connection -----------------------------------------------------------------------------------
+
+
+async def test_the_password_never_shows() -> None:
+    operator = RabbitMQQueueOperator("amqp://user:s3cret@127.0.0.1:1/")
+
+    with pytest.raises(ConnectionError) as raised:
+        await operator.connect()
+
+    assert "s3cret" not in repr(operator)
+    assert "s3cret" not in str(raised.value)
+    assert "****" in repr(operator)
+    await operator.close()
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="prefetch"):
+        RabbitMQQueueOperator(prefetch=0)
+    with pytest.raises(ValueError, match="queue_type"):
+        RabbitMQQueueOperator(queue_type="stream")  # type: ignore[arg-type]
+
+
+# -- mapping ------------------------------------------------------------------------------------
+
+
+async def test_an_event_is_an_amqp_message_with_its_fields_in_properties_and_headers(
+    rabbit: QueueOperator, raw: aio_pika.abc.AbstractChannel, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    sent = Event(
+        event_type="OrderAccepted",
+        queue_name=queue,
+        body='{"order_id": "o-1"}',
+        url="https://example.invalid/1",
+        properties={"tenant": "acme", "priority": 3},
+        correlation_id="corr-1",
+        causation_id="cause-1",
+        timestamp=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+    )
+
+    await rabbit.push(sent)
+    message = await (await raw.get_queue(queue)).get(timeout=5)
+    await message.ack()
+
+    assert message.message_id == sent.id
+    assert message.type == "OrderAccepted"
+    assert message.correlation_id == "corr-1"
+    assert message.content_type == "application/json"
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.body == sent.body.encode()
+    headers = message.headers
+    assert headers["tenant"] == "acme"
+    assert headers["priority"] == 3
+    assert headers["beehive"] == {
+        "timestamp": "2026-01-02T03:04:05.678000+00:00",
+        "queue_name": queue,
+        "url": "https://example.invalid/1",
+        "causation_id": "cause-1",
+    }
+
+
+async def test_a_message_from_another_publisher_is_read_as_an_event(
+    rabbit: QueueOperator, raw: aio_pika.abc.AbstractChannel, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+
+    await raw.default_exchange.publish(
+        aio_pika.Message(b"hello", headers={"source": "legacy", "n": 7}), routing_key=queue
+    )
+    event = await lease_one(rabbit, queue)
+    await rabbit.complete(event)
+
+    assert event.body == "hello"
+    assert event.event_type == queue, "no AMQP type: named after the queue's topic"
+    assert event.properties == {"source": "legacy", "n": 7}
+    assert event.delivery_count == 1
+
+
+async def test_enqueue_time_on_a_topic_reaches_every_subscription_when_due(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    topic = unique("Reminder")
+    for subscription in ("Mail", "Sms"):
+        await rabbit.setup_queue(f"{topic}-{subscription}")
+    due = datetime.now(UTC) + timedelta(milliseconds=700)
+
+    await rabbit.push(Event(event_type=topic, enqueue_time=due))
+
+    for subscription in ("Mail", "Sms"):
+        event = await lease_one(rabbit, f"{topic}-{subscription}", wait=10)
+        assert datetime.now(UTC) >= due
+        assert event.enqueue_time == due
+        assert event.delivery_count == 1
+        await rabbit.complete(event)
+
+
+async def test_delivery_count_and_delay_survive_a_second_abandon(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    await rabbit.push(Event(event_type="Job", queue_name=queue))
+
+    await rabbit.abandon(await lease_one(rabbit, queue), delay=0.3)
+    await rabbit.abandon(await lease_one(rabbit, queue), delay=0.05)
+    third = await lease_one(rabbit, queue)
+
+    assert third.delivery_count == 3
+    await rabbit.complete(third)
+
+
+# -- delivery counting across crashes ------------------------------------------------------------
+
+
+async def test_delivery_count_counts_a_consumer_that_died(unique: Unique) -> None:
+    queue = unique("Jobs")
+    async with rabbitmq_backend() as first, rabbitmq_backend() as second:
+        await first.setup_queue(queue)
+        await first.push(Event(event_type="Job", queue_name=queue))
+        assert (await lease_one(first, queue)).delivery_count == 1
+
+        await first.close()  # dies holding the lease: the broker takes it back
+        again = await lease_one(second, queue)
+        assert again.delivery_count == 2
+        await second.abandon(again)
+        third = await lease_one(second, queue)
+
+        assert third.delivery_count == 3
+        await second.complete(third)
+
+
+async def test_crashing_more_than_max_deliveries_times_dead_letters(unique: Unique) -> None:
+    queue = unique("Jobs")
+    async with rabbitmq_backend() as setup:
+        await setup.setup_queue(queue, QueueSettings(max_deliveries=2))
+        await setup.push(Event(event_type="Poison", queue_name=queue))
+        for delivery in (1, 2):
+            async with rabbitmq_backend() as doomed:
+                assert (await lease_one(doomed, queue)).delivery_count == delivery
+            # closing without settling is what a crash looks like to the broker
+
+        assert await setup.next(queue, wait=0.5) == []
+        dead = await setup.dead_letters(queue)
+
+    assert [e.event_type for e in dead] == ["Poison"]
+    assert dead[0].properties["dead_letter_reason"] == "MaxDeliveryCountExceeded"
+    assert dead[0].delivery_count == 3
+
+
+# -- prefetch -----------------------------------------------------------------------------------
+
+
+async def test_a_consumer_fetches_no_more_than_its_callers_ask_for(unique: Unique) -> None:
+    queue = unique("Jobs")
+    async with rabbitmq_backend() as busy, rabbitmq_backend() as idle:
+        await busy.setup_queue(queue)
+        await busy.push_batch([Event(event_type="Job", queue_name=queue) for _ in range(4)])
+
+        held = await lease_one(busy, queue)  # one caller: a prefetch of one
+        others = await idle.next(queue, max_count=10, wait=5)
+        while len(others) < 3:
+            others += await idle.next(queue, max_count=10, wait=5)
+
+        assert len(others) == 3
+        for event in [held, *others]:
+            await (busy if event is held else idle).complete(event)
+
+
+async def test_an_explicit_prefetch_is_the_cap(unique: Unique) -> None:
+    queue = unique("Jobs")
+    async with rabbitmq_backend(prefetch=2) as greedy, rabbitmq_backend() as other:
+        await greedy.setup_queue(queue)
+        await greedy.push_batch([Event(event_type="Job", queue_name=queue) for _ in range(4)])
+
+        first = await lease_one(greedy, queue)
+        buffered = await greedy.next(queue, max_count=10, wait=5)
+        rest = await other.next(queue, max_count=10, wait=5)
+        while len(rest) < 2:
+            rest += await other.next(queue, max_count=10, wait=5)
+
+        assert (len(buffered), len(rest)) == (1, 2)
+        for event in [first, *buffered]:
+            await greedy.complete(event)
+        for event in rest:
+            await other.complete(event)
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+async def test_a_session_queue_dead_letters_a_message_without_session(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Orders")
+    await rabbit.setup_queue(queue, QueueSettings(sessions=True))
+    await rabbit.push(Event(event_type="Order", queue_name=queue))
+
+    assert await rabbit.next(queue, wait=0.5) == []
+    dead = await rabbit.dead_letters(queue)
+    assert dead[0].properties["dead_letter_reason"] == "SessionIdRequired"
+
+
+async def test_an_abandoned_session_message_comes_back_before_the_next(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Orders")
+    await rabbit.setup_queue(queue, QueueSettings(sessions=True))
+    for body in ("1", "2"):
+        await rabbit.push(Event(event_type="Order", queue_name=queue, session_id="s", body=body))
+
+    first = await lease_one(rabbit, queue)
+    await rabbit.abandon(first, delay=0.2)
+    again = await lease_one(rabbit, queue)
+    await rabbit.complete(again)
+    second = await lease_one(rabbit, queue)
+    await rabbit.complete(second)
+
+    assert (first.body, again.body, again.delivery_count, second.body) == ("1", "1", 2, "2")
+
+
+# -- connection loss ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_lost_connection_loses_the_lease_and_the_broker_redelivers(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    await rabbit.push(Event(event_type="Job", queue_name=queue))
+    held = await lease_one(rabbit, queue)
+
+    await asyncio.to_thread(rabbitmqctl, "close_all_connections", "test")
+
+    with pytest.raises(LeaseLostError):
+        await rabbit.complete(held)
+    again = await lease_one(rabbit, queue, wait=30)
+    assert (again.id, again.delivery_count) == (held.id, 2)
+    await rabbit.complete(again)
+    await rabbit.push(Event(event_type="Job", queue_name=queue))
+    await rabbit.complete(await lease_one(rabbit, queue))
+
+
+def _start_worker(source: str, parallelism: int) -> subprocess.Popen[str]:
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.queues.rabbitmq_chain",
+            RABBITMQ_URL,
+            source,
+            str(parallelism),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert worker.stdout is not None
+    if worker.stdout.readline().strip() != "ready":
+        worker.kill()
+        raise RuntimeError("the worker process did not start")
+    return worker
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_mid_run_loses_nothing(rabbit: QueueOperator, unique: Unique) -> None:
+    """Given a worker process mid-run, when it is SIGKILLed, then a new host finishes the job."""
+    topic, done_topic, total, parallelism = unique("Job"), unique("Done"), 200, 4
+    source, check = f"{topic}-Work", f"{done_topic}-Check"
+    await rabbit.setup_queue(source)
+    await rabbit.setup_queue(check)
+    await rabbit.push_batch(jobs(topic, done_topic, total))
+    done: Counter[str] = Counter()
+    retried: set[str] = set()
+
+    worker = await asyncio.to_thread(_start_worker, source, parallelism)
+    try:
+        await collect(rabbit, check, done, lambda d: len(d) >= 40, timeout=30)
+        worker.send_signal(signal.SIGKILL)
+    finally:
+        worker.kill()
+        await asyncio.to_thread(worker.communicate)
+    assert len(done) < total, "the worker finished before it was killed"
+
+    async with rabbitmq_backend() as operator, worker_host(operator, source, parallelism):
+        await collect(rabbit, check, done, lambda d: len(d) == total, timeout=60, retried=retried)
+
+    duplicates = sum(done.values()) - total
+    assert set(done) == {str(i) for i in range(total)}, "no job lost"
+    # The broker gave back what the dead worker held (at most its prefetch), counted as a
+    # second delivery; only those can have been done twice.
+    assert 1 <= len(retried) <= parallelism
+    assert duplicates <= len(retried)
+    print(f"killed worker: {len(retried)} jobs redelivered, {duplicates} done twice")
+
+
+@pytest.mark.slow
+async def test_a_broker_restart_mid_run_loses_nothing_and_the_host_recovers(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    topic, done_topic, total, parallelism = unique("Job"), unique("Done"), 300, 4
+    source, check = f"{topic}-Work", f"{done_topic}-Check"
+    await rabbit.setup_queue(source)
+    await rabbit.setup_queue(check)
+    await rabbit.push_batch(jobs(topic, done_topic, total))
+    done: Counter[str] = Counter()
+    retried: set[str] = set()
+
+    async with rabbitmq_backend() as operator, worker_host(operator, source, parallelism) as host:
+        await collect(rabbit, check, done, lambda d: len(d) >= 30, timeout=30)
+        try:
+            await asyncio.to_thread(rabbitmqctl, "stop_app")
+        finally:
+            await asyncio.to_thread(rabbitmqctl, "start_app")
+        await asyncio.to_thread(rabbitmqctl, "await_startup")
+        await collect(rabbit, check, done, lambda d: len(d) == total, timeout=90, retried=retried)
+        (stats,) = host.stats().values()
+
+    duplicates = sum(done.values()) - total
+    assert set(done) == {str(i) for i in range(total)}, "no job lost"
+    # The host came back by itself: it completed every job (the last few may be settling).
+    assert stats.succeeded >= total - parallelism
+    assert duplicates <= len(retried) + stats.lease_lost
+    print(f"broker restart: {stats.lease_lost} leases lost, {duplicates} jobs done twice")
+
+
+def test_broker_problem_is_explained_when_there_is_no_broker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tests.queues.rabbitmq_support as support
+
+    monkeypatch.setattr(support, "RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:1/")
+    problem = broker_problem()
+    assert problem is not None
+    assert "127.0.0.1:1" in problem
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_broker()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        require_broker()
