@@ -14,6 +14,8 @@ import pytest
 
 from beehive.queues import InMemoryQueueOperator, QueueOperator
 from tests.queues.rabbitmq_support import rabbitmq_backend
+from tests.queues.servicebus_fake import servicebus_fake_backend
+from tests.queues.test_servicebus_live import servicebus_live_backend
 
 Backend = Callable[[], AbstractAsyncContextManager[QueueOperator]]
 
@@ -24,7 +26,12 @@ async def memory_backend() -> AsyncIterator[QueueOperator]:
         yield operator
 
 
-BACKENDS: dict[str, Backend] = {"memory": memory_backend, "rabbitmq": rabbitmq_backend}
+BACKENDS: dict[str, Backend] = {
+    "memory": memory_backend,
+    "rabbitmq": rabbitmq_backend,
+    "servicebus-fake": servicebus_fake_backend,
+    "servicebus-live": servicebus_live_backend,
+}
 
 
 @pytest.fixture(params=list(BACKENDS))

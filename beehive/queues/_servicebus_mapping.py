@@ -1,0 +1,124 @@
+"""How an ``Event`` travels as a Service Bus message, and back.
+
+Native fields carry what Service Bus understands (``message_id``, ``content_type``,
+``correlation_id``, ``session_id``, ``subject``, ``scheduled_enqueue_time_utc``); the user's
+``properties`` are the application properties; every other field rides in an application
+property prefixed ``beehive.``. Exact instants travel as ISO 8601 text, because the broker's
+scheduled-enqueue annotation keeps milliseconds only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
+from azure.servicebus.amqp import AmqpMessageBodyType
+
+from beehive.events import Event
+from beehive.queues.base import DEAD_LETTER_DESCRIPTION, DEAD_LETTER_REASON
+
+PREFIX: Final = "beehive."
+EVENT_TYPE: Final = PREFIX + "event_type"
+QUEUE_NAME: Final = PREFIX + "queue_name"
+TIMESTAMP: Final = PREFIX + "timestamp"
+URL: Final = PREFIX + "url"
+ENQUEUE_TIME: Final = PREFIX + "enqueue_time"
+CAUSATION_ID: Final = PREFIX + "causation_id"
+CLAIM_CHECK: Final = PREFIX + "claim_check"
+"""Key of the body in the claim-check store, when the body travelled there instead."""
+
+# Set by the broker on dead-lettered messages (and by the SDK's dead_letter_message).
+_BROKER_REASON: Final = "DeadLetterReason"
+_BROKER_DESCRIPTION: Final = "DeadLetterErrorDescription"
+
+
+def to_message(event: Event, *, claim_check: str | None = None) -> ServiceBusMessage:
+    """The message that carries ``event``; with ``claim_check``, the body stays behind."""
+    reserved = [key for key in event.properties if key.startswith(PREFIX)]
+    if reserved:
+        raise ValueError(
+            f"event {event.event_type} {event.id} has properties {reserved}: the prefix "
+            f"{PREFIX!r} is reserved for beehive's own fields on Service Bus"
+        )
+    properties: dict[str | bytes, int | float | bytes | bool | str | UUID] = {
+        key: value for key, value in event.properties.items()
+    }
+    properties[EVENT_TYPE] = event.event_type
+    properties[QUEUE_NAME] = event.queue_name
+    properties[TIMESTAMP] = event.timestamp.isoformat()
+    optional = {
+        URL: event.url,
+        ENQUEUE_TIME: event.enqueue_time.isoformat() if event.enqueue_time else None,
+        CAUSATION_ID: event.causation_id,
+        CLAIM_CHECK: claim_check,
+    }
+    properties.update({key: value for key, value in optional.items() if value is not None})
+    return ServiceBusMessage(
+        "" if claim_check else event.body,
+        application_properties=properties,
+        message_id=event.id,
+        content_type=event.content_type,
+        correlation_id=event.correlation_id,
+        session_id=event.session_id,
+        subject=event.event_type,
+        scheduled_enqueue_time_utc=event.enqueue_time,
+    )
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def received_properties(message: ServiceBusReceivedMessage) -> dict[str, Any]:
+    """Application properties with text keys and values (the SDK hands them over as bytes)."""
+    return {
+        _text(key): _text(value) for key, value in (message.application_properties or {}).items()
+    }
+
+
+def _body(message: ServiceBusReceivedMessage) -> str:
+    if message.body_type is AmqpMessageBodyType.DATA:
+        return b"".join(message.body).decode("utf-8")
+    return str(_text(message.body))  # a value or sequence body, from another producer
+
+
+def claim_check_key(message: ServiceBusReceivedMessage) -> str | None:
+    key = received_properties(message).get(CLAIM_CHECK)
+    return key if isinstance(key, str) else None
+
+
+def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> Event:
+    """The event a received or peeked message carries (``body`` when it came by claim check).
+
+    ``delivery_count`` is left to the caller; a dead-lettered message gets the broker's reason
+    and description as ``dead_letter_reason`` and ``dead_letter_description`` properties.
+    """
+    raw = received_properties(message)
+    properties = {
+        key: value
+        for key, value in raw.items()
+        if not key.startswith(PREFIX) and key not in (_BROKER_REASON, _BROKER_DESCRIPTION)
+    }
+    if message.dead_letter_reason is not None:
+        properties[DEAD_LETTER_REASON] = message.dead_letter_reason
+        if message.dead_letter_error_description:
+            properties[DEAD_LETTER_DESCRIPTION] = message.dead_letter_error_description
+    enqueue_time = raw.get(ENQUEUE_TIME)
+    timestamp = raw.get(TIMESTAMP)
+    return Event(
+        id=message.message_id,
+        # A message another producer sent still becomes an event (which the actor may refuse).
+        timestamp=datetime.fromisoformat(timestamp) if timestamp else message.enqueued_time_utc,
+        event_type=raw.get(EVENT_TYPE) or message.subject or "ServiceBusMessage",
+        queue_name=raw.get(QUEUE_NAME, ""),
+        body=_body(message) if body is None else body,
+        content_type=message.content_type or "",
+        url=raw.get(URL),
+        properties=properties,
+        enqueue_time=datetime.fromisoformat(enqueue_time) if enqueue_time else None,
+        session_id=message.session_id,
+        correlation_id=message.correlation_id,
+        causation_id=raw.get(CAUSATION_ID),
+    )

@@ -1,0 +1,172 @@
+"""The receivers of the Service Bus operator: a pool per subscription or queue.
+
+The SDK's clients are not coroutine-safe, so a receiver (a :class:`Link`) serves one caller at a
+time: a ``next`` call checks one out, the messages it leased keep it checked out until they are
+settled, and then it goes back to its queue's idle pool. On a session entity each link holds one
+session and leases one message at a time, so at most one message per session is in flight; a
+link whose session has nothing more within :data:`SESSION_POLL` is closed, which releases the
+session to whichever consumer asks next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from typing import Any, Final
+
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.exceptions import (
+    MessagingEntityNotFoundError,
+    OperationTimeoutError,
+    ServiceBusError,
+)
+
+from beehive.errors import QueueNotFoundError
+from beehive.names import QueueName
+from beehive.queues._servicebus_links import LOCK_LOST, TRANSIENT, Link, Retrier, describe, logger
+from beehive.queues._servicebus_topology import Topology
+
+SESSION_POLL: Final = 0.5
+"""Seconds a session link waits for its session's next message before letting it go."""
+MIN_WAIT: Final = 0.05
+"""The shortest receive wait (the SDK refuses zero)."""
+_OPENING_FAULTS: Final = tuple(t for t in TRANSIENT if t is not OperationTimeoutError)
+
+Received = list[tuple[Link, list[ServiceBusReceivedMessage]]]
+
+
+class Receivers:
+    """Opens, lends, takes back and closes the receivers of every subscription and queue."""
+
+    def __init__(
+        self, client: ServiceBusClient, topology: Topology, retry: Retrier, prefetch: int
+    ) -> None:
+        self._client = client
+        self._topology = topology
+        self._retry = retry
+        self._prefetch = prefetch
+        self._idle: defaultdict[QueueName, deque[Link]] = defaultdict(deque)
+        self._links: set[Link] = set()
+
+    async def receive(self, name: QueueName, max_count: int, wait: float) -> Received:
+        """Messages leased from ``name``, each with the link that must settle it."""
+        if await self._topology.requires_session(name):
+            return await self._receive_in_sessions(name, max_count, wait)
+        link = self._idle[name].popleft() if self._idle[name] else await self._open_link(name)
+        try:
+            messages = await self._receive(link, max_count, max(wait, MIN_WAIT))
+        except BaseException:
+            await self.discard(link)
+            raise
+        if not messages:
+            self._idle[name].append(link)
+            return []
+        link.held += len(messages)
+        return [(link, messages)]
+
+    async def _receive_in_sessions(self, name: QueueName, max_count: int, wait: float) -> Received:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        received: Received = []
+        accepted = False
+        while len(received) < max_count:
+            link = self._idle[name].popleft() if self._idle[name] else None
+            if link is None:
+                if received or (accepted and loop.time() >= deadline):
+                    break
+                link = await self._accept_session(name, max(deadline - loop.time(), SESSION_POLL))
+                accepted = True
+                if link is None:
+                    break
+            try:
+                messages = await self._receive(link, 1, SESSION_POLL)
+            except LOCK_LOST:
+                messages = []
+            except BaseException:
+                await self.discard(link)
+                raise
+            if messages:
+                link.held += 1
+                received.append((link, messages))
+            else:
+                await self.discard(link)  # drained or lost: let the session go
+        return received
+
+    async def _open_link(self, name: QueueName) -> Link:
+        receiver = self.receiver(name, prefetch_count=self._prefetch)
+        await self.open(name, receiver)
+        return self._track(Link(name, receiver, session=False))
+
+    async def _accept_session(self, name: QueueName, wait: float) -> Link | None:
+        receiver = self.receiver(
+            name,
+            session_id=NEXT_AVAILABLE_SESSION,
+            max_wait_time=wait,
+            prefetch_count=self._prefetch,
+        )
+        try:
+            await self.open(name, receiver)
+        except OperationTimeoutError:  # how the SDK says that no session was free in time
+            return None
+        return self._track(Link(name, receiver, session=True))
+
+    def receiver(self, name: QueueName, **options: Any) -> ServiceBusReceiver:
+        """A new, unopened SDK receiver on the subscription or queue ``name``."""
+        if name.subscription is None:
+            return self._client.get_queue_receiver(name.topic, **options)
+        return self._client.get_subscription_receiver(name.topic, name.subscription, **options)
+
+    async def open(self, name: QueueName, receiver: ServiceBusReceiver) -> None:
+        """Open ``receiver``; a missing entity is ``QueueNotFoundError``; closed on failure."""
+        try:
+            await self._retry(f"opening a receiver on {name}", receiver.__aenter__, _OPENING_FAULTS)
+        except MessagingEntityNotFoundError:
+            await receiver.close()
+            self._topology.forget(name)
+            raise QueueNotFoundError(
+                f"no subscription or queue named {name}; call setup_queue"
+            ) from None
+        except BaseException:
+            await receiver.close()
+            raise
+
+    def _track(self, link: Link) -> Link:
+        self._links.add(link)
+        return link
+
+    async def _receive(
+        self, link: Link, count: int, wait: float
+    ) -> list[ServiceBusReceivedMessage]:
+        return await self._retry(
+            f"receiving from {link.name}",
+            lambda: link.receiver.receive_messages(max_message_count=count, max_wait_time=wait),
+        )
+
+    async def release(self, link: Link) -> None:
+        """One message of ``link`` is settled (or lost); idle again once all of them are."""
+        link.held -= 1
+        if link.held == 0:
+            if link.broken:
+                await self.discard(link)
+            else:
+                self._idle[link.name].append(link)
+
+    async def discard(self, link: Link) -> None:
+        self._links.discard(link)
+        try:
+            await link.receiver.close()
+        except ServiceBusError as error:
+            logger.warning("closing a receiver on %s failed: %s", link.name, describe(error))
+
+    async def forget(self, name: QueueName) -> None:
+        """Close the idle links of ``name`` (of every subscription, when ``name`` is a topic)."""
+        for queue in list(self._idle):
+            if queue == name or (not name.is_subscription and queue.topic == name.topic):
+                while self._idle[queue]:
+                    await self.discard(self._idle[queue].popleft())
+
+    async def close(self) -> None:
+        for link in list(self._links):
+            await self.discard(link)
+        self._idle.clear()

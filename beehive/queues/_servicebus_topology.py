@@ -1,0 +1,244 @@
+"""Topics, subscriptions and queues on Service Bus: creating, checking, deleting, describing.
+
+Creation goes through the administration client, which needs the Manage right. Without it
+(HTTP 401 or 403), setup checks through the data plane that the entities exist, which Listen and
+Send allow, and names the missing ones.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any, Final
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.servicebus import ServiceBusSubQueue
+from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
+from azure.servicebus.aio.management import ServiceBusAdministrationClient
+from azure.servicebus.exceptions import MessagingEntityNotFoundError
+
+from beehive.errors import QueueNotFoundError
+from beehive.names import QueueKind, QueueName
+from beehive.queues._servicebus_links import TRANSIENT, Retrier, logger
+from beehive.queues.base import QueueSettings
+
+MIN_LOCK: Final = 5
+MAX_LOCK: Final = 300
+
+
+def lock_duration(settings: QueueSettings) -> timedelta:
+    """The lock duration for ``settings``: whole seconds, within Service Bus's 5 s to 5 min."""
+    if not MIN_LOCK <= settings.lease_seconds <= MAX_LOCK:
+        raise ValueError(
+            f"lease_seconds {settings.lease_seconds} is outside what Service Bus allows for a "
+            f"lock duration ({MIN_LOCK} to {MAX_LOCK} seconds); longer work is covered by "
+            "lease renewal"
+        )
+    return timedelta(seconds=math.ceil(settings.lease_seconds))
+
+
+def _unauthorized(error: HttpResponseError) -> bool:
+    return error.status_code in (401, 403)
+
+
+def _path(name: QueueName) -> str:
+    if name.subscription is not None:
+        return f"subscription {name.topic}/Subscriptions/{name.subscription}"
+    return f"{name.kind.value} {name.topic}"
+
+
+class Topology:
+    """What the operator knows of entities: which need sessions, which names are topics."""
+
+    def __init__(
+        self, client: ServiceBusClient, admin: ServiceBusAdministrationClient, retry: Retrier
+    ) -> None:
+        self._client = client
+        self._admin = admin
+        self._retry = retry
+        self._sessions: dict[QueueName, bool] = {}
+        self._topics: set[str] = set()
+
+    async def setup(self, name: QueueName, settings: QueueSettings) -> None:
+        options: dict[str, Any] = {
+            "max_delivery_count": settings.max_deliveries,
+            "lock_duration": lock_duration(settings),
+            "requires_session": settings.sessions,
+            "dead_lettering_on_message_expiration": True,
+        }
+        topic, subscription = name.topic, name.subscription
+        admin = self._admin
+        try:
+            if not name.is_topic and subscription is None:
+                found = await self._ensure(
+                    lambda: admin.get_queue(topic), lambda: admin.create_queue(topic, **options)
+                )
+            else:
+                await self._ensure(
+                    lambda: admin.get_topic(topic), lambda: admin.create_topic(topic)
+                )
+                self._topics.add(topic)
+                if subscription is None:
+                    return
+                found = await self._ensure(
+                    lambda: admin.get_subscription(topic, subscription),
+                    lambda: admin.create_subscription(topic, subscription, **options),
+                )
+        except HttpResponseError as error:
+            if not _unauthorized(error):
+                raise
+            await self._require_existing(name, settings, error)
+            self._sessions[name] = settings.sessions
+            return
+        self._sessions[name] = bool(found.requires_session)
+        if found.requires_session != settings.sessions or (
+            found.max_delivery_count != settings.max_deliveries
+        ):
+            logger.warning(
+                "%s exists with requires_session=%s, max_delivery_count=%s (asked for %s, %s); "
+                "beehive does not change existing entities",
+                _path(name),
+                found.requires_session,
+                found.max_delivery_count,
+                settings.sessions,
+                settings.max_deliveries,
+            )
+
+    async def _ensure(self, get: Any, create: Any) -> Any:
+        """The entity's properties, creating it if missing (a concurrent creation is fine)."""
+        try:
+            return await get()
+        except ResourceNotFoundError:
+            pass
+        try:
+            return await create()
+        except HttpResponseError as error:
+            if error.status_code != 409:
+                raise
+        return await get()
+
+    async def _require_existing(
+        self, name: QueueName, settings: QueueSettings, error: HttpResponseError
+    ) -> None:
+        missing = []
+        if not name.is_topic and not await self._receivable(name):
+            missing.append(_path(name))
+        topic_in_doubt = name.is_topic or (missing and name.kind is not QueueKind.QUEUE)
+        if topic_in_doubt and not await self._sendable(name.topic):
+            missing.append(f"topic {name.topic}")
+        if missing:
+            raise QueueNotFoundError(
+                f"cannot set up {name}: missing {' and '.join(missing)}. This credential may "
+                f"not manage entities (HTTP {error.status_code}), so create them ahead "
+                f"(max delivery count {settings.max_deliveries}, lock duration "
+                f"{lock_duration(settings)}, sessions {settings.sessions}) or grant it Manage"
+            )
+        logger.info("%s exists (checked without Manage rights)", name)
+
+    async def _receivable(self, name: QueueName) -> bool:
+        """Whether the subscription or queue exists, by peeking at its dead letters (Listen)."""
+        if name.subscription is None:
+            receiver = self._client.get_queue_receiver(
+                name.topic, sub_queue=ServiceBusSubQueue.DEAD_LETTER
+            )
+        else:
+            receiver = self._client.get_subscription_receiver(
+                name.topic, name.subscription, sub_queue=ServiceBusSubQueue.DEAD_LETTER
+            )
+        try:
+            async with receiver:
+                await receiver.peek_messages(1)
+        except MessagingEntityNotFoundError:
+            return False
+        return True
+
+    async def _sendable(self, topic: str) -> bool:
+        sender = self._client.get_topic_sender(topic)
+        try:
+            async with sender:
+                return True
+        except MessagingEntityNotFoundError:
+            return False
+
+    async def exists(self, name: QueueName) -> bool:
+        admin = self._admin
+        topic, subscription = name.topic, name.subscription
+        try:
+            if subscription is not None:
+                await admin.get_subscription(topic, subscription)
+            elif name.is_topic:
+                await admin.get_topic(topic)
+            else:
+                await admin.get_queue(topic)
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as error:
+            if not _unauthorized(error):
+                raise
+            return await (self._sendable(topic) if name.is_topic else self._receivable(name))
+        return True
+
+    async def delete(self, name: QueueName) -> None:
+        admin = self._admin
+        topic, subscription = name.topic, name.subscription
+        try:
+            if subscription is not None:
+                await admin.delete_subscription(topic, subscription)
+            elif topic in self._topics or name.is_topic:
+                await admin.delete_topic(topic)
+            else:
+                await admin.delete_queue(topic)
+        except ResourceNotFoundError:
+            pass
+        for known in list(self._sessions):
+            if known == name or (subscription is None and known.topic == topic):
+                del self._sessions[known]
+        if subscription is None:
+            self._topics.discard(topic)
+
+    async def requires_session(self, name: QueueName) -> bool:
+        """Whether ``name`` is a session entity; ``QueueNotFoundError`` if it does not exist."""
+        if name.is_topic:
+            raise QueueNotFoundError(f"{name} is a topic: lease from one of its subscriptions")
+        known = self._sessions.get(name)
+        if known is not None:
+            return known
+        admin, topic, subscription = self._admin, name.topic, name.subscription
+        try:
+            found = await (
+                admin.get_queue(topic)
+                if subscription is None
+                else admin.get_subscription(topic, subscription)
+            )
+        except ResourceNotFoundError:
+            raise QueueNotFoundError(
+                f"no subscription or queue named {name}; call setup_queue"
+            ) from None
+        except HttpResponseError as error:
+            if not _unauthorized(error):
+                raise
+            return False  # cannot tell without Manage: setup_queue records it
+        self._sessions[name] = bool(found.requires_session)
+        return self._sessions[name]
+
+    def forget(self, name: QueueName) -> None:
+        self._sessions.pop(name, None)
+
+    async def open_sender(self, destination: str) -> ServiceBusSender | None:
+        """An open sender to the topic or queue ``destination``, or None if there is neither.
+
+        Service Bus addresses both by path, so a topic sender reaches a queue of that name too.
+        """
+        sender = self._client.get_topic_sender(destination)
+        try:
+            await self._retry(f"opening a sender to {destination}", sender.__aenter__, TRANSIENT)
+        except MessagingEntityNotFoundError:
+            await sender.close()
+            return None
+        except BaseException:
+            await sender.close()
+            raise
+        return sender
+
+    async def close(self) -> None:
+        await self._admin.close()

@@ -1,0 +1,370 @@
+"""Azure Service Bus as the broker: topics, subscriptions, queues, sessions, dead-letter queues.
+
+Build it with :meth:`ServiceBusQueueOperator.from_connection_string` or
+:meth:`ServiceBusQueueOperator.from_namespace` (``DefaultAzureCredential`` by default, so a
+managed identity in production). Delivery counts are the broker's; the broker dead-letters a
+message after ``max_deliveries`` with reason ``MaxDeliveryCountExceeded``.
+
+An abandon with a delay keeps the message locked (renewing the lock) until the delay is over and
+then abandons it: a delayed copy would fan out to every subscription of the topic, and within a
+session it would let later messages overtake. If the process dies meanwhile, the lock runs out
+and the message comes back early, with its delivery counted, which is honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+try:
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
+    from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+    from azure.servicebus.aio.management import ServiceBusAdministrationClient
+    from azure.servicebus.exceptions import ServiceBusError
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "beehive.queues.servicebus needs the Azure SDK: pip install 'beehive-actors[azure]'"
+    ) from error
+
+from beehive.backoff import Backoff
+from beehive.errors import LeaseLostError, NotFoundError
+from beehive.events import Event
+from beehive.names import QueueName
+from beehive.queues import _servicebus_mapping as mapping
+from beehive.queues._servicebus_links import LOCK_LOST, Lease, Link, Retrier, describe, logger
+from beehive.queues._servicebus_publisher import EventTooLargeError, Publisher
+from beehive.queues._servicebus_receivers import Receivers
+from beehive.queues._servicebus_topology import Topology
+from beehive.queues.base import QueueOperator, QueueSettings, seconds
+from beehive.stores.base import KeyValueStore
+
+__all__ = ["EventTooLargeError", "ServiceBusQueueOperator"]
+
+_PEEK_PAGE = 250
+
+
+class ServiceBusQueueOperator(QueueOperator):
+    """Service Bus through the SDK's async clients, which this operator wraps and closes.
+
+    ``claim_check``: where bodies too large for one message go (the claim-check pattern).
+    ``prefetch``: messages each receiver fetches ahead (locked while they wait in its buffer,
+    so keep it well below what a consumer finishes within the lock duration).
+    ``retry_budget``: seconds during which transient faults are retried with ``backoff``
+    before the caller sees them.
+    """
+
+    def __init__(
+        self,
+        client: ServiceBusClient,
+        admin: ServiceBusAdministrationClient,
+        *,
+        claim_check: KeyValueStore | None = None,
+        prefetch: int = 0,
+        retry_budget: float | timedelta = 30.0,
+        backoff: Backoff | None = None,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
+        if prefetch < 0:
+            raise ValueError(f"prefetch cannot be negative, got {prefetch}")
+        self._client = client
+        self._claim_check = claim_check
+        self._retry = Retrier(seconds(retry_budget), backoff or Backoff(0.5, 2.0, 8.0))
+        self._topology = Topology(client, admin, self._retry)
+        self._credential = credential
+        self._publisher = Publisher(self._topology, self._retry, claim_check)
+        self._receivers = Receivers(client, self._topology, self._retry, prefetch)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, **options: Any) -> Self:
+        """An operator for the namespace a connection string names (it needs Manage to set up)."""
+        try:
+            client = ServiceBusClient.from_connection_string(connection_string)
+            admin = ServiceBusAdministrationClient.from_connection_string(connection_string)
+        except (ValueError, TypeError, KeyError):
+            # The SDK's message may quote the string, key included.
+            raise ValueError(
+                "malformed Service Bus connection string (not shown: it holds a key); expected "
+                "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=...;"
+                "SharedAccessKey=..."
+            ) from None
+        return cls(client, admin, **options)
+
+    @classmethod
+    def from_namespace(
+        cls,
+        fully_qualified_namespace: str,
+        credential: AsyncTokenCredential | None = None,
+        **options: Any,
+    ) -> Self:
+        """An operator for ``<name>.servicebus.windows.net`` with a token credential.
+
+        Without ``credential``, ``azure.identity.aio.DefaultAzureCredential`` (closed with the
+        operator).
+        """
+        owned = None
+        if credential is None:
+            from azure.identity.aio import DefaultAzureCredential
+
+            credential = owned = DefaultAzureCredential()
+        client = ServiceBusClient(fully_qualified_namespace, credential)
+        admin = ServiceBusAdministrationClient(fully_qualified_namespace, credential)
+        return cls(client, admin, credential=owned, **options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(namespace={self._client.fully_qualified_namespace!r})"
+
+    # -- topology -------------------------------------------------------------------------------
+
+    async def setup_queue(
+        self, name: str | QueueName, settings: QueueSettings | None = None
+    ) -> None:
+        await self._topology.setup(QueueName(name), settings or QueueSettings())
+
+    async def delete_queue(self, name: str | QueueName) -> None:
+        name = QueueName(name)
+        await self._topology.delete(name)
+        await self._receivers.forget(name)
+        if not name.is_subscription:
+            await self._publisher.forget(name.topic)
+
+    async def queue_exists(self, name: str | QueueName) -> bool:
+        return await self._topology.exists(QueueName(name))
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def push(self, event: Event) -> None:
+        await self._publisher.publish([event])
+
+    async def push_batch(self, events: Sequence[Event]) -> None:
+        """Send in as few batches as the size limit allows, one destination at a time."""
+        await self._publisher.publish(events)
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    async def next(
+        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
+    ) -> list[Event]:
+        if max_count < 1:
+            raise ValueError(f"max_count must be at least 1, got {max_count}")
+        events: list[Event] = []
+        for link, messages in await self._receivers.receive(
+            QueueName(name), max_count, seconds(wait)
+        ):
+            events += await self._leased(link, messages)
+        return events
+
+    async def _leased(self, link: Link, messages: list[ServiceBusReceivedMessage]) -> list[Event]:
+        events: list[Event] = []
+        for message in messages:
+            lease = Lease(link, message)
+            try:
+                event = await self._to_event(message)
+            except _Unreadable as problem:
+                # Nothing can process it: keep it, with the reason, rather than fail every time.
+                await self._bury(lease, problem)
+                continue
+            # The SDK hands over AMQP's count of *earlier* deliveries; ours counts this one.
+            events.append(event.leased(lease, (message.delivery_count or 0) + 1))
+        return events
+
+    async def _bury(self, lease: Lease, problem: _Unreadable) -> None:
+        message, receiver = lease.message, lease.link.receiver
+        await self._settle(
+            lease,
+            f"dead-lettering unreadable message {message.message_id} in {lease.link.name}",
+            lambda: receiver.dead_letter_message(
+                message, reason=problem.reason, error_description=problem.description
+            ),
+        )
+
+    async def _to_event(self, message: ServiceBusReceivedMessage) -> Event:
+        key = mapping.claim_check_key(message)
+        body = None
+        if key is not None:
+            if self._claim_check is None:
+                raise _Unreadable(
+                    "ClaimCheckUnavailable",
+                    f"the body is in claim-check blob {key!r} and no claim_check store is set",
+                )
+            try:
+                body = (await self._claim_check.get(key)).body.decode()
+            except NotFoundError:
+                raise _Unreadable(
+                    "ClaimCheckMissing", f"claim-check blob {key!r} is gone"
+                ) from None
+        try:
+            return mapping.to_event(message, body=body)
+        except (ValueError, TypeError) as error:
+            raise _Unreadable("UnreadableMessage", f"not a beehive event: {error}") from None
+
+    # -- settling -------------------------------------------------------------------------------
+
+    def _lease(self, event: Event) -> Lease:
+        lease = event._lease
+        if not isinstance(lease, Lease):
+            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
+        if lease.settled:
+            raise LeaseLostError(
+                f"event {event.event_type} {event.id} in {lease.link.name} was settled already"
+            )
+        return lease
+
+    async def _settle(self, lease: Lease, what: str, call: Callable[[], Awaitable[None]]) -> None:
+        """Settle once: a lost lock becomes ``LeaseLostError``; the link is freed either way."""
+        lease.settled = True
+        try:
+            async with lease.link.lock:
+                await self._retry(what, call)
+        except LOCK_LOST as error:
+            lease.link.broken = lease.link.session
+            raise LeaseLostError(f"{what}: the lock was lost ({describe(error)})") from None
+        finally:
+            await self._receivers.release(lease.link)
+
+    async def complete(self, event: Event) -> None:
+        lease = self._lease(event)
+        await self._settle(
+            lease,
+            _doing("completing", event, lease),
+            lambda: lease.link.receiver.complete_message(lease.message),
+        )
+
+    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
+        lease = self._lease(event)
+        wait = seconds(delay)
+        if wait <= 0:
+            await self._settle(
+                lease,
+                _doing("abandoning", event, lease),
+                lambda: lease.link.receiver.abandon_message(lease.message),
+            )
+            return
+        lease.settled = True  # from now on the hold owns it
+        task = asyncio.create_task(self._hold(event, lease, wait))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _hold(self, event: Event, lease: Lease, delay: float) -> None:
+        """Keep the lock for ``delay`` seconds, then abandon (at once if the operator closes)."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        try:
+            while (left := due - loop.time()) > 0:
+                await asyncio.sleep(min(left, _renewal_interval(lease)))
+                if due - loop.time() > 0:
+                    async with lease.link.lock:
+                        await self._retry(_doing("holding", event, lease), lambda: _renew(lease))
+        except asyncio.CancelledError:
+            pass  # closing: give it back now
+        except (*LOCK_LOST, ServiceBusError) as error:
+            logger.warning("%s: %s", _doing("holding", event, lease), describe(error))
+            lease.link.broken = True
+            await self._receivers.release(lease.link)
+            return
+        try:
+            await self._settle(
+                lease,
+                _doing("abandoning", event, lease),
+                lambda: lease.link.receiver.abandon_message(lease.message),
+            )
+        except (LeaseLostError, ServiceBusError) as error:
+            logger.warning("%s", error)
+
+    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
+        lease = self._lease(event)
+        await self._settle(
+            lease,
+            _doing("dead-lettering", event, lease),
+            lambda: lease.link.receiver.dead_letter_message(
+                lease.message, reason=reason, error_description=description
+            ),
+        )
+
+    async def renew_lease(self, event: Event) -> None:
+        lease = self._lease(event)
+        try:
+            async with lease.link.lock:
+                await self._retry(_doing("renewing", event, lease), lambda: _renew(lease))
+        except LOCK_LOST as error:
+            lease.settled = True
+            lease.link.broken = lease.link.session  # a session link without its session is useless
+            await self._receivers.release(lease.link)
+            raise LeaseLostError(
+                f"{_doing('renewing', event, lease)}: the lock was lost ({describe(error)})"
+            ) from None
+
+    async def dead_letters(self, name: str | QueueName) -> list[Event]:
+        name = QueueName(name)
+        receiver = self._receivers.receiver(name, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
+        await self._receivers.open(name, receiver)
+        events: list[Event] = []
+        try:
+            page = await self._peek(name, receiver, 0)
+            while page:
+                events += [await self._peeked(message) for message in page]
+                after = (page[-1].sequence_number or 0) + 1
+                page = await self._peek(name, receiver, after) if len(page) == _PEEK_PAGE else []
+        finally:
+            await receiver.close()
+        return events
+
+    async def _peek(
+        self, name: QueueName, receiver: ServiceBusReceiver, after: int
+    ) -> list[ServiceBusReceivedMessage]:
+        return await self._retry(
+            f"peeking at the dead letters of {name}",
+            lambda: receiver.peek_messages(_PEEK_PAGE, sequence_number=after),
+        )
+
+    async def _peeked(self, message: ServiceBusReceivedMessage) -> Event:
+        try:
+            event = await self._to_event(message)
+        except _Unreadable:
+            event = mapping.to_event(message, body="")  # still listed, with its reason
+        return event.model_copy(update={"delivery_count": (message.delivery_count or 0) + 1})
+
+    # -- closing --------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Give back held messages, close every receiver and sender, then the clients."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._receivers.close()
+        await self._publisher.close()
+        await self._topology.close()
+        await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: str, description: str) -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.description = description
+
+
+def _doing(action: str, event: Event, lease: Lease) -> str:
+    return f"{action} event {event.event_type} {event.id} in {lease.link.name}"
+
+
+async def _renew(lease: Lease) -> None:
+    receiver = lease.link.receiver
+    if lease.link.session:
+        await receiver.session.renew_lock()  # a session message's lock is its session's
+    else:
+        await receiver.renew_message_lock(lease.message)
+
+
+def _renewal_interval(lease: Lease) -> float:
+    receiver = lease.link.receiver
+    until = receiver.session.locked_until_utc if lease.link.session else None
+    until = until or (None if lease.link.session else lease.message.locked_until_utc)
+    if until is None:
+        return 10.0
+    return max((until - datetime.now(UTC)).total_seconds() / 2, 1.0)

@@ -1,0 +1,725 @@
+"""A strict, in-process stand-in for the Service Bus SDK's async clients (no emulator runs here).
+
+It sits exactly at the client boundary the operator uses: ``ServiceBusClient`` (senders,
+receivers, session receivers, the dead-letter sub-queue) and ``ServiceBusAdministrationClient``
+(get, create and delete of queues, topics and subscriptions). Messages are the SDK's own: what a
+sender gets is encoded to AMQP bytes with the SDK's transport, decoded again, stamped with the
+annotations the broker adds, and handed back as a real ``ServiceBusReceivedMessage``, so mapping
+code meets the same objects (bytes keys, generator bodies, a zero-based AMQP delivery count) as
+in production.
+
+Strict: a call the real client refuses raises what the SDK raises (an unknown entity,
+``MessagingEntityNotFoundError``; an expired or unknown lock, ``MessageLockLostError``; a
+settled message, ``MessageAlreadySettled``; a non-positive wait, ``ValueError``). Behaviour the
+fake cannot vouch for raises ``NotImplementedError`` instead of guessing. Faults are injected
+per operation with :meth:`FakeNamespace.fail_next`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import uuid
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.servicebus import (
+    NEXT_AVAILABLE_SESSION,
+    ServiceBusMessage,
+    ServiceBusMessageBatch,
+    ServiceBusReceivedMessage,
+    ServiceBusReceiveMode,
+    ServiceBusSubQueue,
+)
+from azure.servicebus._common.utils import transform_outbound_messages
+from azure.servicebus._pyamqp._decode import decode_payload
+from azure.servicebus._pyamqp.message import Header, Message
+from azure.servicebus._pyamqp.performatives import TransferFrame
+from azure.servicebus._transport._pyamqp_transport import PyamqpTransport
+from azure.servicebus.exceptions import (
+    MessageAlreadySettled,
+    MessageLockLostError,
+    MessageSizeExceededError,
+    MessagingEntityNotFoundError,
+    OperationTimeoutError,
+    ServiceBusError,
+    SessionLockLostError,
+)
+from azure.servicebus.management import QueueProperties, SubscriptionProperties, TopicProperties
+
+from beehive.backoff import Backoff
+from beehive.queues.base import QueueOperator
+from beehive.queues.servicebus import ServiceBusQueueOperator
+
+STANDARD_MAX_MESSAGE_SIZE = 256 * 1024
+MAX_LOCK_DURATION = timedelta(minutes=5)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Response:
+    """The little of an HTTP response that ``HttpResponseError`` reads."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status_code, self.reason, self.headers = status, reason, {}
+
+    def text(self) -> str:
+        return ""
+
+
+def http_error(status: int, reason: str, message: str) -> HttpResponseError:
+    """What the administration client raises (it rewraps every typed HTTP error as this)."""
+    return HttpResponseError(message=message, response=_Response(status, reason))
+
+
+@dataclass(eq=False)
+class _Stored:
+    amqp: Message
+    sequence_number: int
+    enqueued_at: datetime
+    visible_at: datetime
+    session_id: str | None
+    deliveries: int = 0  # prior deliveries: the AMQP header's zero-based delivery-count
+    lock_token: uuid.UUID | None = None
+    locked_until: datetime | None = None
+    holder: FakeReceiver | None = None
+
+
+@dataclass(eq=False)
+class _Entity:
+    name: str
+    max_delivery_count: int = 10
+    lock_duration: timedelta = timedelta(minutes=1)
+    requires_session: bool = False
+    messages: list[_Stored] = field(default_factory=list)
+    dead: list[_Stored] = field(default_factory=list)
+    sessions: dict[str, tuple[FakeReceiver, datetime]] = field(default_factory=dict)
+
+
+class FakeNamespace:
+    """The broker's state: entities, messages, locks. Shared by the fake clients built on it."""
+
+    def __init__(self, *, max_message_size: int = STANDARD_MAX_MESSAGE_SIZE) -> None:
+        self.max_message_size = max_message_size
+        self.queues: dict[str, _Entity] = {}
+        self.topics: dict[str, dict[str, _Entity]] = {}
+        self.can_manage = True
+        self.calls: list[str] = []
+        self._faults: dict[str, deque[Exception]] = defaultdict(deque)
+        self._sequence = itertools.count(1)
+        self._changed = asyncio.Event()
+
+    def fail_next(self, operation: str, *errors: Exception) -> None:
+        """Make the next calls of ``operation`` ("send", "receive", "complete", ...) raise."""
+        self._faults[operation].extend(errors)
+
+    def _call(self, operation: str) -> None:
+        self.calls.append(operation)
+        if self._faults[operation]:
+            raise self._faults[operation].popleft()
+
+    def entity(self, topic_or_queue: str, subscription: str | None = None) -> _Entity:
+        found = (
+            self.topics.get(topic_or_queue, {}).get(subscription)
+            if subscription is not None
+            else self.queues.get(topic_or_queue)
+        )
+        if found is None:
+            path = (
+                f"{topic_or_queue}/Subscriptions/{subscription}" if subscription else topic_or_queue
+            )
+            raise MessagingEntityNotFoundError(
+                message=f"The messaging entity '{path}' could not be found."
+            )
+        return found
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait(self, until: datetime) -> None:
+        """Sleep until something changes, ``until`` passes, or a scheduled instant arrives."""
+        pending = [s.visible_at for e in self._all() for s in e.messages if s.visible_at > _now()]
+        pending += [s.locked_until for e in self._all() for s in e.messages if s.locked_until]
+        pending += [until for e in self._all() for _, until in e.sessions.values()]
+        wake = min([until, *(moment for moment in pending if moment > _now())])
+        changed = self._changed
+        with suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), max((wake - _now()).total_seconds(), 0) + 0.001)
+
+    def _all(self) -> list[_Entity]:
+        return [*self.queues.values(), *(s for subs in self.topics.values() for s in subs.values())]
+
+    # -- the broker's rules ---------------------------------------------------------------------
+
+    def _accept(self, targets: list[_Entity], message: ServiceBusMessage) -> None:
+        wire = PyamqpTransport.encode_message(message)
+        if len(wire) > self.max_message_size:
+            raise MessageSizeExceededError(
+                message=f"The message of {len(wire)} bytes exceeds {self.max_message_size} bytes."
+            )
+        now = _now()
+        for entity in targets:
+            if entity.requires_session and message.session_id is None:
+                raise NotImplementedError(
+                    f"{entity.name} requires sessions; what the service does with a message "
+                    "without session id is not modelled by the fake"
+                )
+            entity.messages.append(
+                _Stored(
+                    amqp=decode_payload(memoryview(wire)),
+                    sequence_number=next(self._sequence),
+                    enqueued_at=now,
+                    visible_at=message.scheduled_enqueue_time_utc or now,
+                    session_id=message.session_id,
+                )
+            )
+        self._notify()
+
+    def _expire(self, entity: _Entity) -> None:
+        """Locks that ran out count as a failed delivery, as on the service."""
+        now = _now()
+        for session, (_, until) in list(entity.sessions.items()):
+            if until <= now:
+                del entity.sessions[session]
+                for stored in entity.messages:
+                    if stored.session_id == session and stored.lock_token is not None:
+                        self._unlock(entity, stored)
+        for stored in list(entity.messages):
+            if stored.locked_until is not None and stored.locked_until <= now:
+                self._unlock(entity, stored)
+
+    def _unlock(self, entity: _Entity, stored: _Stored) -> None:
+        stored.lock_token = stored.locked_until = stored.holder = None
+        stored.deliveries += 1
+        if stored.deliveries >= entity.max_delivery_count:
+            description = (
+                f"Message could not be consumed after {stored.deliveries} delivery attempts."
+            )
+            self._bury(entity, stored, "MaxDeliveryCountExceeded", description)
+        self._notify()
+
+    def _bury(
+        self, entity: _Entity, stored: _Stored, reason: str | None, description: str | None
+    ) -> None:
+        entity.messages.remove(stored)
+        properties = dict(stored.amqp.application_properties or {})
+        if reason is not None:
+            properties[b"DeadLetterReason"] = reason.encode()
+        if description is not None:
+            properties[b"DeadLetterErrorDescription"] = description.encode()
+        stored.amqp = stored.amqp._replace(application_properties=properties)
+        stored.lock_token = stored.locked_until = stored.holder = None
+        entity.dead.append(stored)
+
+    def _delivered(
+        self, stored: _Stored, receiver: FakeReceiver, *, peeked: bool = False
+    ) -> ServiceBusReceivedMessage:
+        annotations = dict(stored.amqp.message_annotations or {})
+        annotations[b"x-opt-sequence-number"] = stored.sequence_number
+        annotations[b"x-opt-enqueued-time"] = _ms(stored.enqueued_at)
+        if stored.locked_until is not None and not peeked:
+            annotations[b"x-opt-locked-until"] = _ms(stored.locked_until)
+        amqp = stored.amqp._replace(
+            header=Header(delivery_count=stored.deliveries), message_annotations=annotations
+        )
+        if peeked:
+            return ServiceBusReceivedMessage(amqp, receiver=receiver, is_peeked_message=True)
+        token = stored.lock_token
+        frame = TransferFrame(
+            handle=0,
+            delivery_id=stored.sequence_number,
+            delivery_tag=token.bytes_le if token else None,
+        )
+        return ServiceBusReceivedMessage(amqp, receiver=receiver, frame=frame)
+
+
+def _model(cls: type[Any], name: str, **given: Any) -> Any:
+    """A real SDK properties model, every field the fake does not track left as None."""
+    fields = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "name")]
+    return cls(name, **{f: given.get(f) for f in fields})
+
+
+class FakeAdministrationClient:
+    """``ServiceBusAdministrationClient``: entities by name; refuses all when it may not manage."""
+
+    def __init__(self, namespace: FakeNamespace) -> None:
+        self._ns = namespace
+
+    def _check(self, operation: str) -> None:
+        self._ns._call(operation)
+        if not self._ns.can_manage:
+            raise http_error(401, "Unauthorized", "Unauthorized: the Manage claim is required.")
+
+    async def get_queue(self, queue_name: str) -> QueueProperties:
+        self._check("get_queue")
+        entity = self._ns.queues.get(queue_name)
+        if entity is None:
+            raise ResourceNotFoundError(f"Queue '{queue_name}' does not exist")
+        return _model(QueueProperties, queue_name, **_settings(entity))
+
+    async def get_topic(self, topic_name: str) -> TopicProperties:
+        self._check("get_topic")
+        if topic_name not in self._ns.topics:
+            raise ResourceNotFoundError(f"Topic '{topic_name}' does not exist")
+        return _model(TopicProperties, topic_name)
+
+    async def get_subscription(
+        self, topic_name: str, subscription_name: str
+    ) -> SubscriptionProperties:
+        self._check("get_subscription")
+        entity = self._ns.topics.get(topic_name, {}).get(subscription_name)
+        if entity is None:
+            raise ResourceNotFoundError(
+                f"Subscription('Topic: {topic_name}, Subscription: {subscription_name}') "
+                "does not exist"
+            )
+        return _model(SubscriptionProperties, subscription_name, **_settings(entity))
+
+    async def create_queue(self, queue_name: str, **settings: Any) -> QueueProperties:
+        self._check("create_queue")
+        if queue_name in self._ns.queues or queue_name in self._ns.topics:
+            raise http_error(
+                409, "Conflict", f"The messaging entity '{queue_name}' already exists."
+            )
+        self._ns.queues[queue_name] = _entity(queue_name, settings)
+        return await self.get_queue(queue_name)
+
+    async def create_topic(self, topic_name: str) -> TopicProperties:
+        self._check("create_topic")
+        if topic_name in self._ns.queues or topic_name in self._ns.topics:
+            raise http_error(
+                409, "Conflict", f"The messaging entity '{topic_name}' already exists."
+            )
+        self._ns.topics[topic_name] = {}
+        return await self.get_topic(topic_name)
+
+    async def create_subscription(
+        self, topic_name: str, subscription_name: str, **settings: Any
+    ) -> SubscriptionProperties:
+        self._check("create_subscription")
+        if topic_name not in self._ns.topics:
+            raise ResourceNotFoundError(f"Topic '{topic_name}' does not exist")
+        subscriptions = self._ns.topics[topic_name]
+        if subscription_name in subscriptions:
+            raise http_error(
+                409, "Conflict", f"The subscription '{subscription_name}' already exists."
+            )
+        subscriptions[subscription_name] = _entity(
+            f"{topic_name}/Subscriptions/{subscription_name}", settings
+        )
+        return await self.get_subscription(topic_name, subscription_name)
+
+    async def delete_queue(self, queue_name: str) -> None:
+        self._check("delete_queue")
+        if self._ns.queues.pop(queue_name, None) is None:
+            raise ResourceNotFoundError(f"Queue '{queue_name}' does not exist")
+
+    async def delete_topic(self, topic_name: str) -> None:
+        self._check("delete_topic")
+        if self._ns.topics.pop(topic_name, None) is None:
+            raise ResourceNotFoundError(f"Topic '{topic_name}' does not exist")
+
+    async def delete_subscription(self, topic_name: str, subscription_name: str) -> None:
+        self._check("delete_subscription")
+        if self._ns.topics.get(topic_name, {}).pop(subscription_name, None) is None:
+            raise ResourceNotFoundError(f"Subscription '{subscription_name}' does not exist")
+
+    async def close(self) -> None:
+        pass
+
+
+def _settings(entity: _Entity) -> dict[str, Any]:
+    return {
+        "max_delivery_count": entity.max_delivery_count,
+        "lock_duration": entity.lock_duration,
+        "requires_session": entity.requires_session,
+    }
+
+
+def _entity(name: str, settings: dict[str, Any]) -> _Entity:
+    known = {
+        "max_delivery_count",
+        "lock_duration",
+        "requires_session",
+        "dead_lettering_on_message_expiration",
+    }
+    if set(settings) - known:
+        raise NotImplementedError(f"the fake does not model {sorted(set(settings) - known)}")
+    lock = settings.get("lock_duration") or timedelta(minutes=1)
+    if not timedelta(seconds=5) <= lock <= MAX_LOCK_DURATION:
+        raise http_error(
+            400, "Bad Request", f"LockDuration {lock} is outside 00:00:05 to 00:05:00."
+        )
+    return _Entity(
+        name,
+        max_delivery_count=settings.get("max_delivery_count") or 10,
+        lock_duration=lock,
+        requires_session=bool(settings.get("requires_session")),
+    )
+
+
+class FakeServiceBusClient:
+    """``azure.servicebus.aio.ServiceBusClient`` over a :class:`FakeNamespace`."""
+
+    def __init__(
+        self,
+        namespace: FakeNamespace,
+        fully_qualified_namespace: str = "fake.servicebus.windows.net",
+    ) -> None:
+        self.namespace = namespace
+        self.fully_qualified_namespace = fully_qualified_namespace
+        self.closed = False
+
+    def get_queue_sender(self, queue_name: str) -> FakeSender:
+        return FakeSender(self.namespace, queue_name, topic=False)
+
+    def get_topic_sender(self, topic_name: str) -> FakeSender:
+        return FakeSender(self.namespace, topic_name, topic=True)
+
+    def get_queue_receiver(
+        self,
+        queue_name: str,
+        *,
+        session_id: str | object | None = None,
+        sub_queue: ServiceBusSubQueue | None = None,
+        receive_mode: ServiceBusReceiveMode = ServiceBusReceiveMode.PEEK_LOCK,
+        max_wait_time: float | None = None,
+        prefetch_count: int = 0,
+    ) -> FakeReceiver:
+        return FakeReceiver(
+            self.namespace, (queue_name, None), session_id, sub_queue, receive_mode, max_wait_time
+        )
+
+    def get_subscription_receiver(
+        self,
+        topic_name: str,
+        subscription_name: str,
+        *,
+        session_id: str | object | None = None,
+        sub_queue: ServiceBusSubQueue | None = None,
+        receive_mode: ServiceBusReceiveMode = ServiceBusReceiveMode.PEEK_LOCK,
+        max_wait_time: float | None = None,
+        prefetch_count: int = 0,
+    ) -> FakeReceiver:
+        return FakeReceiver(
+            self.namespace,
+            (topic_name, subscription_name),
+            session_id,
+            sub_queue,
+            receive_mode,
+            max_wait_time,
+        )
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class _Handler:
+    _closed = False
+
+    def _check_live(self) -> None:
+        if self._closed:
+            raise ValueError(
+                "The handler has already been shutdown. "
+                "Please use ServiceBusClient to create a new instance."
+            )
+
+    async def close(self) -> None:
+        self._closed = True
+
+
+class FakeSender(_Handler):
+    def __init__(self, namespace: FakeNamespace, name: str, *, topic: bool) -> None:
+        self._ns, self._name, self._topic = namespace, name, topic
+
+    def _targets(self) -> list[_Entity]:
+        # Senders address entities by path: a "topic sender" reaches a queue of that name too.
+        if self._name in self._ns.topics:
+            return list(self._ns.topics[self._name].values())  # none: accepted and dropped
+        if self._name in self._ns.queues:
+            return [self._ns.queues[self._name]]
+        raise MessagingEntityNotFoundError(
+            message=f"The messaging entity '{self._name}' could not be found."
+        )
+
+    async def __aenter__(self) -> FakeSender:
+        self._check_live()
+        self._ns._call("open_sender")
+        self._targets()
+        return self
+
+    async def create_message_batch(
+        self, max_size_in_bytes: int | None = None
+    ) -> ServiceBusMessageBatch:
+        self._check_live()
+        if max_size_in_bytes is not None and max_size_in_bytes > self._ns.max_message_size:
+            raise ValueError(
+                f"Max message size: {max_size_in_bytes} is too large, "
+                f"acceptable max batch size is: {self._ns.max_message_size} bytes."
+            )
+        return ServiceBusMessageBatch(
+            max_size_in_bytes=max_size_in_bytes or self._ns.max_message_size
+        )
+
+    async def send_messages(self, message: Any, *, timeout: float | None = None) -> None:
+        self._check_live()
+        self._ns._call("send")
+        targets = self._targets()
+        if isinstance(message, ServiceBusMessageBatch):
+            messages = list(message._messages)
+        else:
+            sendable = transform_outbound_messages(
+                message, ServiceBusMessage, PyamqpTransport.to_outgoing_amqp_message
+            )
+            messages = sendable if isinstance(sendable, list) else [sendable]
+        for each in messages:
+            self._ns._accept(targets, each)
+
+
+class FakeSession:
+    """``receiver.session``: the locked session."""
+
+    def __init__(self, receiver: FakeReceiver, session_id: str) -> None:
+        self._receiver, self.session_id = receiver, session_id
+
+    @property
+    def locked_until_utc(self) -> datetime | None:
+        holder = self._receiver._entity().sessions.get(self.session_id)
+        return holder[1] if holder else None
+
+    async def renew_lock(self, *, timeout: float | None = None) -> datetime:
+        receiver = self._receiver
+        receiver._check_live()
+        receiver._ns._call("renew_session")
+        entity = receiver._entity()
+        receiver._ns._expire(entity)
+        if entity.sessions.get(self.session_id, (None,))[0] is not receiver:
+            raise SessionLockLostError(message="The session lock has expired.")
+        until = _now() + entity.lock_duration
+        entity.sessions[self.session_id] = (receiver, until)
+        return until
+
+
+class FakeReceiver(_Handler):
+    def __init__(
+        self,
+        namespace: FakeNamespace,
+        path: tuple[str, str | None],
+        session_id: str | object | None,
+        sub_queue: ServiceBusSubQueue | None,
+        receive_mode: ServiceBusReceiveMode,
+        max_wait_time: float | None,
+    ) -> None:
+        if receive_mode != ServiceBusReceiveMode.PEEK_LOCK:
+            raise NotImplementedError("the fake models peek-lock only")
+        self._ns, self._path = namespace, path
+        self._wanted_session, self._sub_queue, self._max_wait = session_id, sub_queue, max_wait_time
+        self.session: FakeSession | None = None
+        self._opened = False
+
+    def _entity(self) -> _Entity:
+        return self._ns.entity(*self._path)
+
+    async def __aenter__(self) -> FakeReceiver:
+        await self._open()
+        return self
+
+    async def _open(self) -> None:
+        self._check_live()
+        if self._opened:
+            return
+        self._ns._call("open_receiver")
+        entity = self._entity()
+        if self._sub_queue is not None:
+            if self._wanted_session is not None:
+                raise ServiceBusError(message="The dead-letter sub-queue is not sessionful.")
+        elif entity.requires_session and self._wanted_session is None:
+            raise ServiceBusError(
+                message="It is not possible for an entity that requires sessions to create "
+                "a non-sessionful message receiver."
+            )
+        elif not entity.requires_session and self._wanted_session is not None:
+            raise ServiceBusError(
+                message="It is not possible for an entity that does not require sessions "
+                "to create a sessionful message receiver."
+            )
+        elif self._wanted_session is NEXT_AVAILABLE_SESSION:
+            await self._accept_session(entity)
+        elif self._wanted_session is not None:
+            raise NotImplementedError("the fake models NEXT_AVAILABLE_SESSION only")
+        self._opened = True
+
+    async def _accept_session(self, entity: _Entity) -> None:
+        deadline = _now() + timedelta(seconds=self._max_wait or 60)
+        while True:
+            self._ns._expire(entity)
+            now = _now()
+            for stored in entity.messages:
+                session = stored.session_id or ""
+                if (
+                    session not in entity.sessions
+                    and stored.visible_at <= now
+                    and stored.lock_token is None
+                ):
+                    entity.sessions[session] = (self, now + entity.lock_duration)
+                    self.session = FakeSession(self, session)
+                    return
+            if _now() >= deadline:
+                raise OperationTimeoutError(
+                    message="Operation timed out. If trying to receive from "
+                    "NEXT_AVAILABLE_SESSION, use max_wait_time on the ServiceBusReceiver "
+                    "to control the timeout."
+                )
+            await self._ns._wait(deadline)
+
+    def _holds_session(self, entity: _Entity) -> bool:
+        held = entity.sessions.get(self.session.session_id) if self.session else None
+        return held is not None and held[0] is self
+
+    async def receive_messages(
+        self, max_message_count: int | None = 1, max_wait_time: float | None = None
+    ) -> list[ServiceBusReceivedMessage]:
+        self._check_live()
+        if max_wait_time is not None and max_wait_time <= 0:
+            raise ValueError("The max_wait_time must be greater than 0.")
+        if max_message_count is not None and max_message_count <= 0:
+            raise ValueError("The max_message_count must be greater than 0")
+        if self._sub_queue is not None:
+            raise NotImplementedError("the fake peeks the dead-letter sub-queue only")
+        await self._open()
+        self._ns._call("receive")
+        deadline = _now() + timedelta(seconds=max_wait_time or self._max_wait or 60)
+        while True:
+            entity = self._entity()
+            self._ns._expire(entity)
+            if self.session is not None and not self._holds_session(entity):
+                raise SessionLockLostError(message="The session lock has expired.")
+            taken = self._take(entity, max_message_count or 1)
+            if taken or _now() >= deadline:
+                return [self._ns._delivered(stored, self) for stored in taken]
+            await self._ns._wait(deadline)
+
+    def _take(self, entity: _Entity, count: int) -> list[_Stored]:
+        now, taken = _now(), []
+        for stored in entity.messages:
+            if len(taken) == count:
+                break
+            if self.session is not None and (stored.session_id or "") != self.session.session_id:
+                continue
+            if stored.lock_token is None and stored.visible_at <= now:
+                stored.lock_token, stored.holder = uuid.uuid4(), self
+                if self.session is None:
+                    stored.locked_until = now + entity.lock_duration
+                taken.append(stored)
+        return taken
+
+    def _locked(
+        self, message: ServiceBusReceivedMessage, operation: str
+    ) -> tuple[_Entity, _Stored]:
+        """The stored message ``message`` holds a lock on, or what the SDK raises instead."""
+        self._check_live()
+        if not isinstance(message, ServiceBusReceivedMessage):
+            raise TypeError("Parameter 'message' must be of type ServiceBusReceivedMessage")
+        if message._settled:
+            raise MessageAlreadySettled(action=operation)
+        if message._is_peeked_message:
+            raise ValueError(f"The operation {operation} is not supported for peeked messages.")
+        if message._receiver is not self:
+            raise ServiceBusError(
+                message="A message can only be settled by the receiver that received it."
+            )
+        self._ns._call(operation)
+        entity = self._entity()
+        self._ns._expire(entity)
+        if self.session is not None and not self._holds_session(entity):
+            raise SessionLockLostError(message="The session lock has expired.")
+        for stored in entity.messages:
+            if stored.lock_token is not None and stored.lock_token == message.lock_token:
+                return entity, stored
+        raise MessageLockLostError(
+            message="The lock supplied is invalid. Either the lock expired, "
+            "or the message has already been removed from the queue."
+        )
+
+    async def complete_message(self, message: ServiceBusReceivedMessage) -> None:
+        entity, stored = self._locked(message, "complete")
+        entity.messages.remove(stored)
+        message._settled = True
+        self._ns._notify()
+
+    async def abandon_message(self, message: ServiceBusReceivedMessage) -> None:
+        entity, stored = self._locked(message, "abandon")
+        self._ns._unlock(entity, stored)
+        message._settled = True
+
+    async def dead_letter_message(
+        self,
+        message: ServiceBusReceivedMessage,
+        reason: str | None = None,
+        error_description: str | None = None,
+    ) -> None:
+        entity, stored = self._locked(message, "dead_letter")
+        self._ns._bury(entity, stored, reason, error_description)
+        message._settled = True
+        self._ns._notify()
+
+    async def renew_message_lock(
+        self, message: ServiceBusReceivedMessage, *, timeout: float | None = None
+    ) -> datetime:
+        if self.session is not None:
+            raise TypeError(
+                "Session messages cannot be renewed. Please renew the session lock instead."
+            )
+        entity, stored = self._locked(message, "renew")
+        stored.locked_until = _now() + entity.lock_duration
+        message._expiry = stored.locked_until  # as the SDK records the new expiry on the message
+        return stored.locked_until
+
+    async def peek_messages(
+        self, max_message_count: int = 1, *, sequence_number: int = 0, timeout: float | None = None
+    ) -> list[ServiceBusReceivedMessage]:
+        self._check_live()
+        await self._open()
+        self._ns._call("peek")
+        entity = self._entity()
+        source = entity.dead if self._sub_queue is not None else entity.messages
+        found = [s for s in source if s.sequence_number >= sequence_number][:max_message_count]
+        return [self._ns._delivered(stored, self, peeked=True) for stored in found]
+
+    async def close(self) -> None:
+        if not self._closed and self._opened and self.session is not None:
+            try:
+                entity = self._entity()
+            except MessagingEntityNotFoundError:
+                entity = None
+            if entity is not None and self._holds_session(entity):
+                del entity.sessions[self.session.session_id]
+                for stored in entity.messages:
+                    if stored.holder is self:
+                        self._ns._unlock(entity, stored)  # closing the link releases its locks
+                self._ns._notify()
+        await super().close()
+
+
+@asynccontextmanager
+async def servicebus_fake_backend() -> AsyncIterator[QueueOperator]:
+    """The Service Bus operator on a fresh fake namespace (a contract-suite backend)."""
+    namespace = FakeNamespace()
+    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    async with ServiceBusQueueOperator(
+        client, admin, retry_budget=2, backoff=Backoff(0.01, 2, 0.1)
+    ) as operator:
+        yield operator
