@@ -14,6 +14,7 @@ and the message comes back early, with its delivery counted, which is honest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
@@ -77,6 +78,7 @@ class ServiceBusQueueOperator(QueueOperator):
         self._publisher = Publisher(self._topology, self._retry, claim_check)
         self._receivers = Receivers(client, self._topology, self._retry, prefetch)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
 
     @classmethod
     def from_connection_string(cls, connection_string: str, **options: Any) -> Self:
@@ -253,18 +255,22 @@ class ServiceBusQueueOperator(QueueOperator):
         loop = asyncio.get_running_loop()
         due = loop.time() + delay
         try:
-            while (left := due - loop.time()) > 0:
-                await asyncio.sleep(min(left, _renewal_interval(lease)))
-                if due - loop.time() > 0:
+            while (left := due - loop.time()) > 0 and not self._closing.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._closing.wait(), min(left, _renewal_interval(lease))
+                    )
+                if due - loop.time() > 0 and not self._closing.is_set():
                     async with lease.link.lock:
                         await self._retry(_doing("holding", event, lease), lambda: _renew(lease))
-        except asyncio.CancelledError:
-            pass  # closing: give it back now
         except (*LOCK_LOST, ServiceBusError) as error:
             logger.warning("%s: %s", _doing("holding", event, lease), describe(error))
             lease.link.broken = True
             await self._receivers.release(lease.link)
             return
+        # A session link lets its session go, so that a consumer already waiting for a free
+        # session gets it (the abandoned message is still the session's first).
+        lease.link.broken = lease.link.session
         try:
             await self._settle(
                 lease,
@@ -331,8 +337,7 @@ class ServiceBusQueueOperator(QueueOperator):
 
     async def close(self) -> None:
         """Give back held messages, close every receiver and sender, then the clients."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._closing.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._receivers.close()
         await self._publisher.close()

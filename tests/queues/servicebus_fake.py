@@ -125,6 +125,16 @@ class FakeNamespace:
         """Make the next calls of ``operation`` ("send", "receive", "complete", ...) raise."""
         self._faults[operation].extend(errors)
 
+    def expire_locks(self) -> None:
+        """Let every message and session lock run out now (as if the lock duration had passed)."""
+        past = _now() - timedelta(microseconds=1)
+        for entity in self._all():
+            for session, (holder, _) in entity.sessions.items():
+                entity.sessions[session] = (holder, past)
+            for stored in entity.messages:
+                if stored.locked_until is not None:
+                    stored.locked_until = past
+
     def _call(self, operation: str) -> None:
         self.calls.append(operation)
         if self._faults[operation]:
@@ -439,6 +449,9 @@ class _Handler:
 
     async def close(self) -> None:
         self._closed = True
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
 
 class FakeSender(_Handler):

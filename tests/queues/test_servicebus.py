@@ -1,0 +1,429 @@
+"""The Service Bus operator against the fake SDK clients: what the contract suite does not pin."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from azure.servicebus import ServiceBusMessage
+from azure.servicebus.exceptions import (
+    MessageLockLostError,
+    ServiceBusConnectionError,
+    ServiceBusServerBusyError,
+)
+
+from beehive import Event, QueueName
+from beehive.backoff import Backoff
+from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.queues import QueueSettings
+from beehive.queues._servicebus_links import describe
+from beehive.queues.servicebus import EventTooLargeError, ServiceBusQueueOperator
+from beehive.stores.memory import InMemoryKeyValueStore
+from tests.queues.servicebus_fake import (
+    FakeAdministrationClient,
+    FakeNamespace,
+    FakeServiceBusClient,
+)
+
+QUICK = Backoff(initial=0.01, factor=2, maximum=0.05, jitter=0)
+
+
+@pytest.fixture
+def namespace() -> FakeNamespace:
+    return FakeNamespace()
+
+
+def make_operator(namespace: FakeNamespace, **options: object) -> ServiceBusQueueOperator:
+    options = {"retry_budget": 2.0, "backoff": QUICK, **options}
+    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    return ServiceBusQueueOperator(client, admin, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def operator(namespace: FakeNamespace) -> AsyncIterator[ServiceBusQueueOperator]:
+    async with make_operator(namespace) as operator:
+        yield operator
+
+
+async def lease_one(operator: ServiceBusQueueOperator, name: str, wait: float = 5) -> Event:
+    events = await operator.next(name, wait=wait)
+    assert len(events) == 1, events
+    return events[0]
+
+
+# -- mapping ------------------------------------------------------------------------------------
+
+
+async def test_the_message_carries_native_fields_and_prefixed_extras(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    event = Event(
+        event_type="Job",
+        queue_name="Jobs",
+        body="{}",
+        session_id=None,
+        correlation_id="c-1",
+        causation_id="k-1",
+        properties={"tenant": "acme"},
+    )
+
+    await operator.push(event)
+
+    received = await lease_one(operator, "Jobs")
+    message = received._lease.message
+    assert message.message_id == event.id
+    assert message.correlation_id == "c-1"
+    assert message.subject == "Job"
+    properties = message.application_properties
+    assert properties[b"tenant"] == b"acme"
+    assert properties[b"beehive.causation_id"] == b"k-1"
+    assert properties[b"beehive.event_type"] == b"Job"
+    assert message.delivery_count == 0, "AMQP counts earlier deliveries only"
+    assert received.delivery_count == 1
+
+
+async def test_properties_with_the_reserved_prefix_are_refused(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+
+    with pytest.raises(ValueError, match="reserved"):
+        await operator.push(Event(event_type="Job", queue_name="Jobs", properties={"beehive.x": 1}))
+
+
+async def test_a_message_from_another_producer_still_arrives_as_an_event(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    async with FakeServiceBusClient(namespace).get_queue_sender("Jobs") as sender:
+        await sender.send_messages(ServiceBusMessage('{"a": 1}', subject="Foreign"))
+
+    event = await lease_one(operator, "Jobs")
+
+    assert (event.event_type, event.body) == ("Foreign", '{"a": 1}')
+    await operator.complete(event)
+
+
+# -- publishing ---------------------------------------------------------------------------------
+
+
+async def test_a_batch_is_split_at_the_size_limit(namespace: FakeNamespace) -> None:
+    small = FakeNamespace(max_message_size=4096)
+    async with make_operator(small) as operator:
+        await operator.setup_queue("Jobs")
+        sent = [Event(event_type="Job", queue_name="Jobs", body="x" * 1000) for _ in range(10)]
+
+        await operator.push_batch(sent)
+
+        assert 3 <= small.calls.count("send") < 10
+        leased = await operator.next("Jobs", max_count=10, wait=1)
+        assert [e.id for e in leased] == [e.id for e in sent]
+
+
+async def test_a_batch_holds_one_session(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(sessions=True))
+    sessions = ["a", "a", "b", "a"]
+
+    await operator.push_batch(
+        [Event(event_type="J", queue_name="Jobs", session_id=s) for s in sessions]
+    )
+
+    assert namespace.calls.count("send") == 3
+
+
+async def test_a_large_event_travels_by_claim_check(namespace: FakeNamespace) -> None:
+    store = InMemoryKeyValueStore()
+    small = FakeNamespace(max_message_size=2048)
+    async with make_operator(small, claim_check=store) as operator:
+        await operator.setup_queue("Jobs")
+        big = Event(event_type="Job", queue_name="Jobs", body="y" * 10_000, url="https://x/1")
+
+        await operator.push_batch([Event(event_type="Job", queue_name="Jobs"), big])
+
+        events = await operator.next("Jobs", max_count=2, wait=1)
+        assert events[1].model_dump(exclude={"delivery_count"}) == big.model_dump(
+            exclude={"delivery_count"}
+        )
+        assert (await store.get(f"beehive/claim-check/{big.id}")).body == big.body.encode()
+
+
+async def test_a_large_event_without_claim_check_names_size_and_limit() -> None:
+    small = FakeNamespace(max_message_size=2048)
+    async with make_operator(small) as operator:
+        await operator.setup_queue("Jobs")
+
+        with pytest.raises(EventTooLargeError, match=r"is \d+ bytes .* limit of 2048 bytes"):
+            await operator.push(Event(event_type="Job", queue_name="Jobs", body="y" * 10_000))
+
+
+async def test_a_claim_checked_message_without_a_store_is_dead_lettered() -> None:
+    small = FakeNamespace(max_message_size=2048)
+    async with make_operator(small, claim_check=InMemoryKeyValueStore()) as sender:
+        await sender.setup_queue("Jobs")
+        await sender.push(Event(event_type="Job", queue_name="Jobs", body="y" * 10_000))
+    async with make_operator(small) as receiver:
+        assert await receiver.next("Jobs", wait=0.2) == []
+
+        dead = await receiver.dead_letters("Jobs")
+
+    assert dead[0].properties["dead_letter_reason"] == "ClaimCheckUnavailable"
+
+
+# -- settling -----------------------------------------------------------------------------------
+
+
+async def test_settling_twice_or_elsewhere_is_a_lost_lease(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    await operator.complete(event)
+
+    with pytest.raises(LeaseLostError, match="settled already"):
+        await operator.complete(event)
+    with pytest.raises(LeaseLostError, match="not leased here"):
+        await operator.abandon(Event(event_type="Job"))
+
+
+async def test_an_expired_lock_is_a_lost_lease_and_the_message_returns(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    namespace.expire_locks()
+
+    with pytest.raises(LeaseLostError, match="lock was lost"):
+        await operator.complete(event)
+
+    again = await lease_one(operator, "Jobs")
+    assert again.delivery_count == 2
+    namespace.expire_locks()
+    with pytest.raises(LeaseLostError):
+        await operator.renew_lease(again)
+
+
+async def test_renew_lease_extends_the_lock(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    before = event._lease.message.locked_until_utc
+
+    await asyncio.sleep(0.01)
+    await operator.renew_lease(event)
+
+    assert event._lease.message.locked_until_utc > before
+    await operator.complete(event)
+
+
+async def test_abandon_with_delay_holds_the_lock_renewing_it(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(lease_seconds=5))
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+
+    await operator.abandon(await lease_one(operator, "Jobs"), delay=3)
+
+    assert await operator.next("Jobs", wait=2) == []
+    again = await lease_one(operator, "Jobs", wait=5)
+    assert namespace.calls.count("renew") >= 1
+    assert again.delivery_count == 2
+    await operator.complete(again)
+
+
+async def test_closing_gives_held_messages_back_at_once(namespace: FakeNamespace) -> None:
+    async with make_operator(namespace) as first:
+        await first.setup_queue("Jobs")
+        await first.push(Event(event_type="Job", queue_name="Jobs"))
+        await first.abandon(await lease_one(first, "Jobs"), delay=600)
+
+    async with make_operator(namespace) as second:
+        again = await lease_one(second, "Jobs", wait=1)
+
+    assert again.delivery_count == 2
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+async def test_a_delayed_abandon_keeps_the_session_in_order(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+    for body in ("a1", "a2"):
+        await operator.push(Event(event_type="Orders", session_id="a", body=body))
+
+    await operator.abandon(await lease_one(operator, "Orders-Ship"), delay=1)
+
+    assert await operator.next("Orders-Ship", wait=0.5) == []
+    again = await lease_one(operator, "Orders-Ship", wait=5)
+    assert (again.body, again.delivery_count) == ("a1", 2)
+    await operator.complete(again)
+    last = await lease_one(operator, "Orders-Ship")
+    assert last.body == "a2"
+    await operator.complete(last)
+
+
+async def test_renewing_a_session_message_renews_the_session_lock(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+    await operator.push(Event(event_type="Orders", session_id="a"))
+    event = await lease_one(operator, "Orders-Ship")
+
+    await operator.renew_lease(event)
+
+    assert namespace.calls.count("renew_session") == 1
+    await operator.complete(event)
+
+
+async def test_a_lost_session_is_a_lost_lease_and_another_consumer_gets_it(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+    await operator.push(Event(event_type="Orders", session_id="a"))
+    event = await lease_one(operator, "Orders-Ship")
+    namespace.expire_locks()
+
+    with pytest.raises(LeaseLostError):
+        await operator.complete(event)
+
+    again = await lease_one(operator, "Orders-Ship")
+    assert again.delivery_count == 2
+    await operator.complete(again)
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+
+async def test_transient_faults_are_retried(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace, caplog: pytest.LogCaptureFixture
+) -> None:
+    await operator.setup_queue("Jobs")
+    namespace.fail_next("send", ServiceBusServerBusyError(message="busy"))
+    namespace.fail_next("receive", ServiceBusConnectionError(message="reset"))
+
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+
+    await operator.complete(event)
+    assert namespace.calls.count("send") == 2
+    assert "ServiceBusServerBusyError" in caplog.text
+
+
+async def test_faults_that_outlast_the_budget_reach_the_caller(namespace: FakeNamespace) -> None:
+    async with make_operator(namespace, retry_budget=0) as operator:
+        await operator.setup_queue("Jobs")
+        namespace.fail_next("send", ServiceBusServerBusyError(message="busy"))
+
+        with pytest.raises(ServiceBusServerBusyError):
+            await operator.push(Event(event_type="Job", queue_name="Jobs"))
+
+
+async def test_a_lock_lost_during_settlement_is_reported_as_such(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    namespace.fail_next("dead_letter", MessageLockLostError(message="gone"))
+
+    with pytest.raises(LeaseLostError, match="MessageLockLostError"):
+        await operator.dead_letter(event, "Broken")
+
+
+# -- topology -----------------------------------------------------------------------------------
+
+
+async def test_setup_passes_the_settings_to_the_broker(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(3, lease_seconds=12.5, sessions=True))
+
+    entity = namespace.topics["Orders"]["Ship"]
+    assert entity.max_delivery_count == 3
+    assert entity.lock_duration == timedelta(seconds=13)
+    assert entity.requires_session
+
+
+@pytest.mark.parametrize("lease", [1, 301])
+async def test_a_lease_service_bus_cannot_lock_for_is_refused(
+    operator: ServiceBusQueueOperator, lease: float
+) -> None:
+    with pytest.raises(ValueError, match="5 to 300 seconds"):
+        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=lease))
+
+
+async def test_without_manage_rights_setup_names_the_missing_entities(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    namespace.can_manage = False
+
+    with pytest.raises(QueueNotFoundError, match=r"Orders/Subscriptions/Ship and topic Orders"):
+        await operator.setup_queue("Orders-Ship")
+
+
+async def test_without_manage_rights_setup_accepts_existing_entities(
+    namespace: FakeNamespace,
+) -> None:
+    async with make_operator(namespace) as admin:
+        await admin.setup_queue("Orders-Ship")
+    namespace.can_manage = False
+
+    async with make_operator(namespace) as operator:
+        await operator.setup_queue("Orders-Ship")
+        await operator.push(Event(event_type="Orders"))
+        await operator.complete(await lease_one(operator, "Orders-Ship"))
+
+
+async def test_leasing_from_a_topic_says_to_use_a_subscription(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue(QueueName.topic_of("Orders"))
+
+    with pytest.raises(QueueNotFoundError, match="subscriptions"):
+        await operator.next(QueueName.topic_of("Orders"))
+
+
+# -- secrets and packaging ----------------------------------------------------------------------
+
+SECRET = "c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWxlYWs="
+CONNECTION = (
+    "Endpoint=sb://beehive-test.servicebus.windows.net/;"
+    f"SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={SECRET}"
+)
+
+
+async def test_the_key_never_shows(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    operator = ServiceBusQueueOperator.from_connection_string(CONNECTION)
+    error = ServiceBusConnectionError(message=f"failed on {CONNECTION}")
+    logging.getLogger("beehive.queues.servicebus").warning("%s", describe(error))
+    try:
+        assert "beehive-test.servicebus.windows.net" in repr(operator)
+        with pytest.raises(ValueError, match="malformed") as malformed:
+            ServiceBusQueueOperator.from_connection_string(f"nonsense;SharedAccessKey={SECRET}")
+    finally:
+        await operator.close()
+
+    for text in (repr(operator), str(malformed.value), caplog.text, describe(error)):
+        assert SECRET not in text
+
+
+def test_a_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "azure.servicebus", None)
+    monkeypatch.delitem(sys.modules, "beehive.queues.servicebus")
+
+    with pytest.raises(ImportError, match=r"pip install 'beehive-actors\[azure\]'"):
+        importlib.import_module("beehive.queues.servicebus")
