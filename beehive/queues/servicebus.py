@@ -9,6 +9,10 @@ An abandon with a delay keeps the message locked (renewing the lock) until the d
 then abandons it: a delayed copy would fan out to every subscription of the topic, and within a
 session it would let later messages overtake. If the process dies meanwhile, the lock runs out
 and the message comes back early, with its delivery counted, which is honest.
+
+Transient faults (connection loss, throttling, a busy or slow service) are retried with backoff
+for ``retry_budget`` seconds; a lock lost before settlement raises ``LeaseLostError``. Events too
+large for one message go through the ``claim_check`` store when there is one.
 """
 
 from __future__ import annotations

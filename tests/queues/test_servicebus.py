@@ -427,3 +427,12 @@ def test_a_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ImportError, match=r"pip install 'beehive-actors\[azure\]'"):
         importlib.import_module("beehive.queues.servicebus")
+
+
+async def test_a_namespace_and_the_default_credential_need_no_secret() -> None:
+    operator = ServiceBusQueueOperator.from_namespace("beehive-test.servicebus.windows.net")
+
+    assert repr(operator) == (
+        "ServiceBusQueueOperator(namespace='beehive-test.servicebus.windows.net')"
+    )
+    await operator.close()
