@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from aio_pika import DeliveryMode, Message
-from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
 
 from beehive.events import Event, PropertyValue
 from beehive.queues.base import DEAD_LETTER_DESCRIPTION, DEAD_LETTER_REASON
@@ -40,6 +40,8 @@ BROKER_HEADERS: Final = frozenset(
 MAX_DELIVERIES_EXCEEDED: Final = "MaxDeliveryCountExceeded"
 SESSION_ID_REQUIRED: Final = "SessionIdRequired"
 UNREADABLE: Final = "UnreadableMessage"
+
+PERSISTENT: Final = 2
 
 MAX_BUCKET_MS: Final = 1 << 31
 """The longest delay queue (about 24.8 days); longer delays go round it again."""
@@ -80,6 +82,14 @@ def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message ready for ``basic.publish`` (pamqp properties: no client-side wrapper)."""
+
+    body: bytes
+    properties: Basic.Properties
+
+
 def encode(
     event: Event,
     *,
@@ -87,7 +97,7 @@ def encode(
     due_ms: int | None = None,
     reason: str | None = None,
     description: str | None = None,
-) -> Message:
+) -> Outgoing:
     """The AMQP message for ``event``; ``deliveries`` is how many times it was delivered."""
     meta: dict[str, Any] = {
         "timestamp": event.timestamp.isoformat(),
@@ -112,16 +122,28 @@ def encode(
     if description is not None:
         meta["description"] = description
     headers: dict[str, Any] = {**event.properties, META: meta}
-    return Message(
+    return Outgoing(
         event.body.encode(),
-        headers=headers,
-        content_type=event.content_type,
-        message_id=event.id,
-        correlation_id=event.correlation_id,
-        type=event.event_type,
-        timestamp=event.timestamp,
-        delivery_mode=DeliveryMode.PERSISTENT,
+        Basic.Properties(
+            content_type=event.content_type,
+            headers=headers,
+            delivery_mode=PERSISTENT,
+            correlation_id=event.correlation_id,
+            message_id=event.id,
+            timestamp=event.timestamp,
+            message_type=event.event_type,
+        ),
     )
+
+
+def unreadable(message: DeliveredMessage, reason: str, description: str) -> Outgoing:
+    """A copy of a message that is no event, marked with why, for a dead-letter queue."""
+    properties = message.header.properties
+    headers = dict(properties.headers or {})
+    headers[META] = {"reason": reason, "description": description[:1000]}
+    properties.headers = headers
+    properties.delivery_mode = PERSISTENT
+    return Outgoing(message.body, properties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +173,13 @@ def _moment(value: object) -> datetime:
     return datetime.fromisoformat(_text(value))
 
 
-def decode(message: AbstractIncomingMessage, fallback_type: str) -> Decoded:
+def decode(message: DeliveredMessage, fallback_type: str) -> Decoded:
     """The event in ``message``; messages from other publishers get sensible defaults.
 
     Raises ValueError (or pydantic's ValidationError) when the message cannot be an event.
     """
-    headers = dict(message.headers or {})
+    properties_in = message.header.properties
+    headers = dict(properties_in.headers or {})
     raw_meta = headers.pop(META, None)
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     returned = headers.get("x-delivery-count")
@@ -169,19 +192,19 @@ def decode(message: AbstractIncomingMessage, fallback_type: str) -> Decoded:
         # Other publishers may send any AMQP type; an event property is str, int, float or bool.
         properties[key] = value if isinstance(value, str | int | float) else _text(value)
     fields: dict[str, Any] = {
-        "event_type": message.type or fallback_type,
+        "event_type": properties_in.message_type or fallback_type,
         "queue_name": _text(meta.get("queue_name", "")),
         "body": message.body.decode(),
-        "content_type": message.content_type or "application/octet-stream",
-        "correlation_id": message.correlation_id,
+        "content_type": properties_in.content_type or "application/octet-stream",
+        "correlation_id": properties_in.correlation_id,
         "properties": properties,
     }
-    if message.message_id:
-        fields["id"] = message.message_id
+    if properties_in.message_id:
+        fields["id"] = properties_in.message_id
     if "timestamp" in meta:
         fields["timestamp"] = _moment(meta["timestamp"])
-    elif message.timestamp is not None:
-        stamp = message.timestamp
+    elif properties_in.timestamp is not None:
+        stamp = properties_in.timestamp
         fields["timestamp"] = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
     if "enqueue_time" in meta:
         fields["enqueue_time"] = _moment(meta["enqueue_time"])

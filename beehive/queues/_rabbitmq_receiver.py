@@ -9,13 +9,14 @@ message of a session at a time, the head first.
 from __future__ import annotations
 
 import asyncio
-import functools
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
-from aiormq.exceptions import ChannelInvalidStateError
+from aio_pika.abc import AbstractRobustChannel
+from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
 
 from beehive.events import Event
 from beehive.names import QueueName
@@ -23,12 +24,19 @@ from beehive.queues._rabbitmq_codec import Decoded
 from beehive.queues.base import QueueSettings
 
 
+async def ack(message: DeliveredMessage) -> None:
+    """Acknowledge a delivery on the channel it came on."""
+    delivery = message.delivery
+    if isinstance(delivery, Basic.Deliver | Basic.GetOk) and delivery.delivery_tag is not None:
+        await message.channel.basic_ack(delivery.delivery_tag)
+
+
 @dataclass(eq=False, slots=True)
 class Lease:
     """An unacknowledged delivery, as leased to one caller (``Event._lease``)."""
 
     receiver: Receiver
-    message: AbstractIncomingMessage
+    message: DeliveredMessage
     decoded: Decoded
     deliveries: int
     settled: bool = False
@@ -36,10 +44,10 @@ class Lease:
     @property
     def alive(self) -> bool:
         """False once the channel it came on has closed: the broker has taken it back."""
-        try:
-            return not self.message.channel.is_closed
-        except ChannelInvalidStateError:
-            return False
+        return not self.message.channel.is_closed
+
+    async def ack(self) -> None:
+        await ack(self.message)
 
     @property
     def session(self) -> str:
@@ -49,7 +57,8 @@ class Lease:
         return self.decoded.event.leased(self, self.deliveries)
 
 
-OnMessage = Callable[["Receiver", AbstractIncomingMessage], Awaitable[None]]
+OnMessage = Callable[["Receiver", DeliveredMessage], Awaitable[None]]
+logger = logging.getLogger("beehive.queues.rabbitmq")
 
 
 @dataclass(eq=False)
@@ -60,7 +69,7 @@ class Receiver:
     settings: QueueSettings
     prefetch: int | None
     channel: AbstractRobustChannel | None = None
-    queue: AbstractQueue | None = None
+    on_message: OnMessage | None = None
     demand: int = 0
     """Messages asked for by callers waiting in ``next`` (sizes the prefetch at start)."""
     held: int = 0
@@ -80,21 +89,40 @@ class Receiver:
         Quorum queues fix a consumer's prefetch when it starts, so it is sized once: the host
         starts all workers of an actor together, and they are all waiting by now.
         """
-        self.channel = channel
+        self.channel, self.on_message = channel, on_message
         await channel.initialize()
         self.prefetch = self.prefetch or max(1, self.demand)
-        await channel.set_qos(prefetch_count=self.prefetch)
+        await channel.set_qos(prefetch_count=self.prefetch)  # aio-pika restores it on reopen
         channel.reopen_callbacks.add(self._reopened)
-        self.queue = await channel.declare_queue(str(self.name), passive=True)
-        await self.queue.consume(functools.partial(on_message, self))
+        await self._consume()
 
-    def _reopened(self, *_: object) -> None:
-        """The channel came back after a connection loss: buffered deliveries died with it."""
+    async def _consume(self) -> None:
+        # basic.consume on the underlying aiormq channel: one task per delivery, no wrapper.
+        if self.channel is not None:
+            underlay = await self.channel.get_underlay_channel()
+            await underlay.basic_consume(str(self.name), self._deliver)
+
+    async def _deliver(self, message: DeliveredMessage) -> None:
+        if self.on_message is not None:
+            await self.on_message(self, message)
+
+    async def _reopened(self, *_: object) -> None:
+        """The channel came back after a connection loss: consume again on the new one.
+
+        Buffered and leased deliveries died with the old channel; the broker delivers them
+        again, so the buffer starts empty.
+        """
         self.held = 0
         self.ready.clear()
         self.sessions.clear()
         self.free_sessions.clear()
         self.busy_sessions.clear()
+        if self.closed:
+            return
+        try:
+            await self._consume()
+        except Exception:
+            logger.exception("could not consume %s again after reconnecting", self.name)
 
     # -- the buffer ---------------------------------------------------------------------------
 

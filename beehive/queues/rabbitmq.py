@@ -47,8 +47,9 @@ from typing import Any, Final, Literal
 
 try:
     import aio_pika
-    from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+    from aio_pika.abc import AbstractChannel, AbstractRobustConnection
     from aiormq.abc import AbstractChannel as UnderlayChannel
+    from aiormq.abc import DeliveredMessage
     from aiormq.exceptions import (
         AMQPConnectionError,
         ChannelClosed,
@@ -71,6 +72,7 @@ from beehive.queues._rabbitmq_codec import (
     SESSION_ID_REQUIRED,
     UNREADABLE,
     Decoded,
+    Outgoing,
     dead_letter_queue,
     dead_lettered,
     decode,
@@ -78,8 +80,9 @@ from beehive.queues._rabbitmq_codec import (
     delay_queue,
     encode,
     now_ms,
+    unreadable,
 )
-from beehive.queues._rabbitmq_receiver import Lease, Receiver
+from beehive.queues._rabbitmq_receiver import Lease, Receiver, ack
 from beehive.queues.base import QueueOperator, QueueSettings, seconds
 
 __all__ = ["RabbitMQQueueOperator"]
@@ -314,7 +317,7 @@ class RabbitMQQueueOperator(QueueOperator):
         """Publish all, then wait for the confirms together (one round trip, in order)."""
         await asyncio.gather(*(self.push(event) for event in events))
 
-    async def _publish(self, exchange: str, routing_key: str, message: aio_pika.Message) -> bool:
+    async def _publish(self, exchange: str, routing_key: str, message: Outgoing) -> bool:
         """Publish and wait for the confirm, riding out a lost connection; False if unroutable."""
         await self._connect()
         loop = asyncio.get_running_loop()
@@ -435,7 +438,7 @@ class RabbitMQQueueOperator(QueueOperator):
         if receiver.channel is not None and not receiver.channel.is_closed:
             await receiver.channel.close()
 
-    async def _on_message(self, receiver: Receiver, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, receiver: Receiver, message: DeliveredMessage) -> None:
         """A delivery from the broker: buffer it, or send it round, or dead-letter it."""
         queue = str(receiver.name)
         try:
@@ -443,14 +446,15 @@ class RabbitMQQueueOperator(QueueOperator):
                 decoded = decode(message, receiver.name.topic)
             except Exception as error:
                 logger.error("dead-lettering an unreadable message from %s: %s", queue, error)
-                await self._publish("", dead_letter_queue(queue), _unreadable(message, error))
-                await message.ack()
+                copy = unreadable(message, UNREADABLE, str(error))
+                await self._publish("", dead_letter_queue(queue), copy)
+                await ack(message)
                 return
             if decoded.due_ms is not None and decoded.due_ms > now_ms():
                 await self._publish_delayed(
                     queue, decoded.event, decoded.due_ms, decoded.deliveries
                 )
-                await message.ack()
+                await ack(message)
                 return
             deliveries = decoded.deliveries + 1
             if receiver.settings.sessions and decoded.event.session_id is None:
@@ -472,7 +476,7 @@ class RabbitMQQueueOperator(QueueOperator):
     async def _bury(
         self,
         queue: str,
-        message: AbstractIncomingMessage,
+        message: DeliveredMessage,
         decoded: Decoded,
         deliveries: int,
         reason: str,
@@ -480,7 +484,7 @@ class RabbitMQQueueOperator(QueueOperator):
     ) -> None:
         dead = encode(decoded.event, deliveries=deliveries, reason=reason, description=description)
         await self._publish("", dead_letter_queue(queue), dead)
-        await message.ack()
+        await ack(message)
         logger.warning(
             "dead-lettered event %s %s in %s: %s",
             decoded.event.event_type,
@@ -525,7 +529,7 @@ class RabbitMQQueueOperator(QueueOperator):
 
     async def complete(self, event: Event) -> None:
         async with self._settling(event) as lease:
-            await lease.message.ack()
+            await lease.ack()
             lease.receiver.release(lease)
 
     async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
@@ -542,7 +546,7 @@ class RabbitMQQueueOperator(QueueOperator):
                 await self._publish(
                     "", queue, encode(lease.decoded.event, deliveries=lease.deliveries)
                 )
-            await lease.message.ack()
+            await lease.ack()
 
     def _abandon_in_session(self, lease: Lease, wait: float) -> None:
         """Keep the delivery and offer it again first in its session, holding the session."""
@@ -598,9 +602,10 @@ class RabbitMQQueueOperator(QueueOperator):
             except ChannelNotFoundEntity:
                 raise QueueNotFoundError(f"no subscription or queue named {name}") from None
             count = queue.declaration_result.message_count or 0
+            underlay = await channel.get_underlay_channel()
             for _ in range(count):
-                message = await queue.get(no_ack=False, fail=False)
-                if message is None:
+                message = await underlay.basic_get(queue.name, no_ack=False)
+                if not isinstance(message.delivery, Basic.GetOk):
                     break
                 try:
                     events.append(dead_lettered(decode(message, name.topic)))
@@ -627,17 +632,3 @@ class RabbitMQQueueOperator(QueueOperator):
         connection, self._connection, self._publisher = self._connection, None, None
         if connection is not None:
             await connection.close()
-
-
-def _unreadable(message: AbstractIncomingMessage, error: Exception) -> aio_pika.Message:
-    """A copy of a message that is no event, marked with why, for its dead-letter queue."""
-    headers = dict(message.headers or {})
-    headers["beehive"] = {"reason": UNREADABLE, "description": str(error)[:1000]}
-    return aio_pika.Message(
-        message.body,
-        headers=headers,
-        content_type=message.content_type,
-        message_id=message.message_id,
-        type=message.type,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
