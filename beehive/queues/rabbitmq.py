@@ -47,18 +47,9 @@ from typing import Any, Final, Literal
 
 try:
     import aio_pika
-    from aio_pika.abc import AbstractChannel, AbstractRobustConnection
-    from aiormq.abc import AbstractChannel as UnderlayChannel
     from aiormq.abc import DeliveredMessage
-    from aiormq.exceptions import (
-        AMQPConnectionError,
-        ChannelClosed,
-        ChannelInvalidStateError,
-        ChannelNotFoundEntity,
-        ChannelPreconditionFailed,
-    )
+    from aiormq.exceptions import ChannelClosed, ChannelNotFoundEntity, ChannelPreconditionFailed
     from pamqp.commands import Basic
-    from yarl import URL
 except ImportError as error:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "RabbitMQQueueOperator needs aio-pika: pip install 'beehive-actors[rabbitmq]'"
@@ -72,16 +63,15 @@ from beehive.queues._rabbitmq_codec import (
     SESSION_ID_REQUIRED,
     UNREADABLE,
     Decoded,
-    Outgoing,
     dead_letter_queue,
     dead_lettered,
     decode,
-    delay_bucket,
     delay_queue,
     encode,
     now_ms,
     unreadable,
 )
+from beehive.queues._rabbitmq_link import TRANSIENT, Link, masked
 from beehive.queues._rabbitmq_receiver import Lease, Receiver, ack
 from beehive.queues.base import QueueOperator, QueueSettings, seconds
 
@@ -92,15 +82,7 @@ logger = logging.getLogger("beehive.queues.rabbitmq")
 DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
 QueueType = Literal["quorum", "classic"]
 
-# Errors after which an operation is worth retrying once the connection is back.
-_TRANSIENT: Final = (AMQPConnectionError, ChannelInvalidStateError, ConnectionError)
 _ANY_DELAY_BUCKET: Final = [1 << power for power in range(32)]
-
-
-def masked(url: str) -> str:
-    """``url`` without its password, for logs and reprs."""
-    parsed = URL(url)
-    return str(parsed.with_password("****")) if parsed.password else url
 
 
 class RabbitMQQueueOperator(QueueOperator):
@@ -126,77 +108,25 @@ class RabbitMQQueueOperator(QueueOperator):
             raise ValueError(f"prefetch must be at least 1, got {prefetch}")
         if queue_type not in ("quorum", "classic"):
             raise ValueError(f"queue_type must be 'quorum' or 'classic', got {queue_type!r}")
-        self._url = url
         self._prefetch = prefetch
         self._queue_type = queue_type
-        self._reconnect_interval = reconnect_interval
-        self._publish_timeout = publish_timeout
-        self._connection: AbstractRobustConnection | None = None
-        self._publisher: aio_pika.abc.AbstractRobustChannel | None = None
-        self._connecting = asyncio.Lock()
-        self._closed = False
+        self._link = Link(
+            url, reconnect_interval=reconnect_interval, publish_timeout=publish_timeout
+        )
         self._kinds: dict[str, QueueKind] = {}
         self._settings: dict[str, QueueSettings] = {}
         self._receivers: dict[str, Receiver] = {}
-        self._delays: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self.dropped = 0
         """Events published to a topic that had no subscription (Service Bus drops them too)."""
 
     def __repr__(self) -> str:
-        return f"RabbitMQQueueOperator({masked(self._url)!r}, queue_type={self._queue_type!r})"
-
-    # -- connection -----------------------------------------------------------------------------
+        return f"RabbitMQQueueOperator({masked(self._link.url)!r}, queue_type={self._queue_type!r})"
 
     async def connect(self) -> None:
         """Connect now rather than on first use; raises ConnectionError when unreachable."""
-        await self._connect()
-
-    async def _connect(self) -> AbstractRobustConnection:
-        if self._connection is not None:
-            return self._connection
-        async with self._connecting:
-            if self._closed:
-                raise RuntimeError(f"{self!r} is closed")
-            if self._connection is None:
-                try:
-                    connection = await aio_pika.connect_robust(
-                        self._url, reconnect_interval=self._reconnect_interval
-                    )
-                except (OSError, AMQPConnectionError) as error:
-                    raise ConnectionError(
-                        f"cannot reach RabbitMQ at {masked(self._url)}: {error}"
-                    ) from error
-                publisher = connection.channel()
-                await publisher.initialize()
-                self._publisher = publisher
-                self._connection = connection
-        return self._connection
-
-    @asynccontextmanager
-    async def _admin(self) -> AsyncIterator[AbstractChannel]:
-        """A short-lived plain channel for declarations (a failed one closes its channel)."""
-        connection = await self._connect()
-        await connection.ready()
-        channel = aio_pika.Channel(connection, publisher_confirms=False)
-        await channel.initialize()
-        try:
-            yield channel
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-
-    async def _exists(self, kind: Literal["exchange", "queue"], name: str) -> bool:
-        async with self._admin() as channel:
-            try:
-                if kind == "exchange":
-                    await channel.declare_exchange(name, passive=True)
-                else:
-                    await channel.declare_queue(name, passive=True)
-            except ChannelNotFoundEntity:
-                return False
-        return True
+        await self._link.connect()
 
     # -- topology -------------------------------------------------------------------------------
 
@@ -206,14 +136,14 @@ class RabbitMQQueueOperator(QueueOperator):
         name = QueueName(name)
         settings = settings or QueueSettings()
         if name.kind is QueueKind.QUEUE:
-            if await self._exists("exchange", name.topic):
+            if await self._link.exists("exchange", name.topic):
                 raise ValueError(f"cannot create queue {name}: a topic has that name")
             await self._declare_queue(str(name), settings)
             self._kinds[name.topic] = QueueKind.QUEUE
             return
-        if await self._exists("queue", name.topic):
+        if await self._link.exists("queue", name.topic):
             raise ValueError(f"cannot create topic {name.topic}: a queue has that name")
-        async with self._admin() as channel:
+        async with self._link.admin() as channel:
             exchange = await channel.declare_exchange(
                 name.topic, aio_pika.ExchangeType.FANOUT, durable=True
             )
@@ -235,17 +165,17 @@ class RabbitMQQueueOperator(QueueOperator):
             arguments["x-delivery-limit"] = settings.max_deliveries
         if settings.sessions:
             arguments["x-single-active-consumer"] = True
-        async with self._admin() as channel:
+        async with self._link.admin() as channel:
             await channel.declare_queue(dead_letter_queue(name), durable=True)
         try:
-            async with self._admin() as channel:
+            async with self._link.admin() as channel:
                 await channel.declare_queue(name, durable=True, arguments=arguments)
         except ChannelPreconditionFailed as error:
             logger.warning("queue %s exists with other settings, kept as they are: %s", name, error)
 
     async def delete_queue(self, name: str | QueueName) -> None:
         name = QueueName(name)
-        if name.kind is QueueKind.QUEUE and await self._exists("exchange", name.topic):
+        if name.kind is QueueKind.QUEUE and await self._link.exists("exchange", name.topic):
             name = QueueName.topic_of(name.topic)
         if name.is_topic:
             # AMQP cannot list an exchange's bindings: the subscriptions known here go with it.
@@ -258,13 +188,13 @@ class RabbitMQQueueOperator(QueueOperator):
             if receiver is not None:
                 await self._close_receiver(receiver)
             self._settings.pop(queue, None)
-        async with self._admin() as channel:
+        async with self._link.admin() as channel:
             for queue in sorted(queues):
                 await channel.queue_delete(queue)
                 await channel.queue_delete(dead_letter_queue(queue))
                 for milliseconds in _ANY_DELAY_BUCKET:
                     await channel.queue_delete(delay_queue(queue, milliseconds))
-                self._delays = {d for d in self._delays if not d.startswith(f"{queue}:")}
+                self._link.forget_delays(queue)
             if name.kind is not QueueKind.SUBSCRIPTION:
                 if name.is_topic:
                     await channel.exchange_delete(name.topic)
@@ -273,15 +203,15 @@ class RabbitMQQueueOperator(QueueOperator):
     async def queue_exists(self, name: str | QueueName) -> bool:
         name = QueueName(name)
         if name.is_topic:
-            return await self._exists("exchange", name.topic)
-        return await self._exists("queue", str(name))
+            return await self._link.exists("exchange", name.topic)
+        return await self._link.exists("queue", str(name))
 
     async def _kind(self, destination: str, event: Event) -> QueueKind:
         kind = self._kinds.get(destination)
         if kind is None:
-            if await self._exists("exchange", destination):
+            if await self._link.exists("exchange", destination):
                 kind = QueueKind.TOPIC
-            elif await self._exists("queue", destination):
+            elif await self._link.exists("queue", destination):
                 kind = QueueKind.QUEUE
             else:
                 raise QueueNotFoundError(
@@ -298,7 +228,7 @@ class RabbitMQQueueOperator(QueueOperator):
         kind = await self._kind(destination, event)
         message = encode(event)
         if kind is QueueKind.TOPIC:
-            if not await self._publish(destination, "", message):
+            if not await self._link.publish(destination, "", message):
                 self.dropped += 1
                 logger.warning(
                     "dropped event %s %s: topic %s has no subscription",
@@ -306,7 +236,7 @@ class RabbitMQQueueOperator(QueueOperator):
                     event.id,
                     destination,
                 )
-        elif not await self._publish("", destination, message):
+        elif not await self._link.publish("", destination, message):
             self._kinds.pop(destination, None)
             raise QueueNotFoundError(
                 f"cannot publish event {event.event_type} {event.id}: queue {destination!r} "
@@ -316,60 +246,6 @@ class RabbitMQQueueOperator(QueueOperator):
     async def push_batch(self, events: Sequence[Event]) -> None:
         """Publish all, then wait for the confirms together (one round trip, in order)."""
         await asyncio.gather(*(self.push(event) for event in events))
-
-    async def _publish(self, exchange: str, routing_key: str, message: Outgoing) -> bool:
-        """Publish and wait for the confirm, riding out a lost connection; False if unroutable."""
-        await self._connect()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._publish_timeout
-        pause = 0.05
-        while True:
-            publisher = self._publisher
-            if publisher is None:
-                raise RuntimeError(f"{self!r} is closed")
-            try:
-                channel: UnderlayChannel = await publisher.get_underlay_channel()
-                confirm = await channel.basic_publish(
-                    message.body,
-                    exchange=exchange,
-                    routing_key=routing_key,
-                    properties=message.properties,
-                    mandatory=True,
-                )
-            except ChannelNotFoundEntity as error:
-                raise QueueNotFoundError(f"cannot publish to {exchange!r}: {error}") from None
-            except _TRANSIENT as error:
-                if self._closed or loop.time() + pause > deadline:
-                    raise
-                logger.info("publishing waits for RabbitMQ (%s)", error)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 1.0)
-                continue
-            if isinstance(confirm, Basic.Return):
-                return False
-            if isinstance(confirm, Basic.Nack):
-                if loop.time() > deadline:
-                    raise ConnectionError(f"RabbitMQ refused a message for {exchange!r}")
-                continue
-            return True
-
-    async def _publish_delayed(self, queue: str, event: Event, due: int, deliveries: int) -> None:
-        """Publish to the delay queue that brings ``event`` back to ``queue`` around ``due``."""
-        milliseconds = delay_bucket(due - now_ms())
-        holder = delay_queue(queue, milliseconds)
-        if holder not in self._delays:
-            async with self._admin() as channel:
-                await channel.declare_queue(
-                    holder,
-                    durable=True,
-                    arguments={
-                        "x-message-ttl": milliseconds,
-                        "x-dead-letter-exchange": "",
-                        "x-dead-letter-routing-key": queue,
-                    },
-                )
-            self._delays.add(holder)
-        await self._publish("", holder, encode(event, deliveries=deliveries, due_ms=due))
 
     # -- receiving ------------------------------------------------------------------------------
 
@@ -395,7 +271,7 @@ class RabbitMQQueueOperator(QueueOperator):
         key = str(name)
         receiver = self._receivers.get(key)
         if receiver is None:
-            if self._closed:
+            if self._link.closed:
                 raise RuntimeError(f"{self!r} is closed")
             receiver = Receiver(name, self._settings.get(key, QueueSettings()), self._prefetch)
             self._receivers[key] = receiver
@@ -414,10 +290,9 @@ class RabbitMQQueueOperator(QueueOperator):
     async def _start(self, receiver: Receiver) -> None:
         key = str(receiver.name)
         try:
-            if not await self._exists("queue", key):
+            if not await self._link.exists("queue", key):
                 raise QueueNotFoundError(f"no subscription or queue named {key}; call setup_queue")
-            connection = await self._connect()
-            channel = connection.channel()
+            channel = await self._link.channel()
             try:
                 await receiver.start(channel, self._on_message)
             except BaseException:
@@ -447,11 +322,11 @@ class RabbitMQQueueOperator(QueueOperator):
             except Exception as error:
                 logger.error("dead-lettering an unreadable message from %s: %s", queue, error)
                 copy = unreadable(message, UNREADABLE, str(error))
-                await self._publish("", dead_letter_queue(queue), copy)
+                await self._link.publish("", dead_letter_queue(queue), copy)
                 await ack(message)
                 return
             if decoded.due_ms is not None and decoded.due_ms > now_ms():
-                await self._publish_delayed(
+                await self._link.publish_delayed(
                     queue, decoded.event, decoded.due_ms, decoded.deliveries
                 )
                 await ack(message)
@@ -483,7 +358,7 @@ class RabbitMQQueueOperator(QueueOperator):
         description: str | None,
     ) -> None:
         dead = encode(decoded.event, deliveries=deliveries, reason=reason, description=description)
-        await self._publish("", dead_letter_queue(queue), dead)
+        await self._link.publish("", dead_letter_queue(queue), dead)
         await ack(message)
         logger.warning(
             "dead-lettered event %s %s in %s: %s",
@@ -519,7 +394,7 @@ class RabbitMQQueueOperator(QueueOperator):
         lease.settled = True
         try:
             yield lease
-        except (*_TRANSIENT, ChannelClosed) as error:
+        except (*TRANSIENT, ChannelClosed) as error:
             raise LeaseLostError(
                 f"lost the lease on event {event.event_type} {event.id} in "
                 f"{lease.receiver.name} ({error}); the broker delivers it again"
@@ -541,9 +416,9 @@ class RabbitMQQueueOperator(QueueOperator):
                 return
             if wait > 0:
                 due = now_ms() + int(wait * 1000)
-                await self._publish_delayed(queue, lease.decoded.event, due, lease.deliveries)
+                await self._link.publish_delayed(queue, lease.decoded.event, due, lease.deliveries)
             else:
-                await self._publish(
+                await self._link.publish(
                     "", queue, encode(lease.decoded.event, deliveries=lease.deliveries)
                 )
             await lease.ack()
@@ -596,7 +471,7 @@ class RabbitMQQueueOperator(QueueOperator):
     async def dead_letters(self, name: str | QueueName) -> list[Event]:
         name = QueueName(name)
         events: list[Event] = []
-        async with self._admin() as channel:
+        async with self._link.admin() as channel:
             try:
                 queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
             except ChannelNotFoundEntity:
@@ -618,7 +493,6 @@ class RabbitMQQueueOperator(QueueOperator):
 
     async def close(self) -> None:
         """Stop consuming and close the connection; unsettled deliveries go back to the queues."""
-        self._closed = True
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
@@ -629,6 +503,4 @@ class RabbitMQQueueOperator(QueueOperator):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._receivers.clear()
-        connection, self._connection, self._publisher = self._connection, None, None
-        if connection is not None:
-            await connection.close()
+        await self._link.close()
