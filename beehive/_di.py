@@ -30,7 +30,8 @@ def _from_marker(container: Any, marker: Any, where: str) -> Any:
                 raise ActorConfigurationError(f"{where}: the container has no provider {target!r}")
         return provider
     # Provide[Container.x] names the declarative class's provider; the instance holds a copy.
-    for name, declared in _providers(type(container)).items():
+    declaration = getattr(container, "declarative_parent", None) or type(container)
+    for name, declared in _providers(declaration).items():
         if declared is target:
             return getattr(container, name)
     raise ActorConfigurationError(

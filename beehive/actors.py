@@ -126,7 +126,8 @@ def actor(
             sessions=sessions,
             emits=tuple(_topic_name(e) for e in emits),
         )
-        # Read from the class's own __dict__ so a subclass does not inherit its parent's.
+        # Decorators apply bottom-up: prepend, so the tuple reads in written order. Read the
+        # class's own __dict__ so a subclass does not inherit its parent's descriptors.
         existing: tuple[ActorDescriptor, ...] = cls.__dict__.get(_DESCRIPTORS, ())
         setattr(cls, _DESCRIPTORS, (descriptor, *existing))
         return cls
@@ -135,8 +136,9 @@ def actor(
 
 
 def descriptors_of(cls: type) -> tuple[ActorDescriptor, ...]:
-    """The descriptors of a decorated class, outermost decoration last (source order)."""
-    return tuple(reversed(cls.__dict__.get(_DESCRIPTORS, ())))
+    """The descriptors of a decorated class, in the order the decorators are written."""
+    descriptors: tuple[ActorDescriptor, ...] = cls.__dict__.get(_DESCRIPTORS, ())
+    return descriptors
 
 
 def _modules(target: ModuleType) -> Iterable[ModuleType]:

@@ -1,0 +1,423 @@
+"""The actor host: what it does with each message, end to end on the in-memory broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from dependency_injector import containers, providers
+from pydantic import BaseModel
+
+from beehive import (
+    ActorConfigurationError,
+    ActorDescriptor,
+    ActorHost,
+    DeadLetter,
+    Event,
+    Retry,
+    actor,
+    discover,
+)
+from beehive.queues import InMemoryQueueOperator
+from beehive.testing import ActorHarness
+from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
+from tests.example_app.services import Container
+
+
+class Job(BaseModel):
+    n: int
+
+
+def descriptor(actor_type: type, source: str = "Job-Work", **options: object) -> ActorDescriptor:
+    return ActorDescriptor(actor_type, source, **options)  # type: ignore[arg-type]
+
+
+async def test_a_chain_of_actors_with_dependencies_injected() -> None:
+    container = Container()
+    async with ActorHarness(discover("tests.example_app.actors"), container=container) as hive:
+        await hive.publish(
+            Event(OrderAccepted(order_id="o-1")), Event(OrderAccepted(order_id="o-2"))
+        )
+        await hive.wait_idle()
+
+    assert sorted(container.payment_gateway().authorised) == ["o-1", "o-2"]  # by name
+    assert sorted(container.shipper().shipped) == ["o-1", "o-2"]  # by Provide[...]
+    shipped = hive.published_bodies(OrderShipped)
+    assert sorted(s.order_id for s in shipped) == ["o-1", "o-2"]
+
+
+async def test_outgoing_events_carry_correlation_and_causation() -> None:
+    async with ActorHarness(discover("tests.example_app.actors"), container=Container()) as hive:
+        accepted = Event(OrderAccepted(order_id="o-1"))
+        await hive.publish(accepted)
+        await hive.wait_idle()
+
+    (authorised,) = hive.published(PaymentAuthorised)
+    (shipped,) = hive.published(OrderShipped)
+    assert authorised.causation_id == accepted.id
+    assert authorised.correlation_id == accepted.id
+    assert shipped.causation_id == authorised.id
+    assert shipped.correlation_id == accepted.id
+
+
+async def test_topics_fan_out_to_every_subscription() -> None:
+    async with ActorHarness(discover("tests.example_app.actors"), container=Container()) as hive:
+        await hive.publish(Event(OrderAccepted(order_id="o-1")))
+        await hive.wait_idle()
+
+    received = {name: s.received for name, s in hive.host.stats().items()}
+    assert received == {
+        "PaymentActor@OrderAccepted-Payment": 1,
+        "ShippingActor@PaymentAuthorised-Shipping": 1,
+        "TracingActor@OrderAccepted-Trace": 1,
+        "TracingActor@PaymentAuthorised-Trace": 1,
+        "TracingActor@OrderShipped-Trace": 1,
+    }
+
+
+class Flaky:
+    failures_left = 0
+    attempts: list[int] = []
+
+    async def process(self, event: Event) -> list[Event]:
+        Flaky.attempts.append(event.delivery_count)
+        if Flaky.failures_left:
+            Flaky.failures_left -= 1
+            raise ConnectionError("gateway down")
+        return []
+
+
+async def test_failures_are_retried_with_backoff_then_succeed() -> None:
+    Flaky.failures_left, Flaky.attempts = 2, []
+    async with ActorHarness([descriptor(Flaky)], raise_errors=False) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert Flaky.attempts == [1, 2, 3]
+    stats = hive.host.stats()["Flaky@Job-Work"]
+    assert (stats.retried, stats.succeeded, stats.dead_lettered) == (2, 1, 0)
+    assert await hive.dead_letters("Job-Work") == []
+
+
+async def test_backoff_spaces_retries() -> None:
+    Flaky.failures_left, Flaky.attempts = 1, []
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, [descriptor(Flaky)], backoff=None, poll_wait=1)
+    async with host:
+        await operator.push(Event(Job(n=1)))
+        await asyncio.sleep(0.3)  # the first retry waits about one second by default
+        assert Flaky.attempts == [1]
+        await operator.wait_idle(timeout=5)
+    assert Flaky.attempts == [1, 2]
+
+
+class Poison:
+    processed: list[int] = []
+
+    async def process(self, event: Event) -> list[Event]:
+        job = event.body_as(Job)
+        if job.n == 0:
+            raise ValueError("cannot divide by zero")
+        Poison.processed.append(job.n)
+        return []
+
+
+async def test_poison_message_is_dead_lettered_after_max_deliveries_while_others_flow() -> None:
+    Poison.processed = []
+    async with ActorHarness(
+        [descriptor(Poison, max_deliveries=3, parallelism=2)], raise_errors=False
+    ) as hive:
+        await hive.publish(*(Event(Job(n=n)) for n in range(20)))
+        await hive.wait_idle()
+
+    assert sorted(Poison.processed) == list(range(1, 20))
+    (dead,) = await hive.dead_letters("Job-Work")
+    assert dead.body_as(Job).n == 0
+    assert dead.delivery_count == 3
+    reason = dead.properties["dead_letter_reason"]
+    assert "Poison@Job-Work" in str(reason)
+    assert "ValueError" in str(reason)
+    assert "cannot divide by zero" in str(reason)
+
+
+async def test_malformed_body_is_dead_lettered_on_first_delivery() -> None:
+    Poison.processed = []
+    async with ActorHarness([descriptor(Poison)], raise_errors=False) as hive:
+        await hive.publish(Event(event_type="Job", body='{"n": "seven"}'))
+        await hive.wait_idle()
+
+    (dead,) = await hive.dead_letters("Job-Work")
+    assert dead.delivery_count == 1
+    assert "BadEventBody" in str(dead.properties["dead_letter_reason"])
+    assert "n: Input should be a valid integer" in str(dead.properties["dead_letter_reason"])
+
+
+class Deliberate:
+    async def process(self, event: Event) -> list[Event]:
+        if event.body_as(Job).n == 1:
+            raise DeadLetter("order 1 is on the block list")
+        if event.delivery_count == 1:
+            raise Retry(delay=timedelta(milliseconds=1))
+        return []
+
+
+async def test_actors_can_ask_for_dead_letter_or_retry(caplog: pytest.LogCaptureFixture) -> None:
+    async with ActorHarness([descriptor(Deliberate)]) as hive:  # neither is an error
+        await hive.publish(Event(Job(n=1)), Event(Job(n=2)))
+        await hive.wait_idle()
+
+    (dead,) = await hive.dead_letters("Job-Work")
+    assert "order 1 is on the block list" in str(dead.properties["dead_letter_reason"])
+    stats = hive.host.stats()["Deliberate@Job-Work"]
+    assert (stats.retried, stats.succeeded, stats.dead_lettered) == (1, 1, 1)
+    assert not [
+        r for r in caplog.records if r.levelno == logging.WARNING and "retrying" in r.message
+    ]
+
+
+class BadReturn:
+    async def process(self, event: Event) -> list[Event]:
+        return {"not": "a list"}  # type: ignore[return-value]
+
+
+async def test_returning_something_else_than_events_fails_with_a_clear_error() -> None:
+    async with ActorHarness([descriptor(BadReturn, max_deliveries=1)], raise_errors=False) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    (dead,) = await hive.dead_letters("Job-Work")
+    assert "must return a list of Event" in str(dead.properties["dead_letter_reason"])
+
+
+class Gauge:
+    current = 0
+    peak = 0
+    target = 4
+    reached = asyncio.Event()
+
+    async def process(self, event: Event) -> list[Event]:
+        Gauge.current += 1
+        Gauge.peak = max(Gauge.peak, Gauge.current)
+        if Gauge.current == Gauge.target:
+            Gauge.reached.set()
+        await Gauge.reached.wait()
+        for _ in range(3):
+            await asyncio.sleep(0)  # give any extra worker the chance to overlap
+        Gauge.current -= 1
+        return []
+
+
+async def test_parallelism_is_reached_and_never_exceeded() -> None:
+    Gauge.current, Gauge.peak, Gauge.reached = 0, 0, asyncio.Event()
+    async with ActorHarness([descriptor(Gauge, parallelism=4)]) as hive:
+        await hive.publish(*(Event(Job(n=n)) for n in range(40)))
+        await hive.wait_idle()
+
+    assert Gauge.peak == 4
+
+
+class Convoy:
+    seen: dict[str, list[int]] = defaultdict(list)
+    current = 0
+    peak = 0
+
+    async def process(self, event: Event) -> list[Event]:
+        Convoy.current += 1
+        Convoy.peak = max(Convoy.peak, Convoy.current)
+        for _ in range(random.randint(0, 3)):
+            await asyncio.sleep(0)
+        assert event.session_id is not None
+        Convoy.seen[event.session_id].append(event.body_as(Job).n)
+        Convoy.current -= 1
+        return []
+
+
+async def test_sessions_keep_per_session_order_under_parallel_load() -> None:
+    Convoy.seen, Convoy.current, Convoy.peak = defaultdict(list), 0, 0
+    sessions = [f"order-{i}" for i in range(10)]
+    events = [Event(Job(n=n), session_id=s) for n in range(20) for s in sessions]
+    random.Random(7).shuffle(events)  # interleave sessions; order within each is kept below
+    events.sort(key=lambda e: e.body_as(Job).n)
+
+    async with ActorHarness([descriptor(Convoy, sessions=True, parallelism=8)]) as hive:
+        await hive.publish(*events)
+        await hive.wait_idle()
+
+    assert dict(Convoy.seen) == {s: list(range(20)) for s in sessions}
+    assert Convoy.peak > 1, "different sessions run in parallel"
+
+
+class Slow:
+    calls = 0
+
+    async def process(self, event: Event) -> list[Event]:
+        Slow.calls += 1
+        await asyncio.sleep(0.6)
+        return []
+
+
+async def test_a_slow_actor_keeps_its_lease_and_runs_once() -> None:
+    Slow.calls = 0
+    slow = descriptor(Slow, lease_seconds=0.2, parallelism=2)  # work takes 3x the lease
+    async with ActorHarness([slow]) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert Slow.calls == 1
+    stats = hive.host.stats()["Slow@Job-Work"]
+    assert (stats.succeeded, stats.lease_lost) == (1, 0)
+
+
+class Steady:
+    done: Counter[str] = Counter()
+
+    async def process(self, event: Event) -> list[Event]:
+        await asyncio.sleep(0.005)
+        Steady.done[event.id] += 1
+        if event.event_type == "OrderShipped":
+            return []
+        return [Event(OrderShipped(order_id=event.id))]
+
+
+async def test_stop_under_load_loses_nothing() -> None:
+    Steady.done = Counter()
+    operator = InMemoryQueueOperator()
+    steady = [
+        descriptor(Steady, parallelism=4, emits=["OrderShipped"]),
+        descriptor(Steady, "OrderShipped-Count"),
+    ]
+    first = ActorHost(operator, steady)
+    await first.start()
+    sent = [Event(Job(n=n)) for n in range(200)]
+    await operator.push_batch(sent)
+    while sum(Steady.done.values()) < 40:
+        await asyncio.sleep(0.005)
+
+    await first.stop(grace=0)  # in-flight work is abandoned, not lost
+    assert not operator.is_idle
+    async with ActorHost(operator, steady):
+        await operator.wait_idle(timeout=20)
+
+    assert all(Steady.done[e.id] >= 1 for e in sent)
+    assert len(Steady.done) == 400  # every job and every OrderShipped it caused
+
+
+async def test_stop_lets_in_flight_messages_finish_within_grace() -> None:
+    Slow.calls = 0
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, [descriptor(Slow)])
+    await host.start()
+    await operator.push(Event(Job(n=1)))
+    while Slow.calls == 0:
+        await asyncio.sleep(0.01)
+
+    await host.stop(grace=5)
+
+    assert operator.is_idle
+    assert host.stats()["Slow@Job-Work"].succeeded == 1
+
+
+class Closing:
+    closed = 0
+
+    async def process(self, event: Event) -> list[Event]:
+        if event.body_as(Job).n == 0:
+            raise RuntimeError("boom")
+        return []
+
+    async def aclose(self) -> None:
+        Closing.closed += 1
+
+
+async def test_aclose_is_called_after_every_message_whatever_happened() -> None:
+    Closing.closed = 0
+    async with ActorHarness([descriptor(Closing, max_deliveries=1)], raise_errors=False) as hive:
+        await hive.publish(Event(Job(n=0)), Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert Closing.closed == 2
+
+
+async def test_fail_fast_re_raises_an_actors_exception() -> None:
+    Closing.closed = 0
+    async with ActorHarness([descriptor(Closing)]) as hive:
+        await hive.publish(Event(Job(n=0)))
+        with pytest.raises(RuntimeError, match="boom"):
+            await hive.wait_idle()
+
+
+class NeedsGateway:
+    def __init__(self, gateway: object) -> None:
+        self.gateway = gateway
+
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+async def test_an_unresolvable_dependency_fails_at_start_naming_actor_and_parameter() -> None:
+    host = ActorHost(InMemoryQueueOperator(), [descriptor(NeedsGateway)], container=Container())
+
+    with pytest.raises(ActorConfigurationError, match="NeedsGateway.*'gateway'.*payment_gateway"):
+        await host.start()
+    assert not host.running
+
+
+async def test_dependencies_resolve_per_message_from_the_container() -> None:
+    class Gateways(containers.DeclarativeContainer):
+        gateway = providers.Factory(object)
+
+    seen: list[object] = []
+
+    @actor("Job-Work")
+    class UsesGateway:
+        def __init__(self, gateway: object) -> None:
+            seen.append(gateway)
+
+        async def process(self, event: Event) -> list[Event]:
+            return []
+
+    async with ActorHarness(discover(UsesGateway), container=Gateways()) as hive:
+        await hive.publish(Event(Job(n=1)), Event(Job(n=2)))
+        await hive.wait_idle()
+
+    assert len(seen) == 2
+    assert seen[0] is not seen[1], "a fresh actor and fresh factory dependencies per message"
+
+
+async def test_pulse_publishes_empty_events_on_an_interval() -> None:
+    @actor("Tick-Count")
+    class TickCounter:
+        ticks = 0
+
+        async def process(self, event: Event) -> list[Event]:
+            TickCounter.ticks += 1
+            return []
+
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, discover(TickCounter))
+    host.pulse("Tick", every=timedelta(milliseconds=20))
+    async with host:
+        while TickCounter.ticks < 3:
+            await asyncio.sleep(0.01)
+
+    assert TickCounter.ticks >= 3
+
+
+async def test_each_outcome_is_logged_with_structured_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="beehive.host")
+    async with ActorHarness([descriptor(Steady, emits=["OrderShipped"])]) as hive:
+        job = Event(Job(n=1))
+        await hive.publish(job)
+        await hive.wait_idle()
+
+    (record,) = [r for r in caplog.records if getattr(r, "event_id", None) == job.id]
+    assert record.__dict__["actor"] == "Steady@Job-Work"
+    assert record.__dict__["outcome"] == "succeeded"
+    assert record.__dict__["delivery_count"] == 1
+    assert record.__dict__["duration_ms"] >= 0
