@@ -205,6 +205,13 @@ class Consumer:
             counters.lease_lost += 1
             logger.warning("%s: %s", descriptor.name, lost)
             return "lease lost"
+        except Exception:
+            # The broker failed us too: the lease runs out and the message comes back.
+            counters.lease_lost += 1
+            logger.exception(
+                "%s: settling %s %s failed", descriptor.name, event.event_type, event.id
+            )
+            return "settle failed"
 
     def _keep_leased(self, event: Event) -> _Renewal:
         descriptor = self.descriptor

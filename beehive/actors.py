@@ -80,6 +80,7 @@ class ActorDescriptor:
             max_deliveries=self.max_deliveries,
             lease_seconds=self.lease_seconds,
             sessions=self.sessions,
+            prefetch=self.parallelism,
         )
 
 

@@ -32,6 +32,10 @@ class Retry(BeeHiveError):
         self.delay = delay.total_seconds() if isinstance(delay, timedelta) else delay
 
 
+class EventTooLargeError(BeeHiveError, ValueError):
+    """An event is larger than the broker accepts and no claim-check store was configured."""
+
+
 class QueueNotFoundError(BeeHiveError):
     """A queue, topic or subscription that does not exist was used."""
 
@@ -54,6 +58,23 @@ class KeyAlreadyExistsError(BeeHiveError):
 
 class ConcurrencyConflictError(BeeHiveError):
     """A conditional write lost: the stored version is not the one the caller read."""
+
+
+class CounterUnderflowError(BeeHiveError):
+    """An increment guarded with ``allow_negative=False`` would have left the counter below 0.
+
+    The counter keeps its value.
+    """
+
+    def __init__(self, counter_name: str, id: str, value: int, by: int) -> None:
+        super().__init__(
+            f"counter {counter_name!r} of {id!r} is {value}; adding {by} would make it "
+            f"{value + by}, below zero, so it was left unchanged"
+        )
+        self.counter_name = counter_name
+        self.id = id
+        self.value = value
+        self.by = by
 
 
 class LockNotAcquiredError(BeeHiveError):

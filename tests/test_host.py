@@ -253,9 +253,11 @@ async def test_sessions_keep_per_session_order_under_parallel_load() -> None:
 
 class Slow:
     calls = 0
+    started = asyncio.Event()
 
     async def process(self, event: Event) -> list[Event]:
         Slow.calls += 1
+        Slow.started.set()
         await asyncio.sleep(0.6)
         return []
 
@@ -274,17 +276,20 @@ async def test_a_slow_actor_keeps_its_lease_and_runs_once() -> None:
 
 class Steady:
     done: Counter[str] = Counter()
+    forty = asyncio.Event()
 
     async def process(self, event: Event) -> list[Event]:
         await asyncio.sleep(0.005)
         Steady.done[event.id] += 1
+        if len(Steady.done) >= 40:
+            Steady.forty.set()
         if event.event_type == "OrderShipped":
             return []
         return [Event(OrderShipped(order_id=event.id))]
 
 
 async def test_stop_under_load_loses_nothing() -> None:
-    Steady.done = Counter()
+    Steady.done, Steady.forty = Counter(), asyncio.Event()
     operator = InMemoryQueueOperator()
     steady = [
         descriptor(Steady, parallelism=4, emits=["OrderShipped"]),
@@ -294,8 +299,7 @@ async def test_stop_under_load_loses_nothing() -> None:
     await first.start()
     sent = [Event(Job(n=n)) for n in range(200)]
     await operator.push_batch(sent)
-    while sum(Steady.done.values()) < 40:
-        await asyncio.sleep(0.005)
+    await asyncio.wait_for(Steady.forty.wait(), timeout=10)
 
     await first.stop(grace=0)  # in-flight work is abandoned, not lost
     assert not operator.is_idle
@@ -307,13 +311,12 @@ async def test_stop_under_load_loses_nothing() -> None:
 
 
 async def test_stop_lets_in_flight_messages_finish_within_grace() -> None:
-    Slow.calls = 0
+    Slow.calls, Slow.started = 0, asyncio.Event()
     operator = InMemoryQueueOperator()
     host = ActorHost(operator, [descriptor(Slow)])
     await host.start()
     await operator.push(Event(Job(n=1)))
-    while Slow.calls == 0:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(Slow.started.wait(), timeout=10)
 
     await host.stop(grace=5)
 
@@ -361,7 +364,7 @@ class NeedsGateway:
 async def test_an_unresolvable_dependency_fails_at_start_naming_actor_and_parameter() -> None:
     host = ActorHost(InMemoryQueueOperator(), [descriptor(NeedsGateway)], container=Container())
 
-    with pytest.raises(ActorConfigurationError, match="NeedsGateway.*'gateway'.*payment_gateway"):
+    with pytest.raises(ActorConfigurationError, match=r"NeedsGateway.*'gateway'.*payment_gateway"):
         await host.start()
     assert not host.running
 
@@ -389,20 +392,23 @@ async def test_dependencies_resolve_per_message_from_the_container() -> None:
 
 
 async def test_pulse_publishes_empty_events_on_an_interval() -> None:
+    three = asyncio.Event()
+
     @actor("Tick-Count")
     class TickCounter:
         ticks = 0
 
         async def process(self, event: Event) -> list[Event]:
             TickCounter.ticks += 1
+            if TickCounter.ticks == 3:
+                three.set()
             return []
 
     operator = InMemoryQueueOperator()
     host = ActorHost(operator, discover(TickCounter))
     host.pulse("Tick", every=timedelta(milliseconds=20))
     async with host:
-        while TickCounter.ticks < 3:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(three.wait(), timeout=10)
 
     assert TickCounter.ticks >= 3
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from azure.servicebus import ServiceBusMessage, ServiceBusMessageBatch
 from azure.servicebus.exceptions import MessageSizeExceededError
 
-from beehive.errors import BeeHiveError, QueueNotFoundError
+from beehive.errors import EventTooLargeError, QueueNotFoundError
 from beehive.events import Event
 from beehive.queues import _servicebus_mapping as mapping
 from beehive.queues._servicebus_links import Retrier, Sender, logger
@@ -20,10 +20,6 @@ from beehive.queues._servicebus_topology import Topology
 from beehive.stores.base import KeyValueStore
 
 CLAIM_CHECK_PREFIX = "beehive/claim-check/"
-
-
-class EventTooLargeError(BeeHiveError, ValueError):
-    """An event is larger than the broker accepts and no claim-check store was configured."""
 
 
 class Publisher:

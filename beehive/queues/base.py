@@ -23,17 +23,22 @@ class QueueSettings:
     ``max_deliveries``: deliveries before the broker dead-letters a message.
     ``lease_seconds``: how long a leased message stays invisible to others (the lock duration).
     ``sessions``: messages with the same ``session_id`` are delivered one at a time, in order.
+    ``prefetch``: how many messages a backend may fetch ahead of its consumers (the host sets
+    it to the actor's parallelism; None lets the backend choose).
     """
 
     max_deliveries: int = 10
     lease_seconds: float = 60.0
     sessions: bool = False
+    prefetch: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_deliveries < 1:
             raise ValueError(f"max_deliveries must be at least 1, got {self.max_deliveries}")
         if self.lease_seconds <= 0:
             raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
+        if self.prefetch is not None and self.prefetch < 1:
+            raise ValueError(f"prefetch must be at least 1, got {self.prefetch}")
 
 
 @dataclass(frozen=True, slots=True)

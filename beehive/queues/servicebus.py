@@ -35,12 +35,12 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     ) from error
 
 from beehive.backoff import Backoff
-from beehive.errors import LeaseLostError, NotFoundError
+from beehive.errors import EventTooLargeError, LeaseLostError, NotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
 from beehive.queues import _servicebus_mapping as mapping
 from beehive.queues._servicebus_links import LOCK_LOST, Lease, Link, Retrier, describe, logger
-from beehive.queues._servicebus_publisher import EventTooLargeError, Publisher
+from beehive.queues._servicebus_publisher import Publisher
 from beehive.queues._servicebus_receivers import Receivers
 from beehive.queues._servicebus_topology import Topology
 from beehive.queues.base import QueueOperator, QueueSettings, seconds

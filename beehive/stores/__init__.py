@@ -11,6 +11,7 @@ from __future__ import annotations
 from beehive.errors import (
     BeeHiveError,
     ConcurrencyConflictError,
+    CounterUnderflowError,
     KeyAlreadyExistsError,
     LockNotAcquiredError,
     NotFoundError,
@@ -21,7 +22,6 @@ from beehive.stores.base import (
     Blob,
     CollectionStore,
     CounterStore,
-    CounterUnderflowError,
     KeyedListStore,
     KeyValueStore,
     Lock,

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Generic
 
-from beehive.errors import BeeHiveError, LockNotAcquiredError
+from beehive.errors import LockNotAcquiredError
 from beehive.stores._entities import Codec, EntityT, check_entity_type
 from beehive.stores._names import check_name, check_prefix
 
@@ -45,23 +45,6 @@ _METADATA_VALUE = re.compile("[\x20-\x7e]*")
 def seconds(value: float | timedelta) -> float:
     """A duration given as seconds or a timedelta, in seconds."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class CounterUnderflowError(BeeHiveError):
-    """An increment guarded with ``allow_negative=False`` would have left the counter below 0.
-
-    The counter keeps its value.
-    """
-
-    def __init__(self, counter_name: str, id: str, value: int, by: int) -> None:
-        super().__init__(
-            f"counter {counter_name!r} of {id!r} is {value}; adding {by} would make it "
-            f"{value + by}, below zero, so it was left unchanged"
-        )
-        self.counter_name = counter_name
-        self.id = id
-        self.value = value
-        self.by = by
 
 
 @dataclass(frozen=True, slots=True)

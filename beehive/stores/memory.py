@@ -17,13 +17,17 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from beehive.errors import KeyAlreadyExistsError, LockNotAcquiredError, NotFoundError
+from beehive.errors import (
+    CounterUnderflowError,
+    KeyAlreadyExistsError,
+    LockNotAcquiredError,
+    NotFoundError,
+)
 from beehive.stores._entities import Codec, EntityT, Record, conflict
 from beehive.stores.base import (
     Blob,
     CollectionStore,
     CounterStore,
-    CounterUnderflowError,
     KeyedListStore,
     KeyValueStore,
     Lock,
