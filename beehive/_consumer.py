@@ -23,33 +23,22 @@ FailureHook = Callable[[ActorDescriptor, Event, BaseException], None]
 def _stamp(incoming: Event, outgoing: Any) -> Event:
     if not isinstance(outgoing, Event):
         raise TypeError(f"process must return a list of Event, and it held {outgoing!r}")
-    return outgoing.model_copy(
-        update={
+    return outgoing.evolve(
+        {
             "correlation_id": outgoing.correlation_id or incoming.correlation_id or incoming.id,
             "causation_id": incoming.id,
         }
     )
 
 
-class _Renewal:
-    """Renews a lease every ``interval`` until ``limit`` seconds have passed (a timer, no task)."""
+class _Flight:
+    """A message being processed: when it was leased and when its lease was last renewed."""
 
-    __slots__ = ("_deadline", "_handle", "_interval", "_loop", "_renew")
+    __slots__ = ("event", "renewed", "started")
 
-    def __init__(self, interval: float, limit: float, renew: Callable[[], None]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._interval = interval
-        self._deadline = self._loop.time() + limit
-        self._renew = renew
-        self._handle = self._loop.call_later(interval, self._fire)
-
-    def _fire(self) -> None:
-        if self._loop.time() + self._interval <= self._deadline:
-            self._renew()
-            self._handle = self._loop.call_later(self._interval, self._fire)
-
-    def cancel(self) -> None:
-        self._handle.cancel()
+    def __init__(self, event: Event, now: float) -> None:
+        self.event = event
+        self.started = self.renewed = now
 
 
 class Consumer:
@@ -75,7 +64,8 @@ class Consumer:
         self._on_failure = on_failure
         self._workers: list[asyncio.Task[None]] = []
         self._leasing: set[asyncio.Task[None]] = set()
-        self._renewals: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[int, _Flight] = {}
+        self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
 
     def start(self) -> None:
@@ -84,6 +74,7 @@ class Consumer:
             asyncio.create_task(self._work(), name=f"{name}#{i}")
             for i in range(self.descriptor.parallelism)
         ]
+        self._renewer = asyncio.create_task(self._renew_leases(), name=f"{name}#renew")
 
     async def stop(self, grace: float) -> None:
         """Stop leasing; let in-flight messages finish within ``grace``, then abandon the rest."""
@@ -97,6 +88,9 @@ class Consumer:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
 
     async def _work(self) -> None:
         task = cast("asyncio.Task[None]", asyncio.current_task())
@@ -126,8 +120,8 @@ class Consumer:
         counters = self.counters
         counters.received += 1
         counters.in_flight += 1
-        started = time.perf_counter()
-        renewal = self._keep_leased(event)
+        started = time.monotonic()
+        self._in_flight[id(event)] = _Flight(event, started)
         actor: Any = None
         outcome = "succeeded"
         try:
@@ -148,9 +142,9 @@ class Consumer:
         except Exception as error:
             outcome = await self._fail(event, error)
         finally:
-            renewal.cancel()
+            del self._in_flight[id(event)]
             counters.in_flight -= 1
-            elapsed = time.perf_counter() - started
+            elapsed = time.monotonic() - started
             counters.processing_seconds += elapsed
             if actor is not None and self._closes:
                 await self._close(actor)
@@ -213,15 +207,28 @@ class Consumer:
             )
             return "settle failed"
 
-    def _keep_leased(self, event: Event) -> _Renewal:
+    async def _renew_leases(self) -> None:
+        """Renew the lease of every message in flight for longer than a quarter lease.
+
+        One task per consumer, not a timer per message: renewal costs nothing per message.
+        Leases are renewed until ``max_lease_seconds``, then left to expire.
+        """
         descriptor = self.descriptor
-
-        def renew() -> None:
-            task = asyncio.create_task(self._settle_quietly(self._operator.renew_lease(event)))
-            self._renewals.add(task)
-            task.add_done_callback(self._renewals.discard)
-
-        return _Renewal(descriptor.lease_seconds / 2, descriptor.max_lease_seconds, renew)
+        interval = descriptor.lease_seconds / 4
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            due = [
+                flight
+                for flight in self._in_flight.values()
+                if now - flight.renewed >= interval
+                and now - flight.started + descriptor.lease_seconds <= descriptor.max_lease_seconds
+            ]
+            for flight in due:
+                flight.renewed = now
+            await asyncio.gather(
+                *(self._settle_quietly(self._operator.renew_lease(f.event)) for f in due)
+            )
 
     async def _settle_quietly(self, settle: Any) -> None:
         try:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from beehive.errors import BadEventBody
 
@@ -46,9 +46,6 @@ class Event(BaseModel):
     causation_id: str | None = None
     delivery_count: int = 0
 
-    # The broker's handle on a leased message (BeeHive's UnderlyingMessage); never serialised.
-    _lease: Any = PrivateAttr(default=None)
-
     def __init__(self, model: BaseModel | None = None, /, **fields: Any) -> None:
         if model is not None:
             if not isinstance(model, BaseModel):
@@ -75,8 +72,32 @@ class Event(BaseModel):
                 f"{model.__name__}: {problems}"
             ) from None
 
+    @property
+    def lease(self) -> Any:
+        """The broker's handle on a leased event (BeeHive's UnderlyingMessage), else None.
+
+        Never serialised; copies made with ``model_copy`` keep it.
+        """
+        private = self.__pydantic_private__
+        return private.get("lease") if private else None
+
     def leased(self, lease: Any, delivery_count: int) -> Event:
-        """A copy of this event as delivered by a broker (used by queue operators)."""
-        copy = self.model_copy(update={"delivery_count": delivery_count})
-        copy._lease = lease
+        """A copy of this event as delivered by a broker, carrying its handle (for operators)."""
+        return self.evolve({"delivery_count": delivery_count}, lease=lease)
+
+    def evolve(self, changes: dict[str, Any], *, lease: Any = None) -> Event:
+        """A copy with ``changes`` applied, trusted and unvalidated: for the host and operators.
+
+        Several times cheaper than ``model_copy``, which matters once per hop.
+        """
+        copy = object.__new__(type(self))
+        values = self.__dict__.copy()
+        values.update(changes)
+        object.__setattr__(copy, "__dict__", values)
+        # Sharing the set is safe: pydantic never mutates it after construction.
+        object.__setattr__(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        object.__setattr__(copy, "__pydantic_extra__", None)
+        object.__setattr__(
+            copy, "__pydantic_private__", {"lease": lease} if lease is not None else None
+        )
         return copy

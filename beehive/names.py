@@ -27,10 +27,11 @@ class QueueName:
     ``QueueName.topic_of("OrderAccepted")`` names the topic itself (what publishers send to).
     """
 
-    __slots__ = ("_kind", "_subscription", "_topic")
+    __slots__ = ("_hash", "_kind", "_subscription", "_topic")
     _topic: str
     _subscription: str | None
     _kind: QueueKind
+    _hash: int
 
     def __init__(self, name: str | QueueName) -> None:
         if isinstance(name, QueueName):
@@ -47,6 +48,7 @@ class QueueName:
         object.__setattr__(self, "_topic", topic)
         object.__setattr__(self, "_subscription", subscription)
         object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_hash", hash((topic, subscription, kind)))
 
     @classmethod
     def topic_of(cls, topic: str) -> QueueName:
@@ -55,6 +57,7 @@ class QueueName:
         if name.is_subscription:
             raise ValueError(f"invalid topic name {topic!r}: a topic name has no '-'")
         object.__setattr__(name, "_kind", QueueKind.TOPIC)
+        object.__setattr__(name, "_hash", hash((name.topic, None, QueueKind.TOPIC)))
         return name
 
     def __setattr__(self, attr: str, value: object) -> None:
@@ -99,4 +102,4 @@ class QueueName:
         )
 
     def __hash__(self) -> int:
-        return hash((self._topic, self._subscription, self._kind))
+        return self._hash

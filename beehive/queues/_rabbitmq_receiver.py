@@ -33,7 +33,7 @@ async def ack(message: DeliveredMessage) -> None:
 
 @dataclass(eq=False, slots=True)
 class Lease:
-    """An unacknowledged delivery, as leased to one caller (``Event._lease``)."""
+    """An unacknowledged delivery, as leased to one caller (``Event.lease``)."""
 
     receiver: Receiver
     message: DeliveredMessage

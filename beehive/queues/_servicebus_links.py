@@ -68,7 +68,7 @@ class Link:
 
 @dataclass(eq=False, slots=True)
 class Lease:
-    """The broker handle a leased event carries (``event._lease``)."""
+    """The broker handle a leased event carries (``event.lease``)."""
 
     link: Link
     message: ServiceBusReceivedMessage

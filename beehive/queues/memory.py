@@ -43,8 +43,7 @@ class _Message:
 class _Lease:
     queue: _Queue
     message: _Message
-    timer: asyncio.TimerHandle | None = None
-    settled: bool = False
+    expires_at: float
 
 
 @dataclass(eq=False)
@@ -58,7 +57,10 @@ class _Queue:
     free_sessions: deque[str] = field(default_factory=deque)
     busy_sessions: set[str] = field(default_factory=set)
     scheduled: int = 0
-    leased: int = 0
+    # Live leases in expiry order: every lease of a queue lasts as long, and a renewed one
+    # moves to the end. So one timer, armed for the first, serves them all.
+    leases: dict[_Lease, None] = field(default_factory=dict)
+    expiry: asyncio.TimerHandle | None = None
     dead: list[Event] = field(default_factory=list)
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
@@ -107,6 +109,27 @@ class _Queue:
                 waiter.set_result(None)
                 return
 
+    def hold(self, lease: _Lease) -> None:
+        self.leases[lease] = None
+        if self.expiry is None:
+            self.expiry = asyncio.get_running_loop().call_at(lease.expires_at, self.sweep)
+
+    def sweep(self) -> None:
+        """Make messages whose lease expired visible again, then re-arm for the next."""
+        self.expiry = None
+        now = asyncio.get_running_loop().time()
+        for lease in list(self.leases):
+            if lease.expires_at > now:
+                self.expiry = asyncio.get_running_loop().call_at(lease.expires_at, self.sweep)
+                return
+            del self.leases[lease]
+            self.put(lease.message, front=True)
+            self.release_session(lease.message)
+
+    @property
+    def leased(self) -> int:
+        return len(self.leases)
+
     @property
     def active(self) -> int:
         return len(self.ready) + sum(len(p) for p in self.sessions.values())
@@ -119,6 +142,7 @@ class InMemoryQueueOperator(QueueOperator):
         self._topics: dict[str, dict[str, _Queue]] = {}
         self._queues: dict[str, _Queue] = {}
         self._timers: set[asyncio.TimerHandle] = set()
+        self._lookup: dict[str | QueueName, _Queue] = {}  # receivers' names, parsed once
         self._live = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -155,8 +179,11 @@ class InMemoryQueueOperator(QueueOperator):
             removed = list(self._topics.pop(name.topic).values())
         else:
             removed = [self._queues.pop(name.topic, None)]
+        self._lookup.clear()
         for queue in removed:
             if queue is not None:
+                if queue.expiry is not None:
+                    queue.expiry.cancel()
                 self._discard(queue.active + queue.scheduled + queue.leased)
                 while queue.waiters:
                     queue.wake()
@@ -170,7 +197,12 @@ class InMemoryQueueOperator(QueueOperator):
         return name.topic in self._queues
 
     def _receiving(self, name: str | QueueName) -> _Queue:
-        name = QueueName(name)
+        queue = self._lookup.get(name)
+        if queue is None:
+            queue = self._lookup[name] = self._find(QueueName(name))
+        return queue
+
+    def _find(self, name: QueueName) -> _Queue:
         queue = (
             self._topics.get(name.topic, {}).get(name.subscription)
             if name.subscription
@@ -287,45 +319,33 @@ class InMemoryQueueOperator(QueueOperator):
                 description = f"delivered {message.deliveries - 1} times without completion"
                 self._bury(queue, message, MAX_DELIVERIES_EXCEEDED, description, held=True)
                 continue
-            lease = _Lease(queue, message)
-            lease.timer = loop.call_later(queue.settings.lease_seconds, self._expire, lease)
-            queue.leased += 1
+            lease = _Lease(queue, message, loop.time() + queue.settings.lease_seconds)
+            queue.hold(lease)
             leased.append(message.event.leased(lease, message.deliveries))
         return leased
-
-    def _expire(self, lease: _Lease) -> None:
-        if not lease.settled:
-            lease.settled = True
-            lease.queue.leased -= 1
-            lease.queue.put(lease.message, front=True)
-            lease.queue.release_session(lease.message)
 
     # -- settling -------------------------------------------------------------------------------
 
     def _settle(self, event: Event) -> _Lease:
-        lease = event._lease
+        lease = event.lease
         if not isinstance(lease, _Lease):
             raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
-        if lease.settled:
+        if lease not in lease.queue.leases:
             raise LeaseLostError(
                 f"the lease on event {event.event_type} {event.id} in {lease.queue.name} "
                 "expired or was settled already"
             )
-        lease.settled = True
-        if lease.timer is not None:
-            lease.timer.cancel()
+        del lease.queue.leases[lease]
         return lease
 
     async def complete(self, event: Event) -> None:
         lease = self._settle(event)
-        lease.queue.leased -= 1
         lease.queue.release_session(lease.message)
         self._discard(1)
 
     async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
         lease = self._settle(event)
         queue, message = lease.queue, lease.message
-        queue.leased -= 1
         wait = seconds(delay)
         if wait <= 0:
             queue.put(message, front=True)
@@ -336,7 +356,6 @@ class InMemoryQueueOperator(QueueOperator):
 
     async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
         lease = self._settle(event)
-        lease.queue.leased -= 1
         self._bury(lease.queue, lease.message, reason, description, held=True)
 
     def _bury(
@@ -370,10 +389,8 @@ class InMemoryQueueOperator(QueueOperator):
 
     async def renew_lease(self, event: Event) -> None:
         lease = self._settle(event)
-        lease.settled = False
-        lease.timer = asyncio.get_running_loop().call_later(
-            lease.queue.settings.lease_seconds, self._expire, lease
-        )
+        lease.expires_at = asyncio.get_running_loop().time() + lease.queue.settings.lease_seconds
+        lease.queue.hold(lease)
 
     async def dead_letters(self, name: str | QueueName) -> list[Event]:
         return list(self._receiving(name).dead)
@@ -411,3 +428,11 @@ class InMemoryQueueOperator(QueueOperator):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        for queue in self._all_queues():
+            if queue.expiry is not None:
+                queue.expiry.cancel()
+                queue.expiry = None
+
+    def _all_queues(self) -> list[_Queue]:
+        subscriptions = [q for topic in self._topics.values() for q in topic.values()]
+        return subscriptions + list(self._queues.values())

@@ -210,7 +210,7 @@ class ServiceBusQueueOperator(QueueOperator):
     # -- settling -------------------------------------------------------------------------------
 
     def _lease(self, event: Event) -> Lease:
-        lease = event._lease
+        lease = event.lease
         if not isinstance(lease, Lease):
             raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
         if lease.settled:

@@ -76,7 +76,7 @@ async def test_the_message_carries_native_fields_and_prefixed_extras(
     await operator.push(event)
 
     received = await lease_one(operator, "Jobs")
-    message = received._lease.message
+    message = received.lease.message
     assert message.message_id == event.id
     assert message.correlation_id == "c-1"
     assert message.subject == "Job"
@@ -218,12 +218,12 @@ async def test_renew_lease_extends_the_lock(
     await operator.setup_queue("Jobs")
     await operator.push(Event(event_type="Job", queue_name="Jobs"))
     event = await lease_one(operator, "Jobs")
-    before = event._lease.message.locked_until_utc
+    before = event.lease.message.locked_until_utc
 
     await asyncio.sleep(0.01)
     await operator.renew_lease(event)
 
-    assert event._lease.message.locked_until_utc > before
+    assert event.lease.message.locked_until_utc > before
     await operator.complete(event)
 
 

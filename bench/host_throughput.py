@@ -1,0 +1,140 @@
+"""Throughput and latency of the actor host on the in-memory broker, against a bare pipeline.
+
+Runs, in one process and side by side, ``shared/bench/minimal_host.py``'s bare pipeline (a
+lower bound: no DI, no retries, no bookkeeping) and beehive's ActorHost with a no-op two-actor
+chain (A -> B), and prints hops per second for each and the ratio of per-hop costs. Then
+measures how fast an idle actor picks up a new event.
+
+    .venv/bin/python bench/host_throughput.py [--events 20000] [--workers 1 8 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+from pydantic import BaseModel
+
+from beehive import ActorDescriptor, ActorHost, Event
+from beehive.queues import InMemoryQueueOperator
+
+BASELINE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "minimal_host.py"
+
+
+class Payload(BaseModel):
+    order_id: int
+    amount: float
+
+
+class A(BaseModel):
+    order_id: int
+    amount: float
+
+
+class B(BaseModel):
+    order_id: int
+    amount: float
+
+
+class First:
+    async def process(self, event: Event) -> list[Event]:
+        return [Event(event_type="B", body=event.body)]
+
+
+class Second:
+    done: asyncio.Event
+    remaining = 0
+
+    async def process(self, event: Event) -> list[Event]:
+        Second.remaining -= 1
+        if Second.remaining == 0:
+            Second.done.set()
+        return []
+
+
+def load_baseline() -> ModuleType:
+    if not BASELINE.exists():
+        sys.exit(f"baseline not found: {BASELINE} (the shared/ folder beside the repository)")
+    spec = importlib.util.spec_from_file_location("minimal_host", BASELINE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def chain(workers: int) -> list[ActorDescriptor]:
+    return [
+        ActorDescriptor(First, "A-First", parallelism=workers, emits=("B",)),
+        ActorDescriptor(Second, "B-Second", parallelism=workers),
+    ]
+
+
+async def beehive_run(events: int, workers: int) -> float:
+    operator = InMemoryQueueOperator()
+    Second.done, Second.remaining = asyncio.Event(), events
+    async with ActorHost(operator, chain(workers)):
+        started = time.perf_counter()
+        for i in range(events):
+            body = '{"order_id": %d, "amount": 9.95}' % i
+            await operator.push(Event(event_type="A", body=body))
+        await Second.done.wait()
+        return time.perf_counter() - started
+
+
+async def pickup_latency(samples: int) -> list[float]:
+    """Seconds from publishing to an idle actor until its process() starts."""
+    picked: asyncio.Queue[float] = asyncio.Queue()
+
+    class Probe:
+        async def process(self, event: Event) -> list[Event]:
+            picked.put_nowait(time.perf_counter())
+            return []
+
+    operator = InMemoryQueueOperator()
+    latencies = []
+    async with ActorHost(operator, [ActorDescriptor(Probe, "Ping-Probe")], poll_wait=60):
+        await asyncio.sleep(0.01)  # let the consumer start waiting
+        for _ in range(samples):
+            sent = time.perf_counter()
+            await operator.push(Event(event_type="Ping"))
+            latencies.append(await picked.get() - sent)
+            await operator.wait_idle()
+    return latencies
+
+
+def best(runs: list[float]) -> float:
+    return min(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    baseline = load_baseline()
+
+    print(f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, best of "
+          f"{args.repeat}")
+    print(f"{'workers':>8} {'bare hops/s':>12} {'beehive hops/s':>15} {'cost ratio':>11}")
+    for workers in args.workers:
+        bare = best([asyncio.run(baseline.run(args.events, workers))[0] for _ in range(args.repeat)])
+        ours = best([asyncio.run(beehive_run(args.events, workers)) for _ in range(args.repeat)])
+        hops = 2 * args.events
+        print(f"{workers:>8} {hops / bare:>12,.0f} {hops / ours:>15,.0f} {ours / bare:>10.2f}x")
+
+    latencies = sorted(asyncio.run(pickup_latency(2000)))
+    p50 = statistics.median(latencies) * 1e6
+    p99 = latencies[int(len(latencies) * 0.99)] * 1e6
+    print(f"idle actor pick-up latency: p50 {p50:.0f} us, p99 {p99:.0f} us, max "
+          f"{latencies[-1] * 1e6:.0f} us")
+
+
+if __name__ == "__main__":
+    main()
