@@ -1,0 +1,132 @@
+"""What the in-memory broker does beyond the shared contract (Service Bus semantics)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from beehive import Event, LeaseLostError, QueueName
+from beehive.queues import InMemoryQueueOperator, QueueDepth, QueueSettings
+
+
+@pytest.fixture
+async def operator() -> InMemoryQueueOperator:
+    return InMemoryQueueOperator()
+
+
+async def test_an_expired_lease_makes_the_message_visible_again(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(lease_seconds=0.1))
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    (first,) = await operator.next("Jobs")
+
+    (second,) = await operator.next("Jobs", wait=5)  # arrives once the first lease expires
+
+    assert second.id == first.id
+    assert second.delivery_count == 2
+    with pytest.raises(LeaseLostError, match="expired or was settled"):
+        await operator.complete(first)
+    await operator.complete(second)
+    assert operator.is_idle
+
+
+async def test_renewing_keeps_the_lease(operator: InMemoryQueueOperator) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(lease_seconds=0.2))
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    (event,) = await operator.next("Jobs")
+
+    for _ in range(4):
+        assert await operator.next("Jobs", wait=0.1) == []
+        await operator.renew_lease(event)
+
+    await operator.complete(event)
+
+
+async def test_settling_twice_is_a_lost_lease(operator: InMemoryQueueOperator) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    (event,) = await operator.next("Jobs")
+    await operator.complete(event)
+
+    with pytest.raises(LeaseLostError):
+        await operator.abandon(event)
+    with pytest.raises(LeaseLostError, match="not leased here"):
+        await operator.complete(Event(event_type="Job"))
+
+
+async def test_publishing_to_a_topic_without_subscriptions_is_counted_and_logged(
+    operator: InMemoryQueueOperator, caplog: pytest.LogCaptureFixture
+) -> None:
+    await operator.setup_queue(QueueName.topic_of("Lonely"))
+
+    await operator.push(Event(event_type="Lonely"))
+
+    assert operator.dropped == 1
+    assert "topic Lonely has no subscription" in caplog.text
+    assert operator.is_idle
+
+
+async def test_a_session_queue_dead_letters_messages_without_a_session_id(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+
+    await operator.push(Event(event_type="Orders"))
+
+    (dead,) = await operator.dead_letters("Orders-Ship")
+    assert dead.properties["dead_letter_reason"] == "SessionIdRequired"
+    assert "session_id" in str(dead.properties["dead_letter_description"])
+
+
+async def test_a_delayed_retry_holds_its_session_so_order_is_kept(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+    for body in ("1", "2"):
+        await operator.push(Event(event_type="Orders", session_id="o-1", body=body))
+
+    (first,) = await operator.next("Orders-Ship")
+    await operator.abandon(first, delay=0.2)
+
+    assert await operator.next("Orders-Ship", wait=0.1) == [], "2 must not overtake 1"
+    (again,) = await operator.next("Orders-Ship", wait=5)
+    assert (again.body, again.delivery_count) == ("1", 2)
+
+
+async def test_depth_and_wait_idle_follow_every_message(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push_batch([Event(event_type="Job", queue_name="Jobs") for _ in range(3)])
+    (leased,) = await operator.next("Jobs")
+    await operator.dead_letter(leased, "Broken")
+
+    assert await operator.depth("Jobs") == QueueDepth(active=2, dead_lettered=1)
+    with pytest.raises(TimeoutError):
+        await operator.wait_idle(timeout=0.05)
+
+    for event in await operator.next("Jobs", max_count=5):
+        await operator.complete(event)
+    await operator.wait_idle(timeout=1)
+
+
+async def test_deleting_a_queue_wakes_its_waiting_consumers(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+    waiting = asyncio.create_task(operator.next("Jobs", wait=30))
+    await asyncio.sleep(0)
+
+    await operator.delete_queue("Jobs")
+
+    with pytest.raises(Exception, match="no subscription or queue named Jobs"):
+        await asyncio.wait_for(waiting, timeout=5)
+
+
+async def test_topics_and_queues_share_one_namespace(operator: InMemoryQueueOperator) -> None:
+    await operator.setup_queue("Jobs")
+
+    with pytest.raises(ValueError, match="a queue has that name"):
+        await operator.setup_queue("Jobs-Sub")
