@@ -1,0 +1,58 @@
+"""The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``.
+
+Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
+a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from beehive.cli import graph, run, topology
+from beehive.cli._common import CommandError
+
+__all__ = ["main"]
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
+    "run": ("run the actor host until SIGTERM or SIGINT", run.configure, run.main),
+    "topology": (
+        "print the topics, subscriptions and queues the actors need",
+        topology.configure,
+        topology.main,
+    ),
+    "graph": ("draw the event network (mermaid or dot)", graph.configure, graph.main),
+}
+
+
+def _version() -> str:
+    try:
+        return version("beehive-actors")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="beehive", description="Reactive cloud actors: run, inspect and draw them."
+    )
+    root.add_argument("--version", action="version", version=f"beehive {_version()}")
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (summary, configure, command) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary)
+        configure(sub)
+        sub.set_defaults(handler=command)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for a usage or configuration error)."""
+    try:
+        args = parser().parse_args(argv)
+        code: int = args.handler(args)
+    except CommandError as error:
+        print(f"beehive: error: {error}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,245 @@
+"""What every command shares: options backed by environment variables, loading the user's
+modules and container, selecting actors, and building the queue backend."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from beehive.actors import ActorDescriptor, discover
+from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
+from beehive.errors import BeeHiveError
+from beehive.queues.base import QueueOperator
+
+ENV_PREFIX = "BEEHIVE_"
+BACKENDS = ("memory", "rabbitmq", "servicebus")
+
+
+class CommandError(BeeHiveError):
+    """A mistake in how a command was called or configured: one line, exit code 2."""
+
+
+def env_name(option: str) -> str:
+    """``--log-format`` is also ``BEEHIVE_LOG_FORMAT``."""
+    return ENV_PREFIX + option.lstrip("-").replace("-", "_").upper()
+
+
+def split_list(raw: str) -> list[str]:
+    """A list given in one environment variable: separated by commas or whitespace."""
+    return raw.replace(",", " ").split()
+
+
+def add_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    *,
+    help: str,
+    default: Any = None,
+    type: Callable[[str], Any] = str,
+    metavar: str | None = None,
+    many: bool = False,
+    env: str | None = None,
+) -> None:
+    """An option whose default comes from its ``BEEHIVE_...`` variable, then from ``default``.
+
+    ``many`` options may be repeated, and their variable holds a comma-separated list. ``env``
+    names the variable when the flag's own name would be ambiguous across commands.
+    """
+    variable = env or env_name(flag)
+    raw = os.environ.get(variable)
+    if raw is not None and raw != "":
+        try:
+            default = [type(x) for x in split_list(raw)] if many else type(raw)
+        except ValueError:
+            raise CommandError(f"{variable}={raw!r} is not a valid {flag} value") from None
+    shown = f" (default: {default})" if default not in (None, []) else ""
+    parser.add_argument(
+        flag,
+        default=[] if many and default is None else default,
+        type=type,
+        metavar=metavar,
+        action="extend" if many else "store",
+        nargs="+" if many else None,
+        help=f"{help}{shown} [env {variable}]",
+    )
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """The arguments every command has: the modules, the app dir, the actor selection."""
+    parser.add_argument(
+        "modules",
+        nargs="*",
+        metavar="MODULE",
+        help=f"modules or packages holding @actor classes [env {ENV_PREFIX}MODULES]",
+    )
+    add_option(
+        parser,
+        "--app-dir",
+        default=".",
+        help="directory put first on sys.path to import the modules from",
+    )
+    add_option(
+        parser,
+        "--only",
+        many=True,
+        metavar="ACTOR",
+        help="run only these actors (class name or ActorClass@Topic-Subscription)",
+    )
+    add_option(
+        parser,
+        "--except",
+        many=True,
+        metavar="ACTOR",
+        help="run every actor but these (class name or ActorClass@Topic-Subscription)",
+    )
+    add_option(
+        parser,
+        "--config",
+        metavar="FILE",
+        help="TOML file of per-actor settings ([ActorClass] parallelism = 8 ...)",
+    )
+
+
+def import_module(name: str) -> Any:
+    """Import a user module; any failure is a CommandError naming the module and the cause."""
+    try:
+        return importlib.import_module(name)
+    except Exception as error:
+        cause = f"{type(error).__name__}: {error}"
+        raise CommandError(f"cannot import {name!r}: {cause}") from None
+
+
+def _matches(descriptor: ActorDescriptor, names: set[str]) -> bool:
+    return descriptor.actor_type.__name__ in names or descriptor.name in names
+
+
+def select(
+    descriptors: Sequence[ActorDescriptor], only: Sequence[str], exclude: Sequence[str]
+) -> list[ActorDescriptor]:
+    """The descriptors named by ``only`` (all when empty) minus those named by ``exclude``."""
+    known = {d.actor_type.__name__ for d in descriptors} | {d.name for d in descriptors}
+    unknown = sorted((set(only) | set(exclude)) - known)
+    if unknown:
+        raise CommandError(
+            f"no actor named {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    selected = [d for d in descriptors if not only or _matches(d, set(only))]
+    return [d for d in selected if not _matches(d, set(exclude))]
+
+
+def modules_of(args: argparse.Namespace) -> list[str]:
+    modules: list[str] = args.modules or split_list(os.environ.get(f"{ENV_PREFIX}MODULES", ""))
+    if not modules:
+        raise CommandError(f"name the modules holding your actors (or set {ENV_PREFIX}MODULES)")
+    return modules
+
+
+def load_descriptors(
+    args: argparse.Namespace, environ: Mapping[str, str] | None = None
+) -> list[ActorDescriptor]:
+    """Import the modules, discover their actors, apply the configuration, then select."""
+    app_dir = str(Path(args.app_dir).resolve())
+    if app_dir not in sys.path:
+        sys.path.insert(0, app_dir)
+    modules = modules_of(args)
+    found: list[ActorDescriptor] = []
+    for name in modules:
+        module = import_module(name)
+        try:
+            found.extend(d for d in discover(module) if d not in found)
+        except CommandError:
+            raise
+        except Exception as error:
+            raise CommandError(f"cannot import {name!r}: {type(error).__name__}: {error}") from None
+    if not found:
+        raise CommandError(f"no @actor classes found in {', '.join(modules)}")
+    try:
+        if args.config:
+            found = apply_overrides(found, overrides_from_toml(args.config))
+        found = apply_overrides(found, overrides_from_env(environ))
+    except (OSError, ValueError) as error:
+        raise CommandError(f"bad actor configuration: {error}") from None
+    selected = select(found, args.only, getattr(args, "except"))
+    if not selected:
+        raise CommandError("--only/--except left no actor to run")
+    return selected
+
+
+def load_container(spec: str | None) -> Any | None:
+    """The container named ``module:Name``: an instance, or a class (then instantiated)."""
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CommandError(f"--container takes module:Container, not {spec!r}")
+    module = import_module(module_name)
+    container = getattr(module, attribute, None)
+    if container is None:
+        raise CommandError(f"module {module_name!r} has no {attribute!r}")
+    if isinstance(container, type):
+        try:
+            container = container()
+        except Exception as error:
+            raise CommandError(f"cannot create {spec}: {type(error).__name__}: {error}") from None
+    return container
+
+
+def _required(environ: Mapping[str, str], *names: str) -> str:
+    for name in names:
+        if environ.get(name):
+            return environ[name]
+    raise CommandError(f"the {' or '.join(names)} environment variable is not set")
+
+
+def make_operator(
+    backend: str, environ: Mapping[str, str], *, servicebus_namespace: str | None = None
+) -> QueueOperator:
+    """The queue operator for ``backend``, configured from the environment.
+
+    Secrets (the RabbitMQ URL, the Service Bus connection string) come from the environment
+    only, never from the command line, where any process could read them.
+    """
+    if backend == "memory":
+        from beehive.queues.memory import InMemoryQueueOperator
+
+        return InMemoryQueueOperator()
+    if backend == "rabbitmq":
+        url = _required(environ, f"{ENV_PREFIX}RABBITMQ_URL")
+        try:
+            from beehive.queues.rabbitmq import RabbitMQQueueOperator
+        except ImportError:
+            raise CommandError(
+                "the rabbitmq backend needs: pip install 'beehive-actors[rabbitmq]'"
+            ) from None
+        return RabbitMQQueueOperator(url)
+    if backend == "servicebus":
+        try:
+            from beehive.queues.servicebus import ServiceBusQueueOperator
+        except ImportError:
+            raise CommandError(
+                "the servicebus backend needs: pip install 'beehive-actors[azure]'"
+            ) from None
+        connection = environ.get(f"{ENV_PREFIX}SERVICEBUS_CONNECTION_STRING")
+        if connection:
+            try:
+                return ServiceBusQueueOperator.from_connection_string(connection)
+            except ValueError as error:
+                raise CommandError(str(error)) from None
+        if servicebus_namespace:
+            return ServiceBusQueueOperator.from_namespace(_fqns(servicebus_namespace))
+        raise CommandError(
+            f"the servicebus backend needs {ENV_PREFIX}SERVICEBUS_NAMESPACE "
+            f"(managed identity) or {ENV_PREFIX}SERVICEBUS_CONNECTION_STRING"
+        )
+    raise CommandError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _fqns(namespace: str) -> str:
+    """``prismo`` and ``prismo.servicebus.windows.net`` both name the same namespace."""
+    namespace = namespace.removeprefix("sb://").rstrip("/")
+    return namespace if "." in namespace else f"{namespace}.servicebus.windows.net"

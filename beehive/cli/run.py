@@ -1,0 +1,167 @@
+"""``beehive run``: host the actors until SIGTERM or SIGINT, then stop within the grace period.
+
+While it runs, ``/healthz``, ``/readyz`` and ``/metrics`` answer on ``--port``: ready once the
+topology is set up and the consumers run, not ready again from the moment it starts stopping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from beehive import logs
+from beehive._endpoint import HealthEndpoint
+from beehive.actors import ActorDescriptor
+from beehive.cli._common import (
+    BACKENDS,
+    CommandError,
+    add_option,
+    add_selection,
+    load_container,
+    load_descriptors,
+    make_operator,
+)
+from beehive.errors import ActorConfigurationError
+from beehive.host import ActorHost
+from beehive.metrics import scrape
+
+logger = logging.getLogger("beehive.cli")
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StartError(Exception):
+    """The host could not start (the broker refused or could not be reached): exit code 1."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_selection(parser)
+    add_option(
+        parser,
+        "--container",
+        metavar="MODULE:NAME",
+        help="dependency-injector container (class or instance) providing actors' parameters",
+    )
+    add_option(parser, "--backend", default="memory", help=f"one of {', '.join(BACKENDS)}")
+    add_option(
+        parser,
+        "--servicebus-namespace",
+        metavar="NAME",
+        help="Service Bus namespace (name or FQDN) reached with a managed identity",
+    )
+    add_option(parser, "--host", default="0.0.0.0", help="address of the health/metrics endpoint")
+    add_option(parser, "--port", default=8080, type=int, help="port of the health/metrics endpoint")
+    add_option(
+        parser,
+        "--grace",
+        default=30.0,
+        type=float,
+        metavar="SECONDS",
+        help="on SIGTERM, how long in-flight messages may take to finish",
+    )
+    add_option(
+        parser,
+        "--poll-wait",
+        default=5.0,
+        type=float,
+        metavar="SECONDS",
+        help="how long one long-poll of the broker waits",
+    )
+    add_option(parser, "--log-format", default="text", help=f"one of {', '.join(logs.FORMATS)}")
+    add_option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        logs.configure(args.log_format, args.log_level)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    descriptors = load_descriptors(args)
+    container = load_container(args.container)
+    if args.grace < 0 or args.poll_wait <= 0:
+        raise CommandError("--grace cannot be negative and --poll-wait must be positive")
+    try:
+        return asyncio.run(serve(args, descriptors, container))
+    except StartError as error:
+        print(f"beehive: error: {error}", file=sys.stderr)
+        return 1
+
+
+async def serve(
+    args: argparse.Namespace, descriptors: list[ActorDescriptor], container: Any | None
+) -> int:
+    """Run the host and the endpoint until a signal; 0 after a graceful stop."""
+    operator = make_operator(
+        args.backend, os.environ, servicebus_namespace=args.servicebus_namespace
+    )
+    host = ActorHost(
+        operator,
+        descriptors,
+        container=container,
+        poll_wait=args.poll_wait,
+        stop_grace=args.grace,
+    )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in SIGNALS:
+        loop.add_signal_handler(signum, stopping.set)
+    endpoint = HealthEndpoint(
+        args.host,
+        args.port,
+        ready=lambda: host.running and not stopping.is_set(),
+        metrics=lambda: scrape(host),
+    )
+    try:
+        try:
+            await endpoint.start()
+        except OSError as error:
+            where = f"{args.host}:{args.port}"
+            raise CommandError(f"cannot listen on {where}: {error.strerror}") from None
+        logger.info(
+            "health and metrics on http://%s:%d",
+            args.host,
+            endpoint.port,
+            extra={"port": endpoint.port},
+        )
+        if await _start(host, stopping):
+            logger.info(
+                "running %d actors on %s: %s",
+                len(descriptors),
+                args.backend,
+                ", ".join(d.name for d in descriptors),
+            )
+            await stopping.wait()
+        logger.info("stopping, waiting up to %gs for messages in flight", args.grace)
+        await host.stop(args.grace)
+    finally:
+        for signum in SIGNALS:
+            loop.remove_signal_handler(signum)
+        await endpoint.aclose()
+        await operator.close()
+    logger.info("stopped")
+    return 0
+
+
+async def _start(host: ActorHost, stopping: asyncio.Event) -> bool:
+    """Start the host; False when a signal came first (a broker may take long to answer)."""
+    starting = asyncio.create_task(host.start())
+    signalled = asyncio.create_task(stopping.wait())
+    await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    if not starting.done():
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return False
+    try:
+        starting.result()
+    except ActorConfigurationError as error:
+        raise CommandError(str(error)) from None
+    except Exception as error:
+        logger.debug("the host failed to start", exc_info=error)
+        raise StartError(f"cannot start the host: {type(error).__name__}: {error}") from None
+    return True
