@@ -1,0 +1,28 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+MARKER = "# README example: "
+EXAMPLES = {
+    block.splitlines()[0].removeprefix(MARKER): block
+    for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    if block.startswith(MARKER)
+}
+
+
+def test_the_readme_has_runnable_examples() -> None:
+    assert {"quick start", "testing"} <= set(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_readme_example_runs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(EXAMPLES[name], f"README example {name}", "exec"), {"__name__": "readme"})
+
+    if name == "quick start":
+        assert capsys.readouterr().out == "paid: pay-o-1\n"
