@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,17 @@ EXAMPLES = {
 
 
 def test_the_readme_has_runnable_examples() -> None:
-    assert {"quick start", "testing"} <= set(EXAMPLES)
+    assert {"quick start", "testing", "stores"} <= set(EXAMPLES)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_readme_example_runs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(EXAMPLES[name], f"README example {name}", "exec"), {"__name__": "readme"})
+def test_readme_example_runs(
+    name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real module, so pydantic can resolve the example's annotations.
+    module = types.ModuleType("readme_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(EXAMPLES[name], f"README example {name}", "exec"), module.__dict__)
 
     if name == "quick start":
         assert capsys.readouterr().out == "paid: pay-o-1\n"
