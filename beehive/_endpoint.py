@@ -103,3 +103,25 @@ class HealthEndpoint:
         else:
             status, content_type, body = HTTPStatus.NOT_FOUND, "text/plain", b"not found\n"
         return status, content_type, b"" if method == "HEAD" else body
+
+
+def probe(path: str = "/healthz", port: int | None = None, timeout: float = 3.0) -> int:
+    """0 when ``http://127.0.0.1:<port><path>`` answers 200, else 1: a container HEALTHCHECK
+    without curl (``python -m beehive._endpoint /healthz``); the port defaults to
+    ``BEEHIVE_PORT`` or 8080."""
+    import os
+    import urllib.error
+    import urllib.request
+
+    port = port or int(os.environ.get("BEEHIVE_PORT") or 8080)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as answer:
+            return 0 if answer.status == HTTPStatus.OK else 1
+    except (OSError, ValueError):
+        return 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(probe(sys.argv[1] if len(sys.argv) > 1 else "/healthz"))
