@@ -1,0 +1,1 @@
+"""Samples built on beehive: run them with ``python -m samples.<name>``."""

@@ -1,0 +1,93 @@
+"""``python -m samples.prismo``: run the shop and print what happened.
+
+Exits 0 when every invariant holds, 1 when one does not, 2 when the run cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from samples.prismo.backends import BACKENDS, BackendUnavailable
+from samples.prismo.run import run
+from samples.prismo.scenario import Scenario
+
+DEFAULTS = Scenario()
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="python -m samples.prismo",
+        description="Prismo, an e-commerce order process as reactive actors: "
+        "places orders, runs the actors until idle, prints a summary, checks invariants.",
+    )
+    cli.add_argument("--orders", type=int, default=DEFAULTS.orders, help="orders to place")
+    cli.add_argument("--seed", type=int, default=DEFAULTS.seed, help="makes the run reproducible")
+    cli.add_argument("--backend", choices=sorted(BACKENDS), default="memory")
+    cli.add_argument(
+        "--payment-failure-rate",
+        type=float,
+        default=DEFAULTS.payment_failure_rate,
+        help="share of payments the gateway declines (default %(default)s)",
+    )
+    cli.add_argument(
+        "--fraud-rate",
+        type=float,
+        default=DEFAULTS.fraud_rate,
+        help="share of paid orders found fraudulent (default %(default)s)",
+    )
+    cli.add_argument(
+        "--supplier-delay",
+        type=float,
+        default=DEFAULTS.supplier_delay,
+        help="seconds a replenishment takes to arrive (default %(default)s)",
+    )
+    cli.add_argument(
+        "--initial-stock",
+        type=int,
+        default=DEFAULTS.initial_stock,
+        help="units of each product in stock at the start (default %(default)s)",
+    )
+    cli.add_argument(
+        "--timeout", type=float, default=600.0, help="give up waiting for idle after this"
+    )
+    cli.add_argument("--json", action="store_true", help="print only one JSON object")
+    cli.add_argument("--trace", action="store_true", help="log every event on stderr")
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        scenario = Scenario(
+            orders=args.orders,
+            seed=args.seed,
+            payment_failure_rate=args.payment_failure_rate,
+            fraud_rate=args.fraud_rate,
+            supplier_delay=args.supplier_delay,
+            initial_stock=args.initial_stock,
+        )
+    except ValueError as error:
+        print(f"prismo: {error}", file=sys.stderr)
+        return 2
+    if args.trace:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+        logging.getLogger("samples.prismo.trace").setLevel(logging.INFO)
+    progress = sys.stderr if sys.stderr.isatty() and not args.trace else None
+    try:
+        summary = asyncio.run(
+            run(scenario, backend=args.backend, timeout=args.timeout, progress=progress)
+        )
+    except BackendUnavailable as error:
+        print(f"prismo: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary.as_json()) if args.json else summary.render())
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Cancellation: a failed payment or a fraud verdict cancels the order, once.
+
+The original sample subscribed to ``FrauCheckFailed-CancelOrder``, a topic nobody publishes
+to, so fraud never cancelled anything; here both sources are built from the event classes.
+"""
+
+from __future__ import annotations
+
+from beehive import Event, actor
+from beehive.stores import CollectionStore
+from samples.prismo.concurrency import modify
+from samples.prismo.entities import Order
+from samples.prismo.events import (
+    CancellationReason,
+    FraudCheckFailed,
+    OrderCancelled,
+    PaymentFailed,
+    subscription,
+)
+from samples.prismo.redelivery import replay
+
+_REASONS: dict[str, tuple[type[PaymentFailed | FraudCheckFailed], CancellationReason]] = {
+    PaymentFailed.__name__: (PaymentFailed, "payment"),
+    FraudCheckFailed.__name__: (FraudCheckFailed, "fraud"),
+}
+
+
+@actor(subscription(PaymentFailed, "CancelOrder"), parallelism=4, emits=[OrderCancelled])
+@actor(subscription(FraudCheckFailed, "CancelOrder"), parallelism=4, emits=[OrderCancelled])
+class CancelOrderActor:
+    """Marks the order cancelled (under ETag concurrency) and announces it."""
+
+    def __init__(self, orders: CollectionStore[Order]) -> None:
+        self.orders = orders
+
+    async def process(self, event: Event) -> list[Event]:
+        model, reason = _REASONS[event.event_type]
+        order_id = event.body_as(model).order_id
+
+        def cancel(order: Order) -> Order:
+            if order.cancelled:
+                return order
+            return order.model_copy(update={"cancelled": True, "cancellation_reason": reason})
+
+        change = await modify(self.orders, order_id, cancel)
+        first_reason = change.after.cancellation_reason
+        cancelled = Event(OrderCancelled(order_id=order_id, reason=first_reason or reason))
+        return [cancelled] if change.written else replay(event, [cancelled])

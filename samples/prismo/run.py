@@ -1,0 +1,90 @@
+"""One Prismo run: stock the shop, place the orders, let the actors work until idle, check.
+
+::
+
+    summary = await run(Scenario(orders=1000, seed=7))
+    print(summary.render())
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TextIO
+
+from beehive import ActorHost, Backoff, Event, discover
+from samples.prismo import catalogue
+from samples.prismo.backends import BACKENDS, Backend
+from samples.prismo.container import PrismoContainer, build_container
+from samples.prismo.events import OrderAccepted
+from samples.prismo.invariants import violations
+from samples.prismo.outcome import collect
+from samples.prismo.progress import Progress
+from samples.prismo.scenario import Scenario
+from samples.prismo.summary import Summary, summarise
+
+logger = logging.getLogger("samples.prismo")
+
+ACTORS = "samples.prismo.actors"
+RETRIES = Backoff(initial=0.05, factor=2.0, maximum=1.0, jitter=0.2)
+"""Nothing in the sample fails on purpose; if something does, retry soon."""
+
+
+async def stock_the_shop(
+    scenario: Scenario, backend: Backend, container: PrismoContainer
+) -> dict[str, int]:
+    """Seed customers, products and stock; returns the initial stock per product."""
+    stores = backend.stores
+    for customer in catalogue.customers(scenario):
+        await stores.customers.upsert(customer)
+    initial: dict[str, int] = {}
+    for product in catalogue.products(scenario):
+        await stores.products.upsert(product)
+        await container.inventory().receive(product.id, scenario.initial_stock)
+        initial[product.id] = scenario.initial_stock
+    return initial
+
+
+async def place_orders(scenario: Scenario, backend: Backend) -> None:
+    """Record every order, then publish ``OrderAccepted`` for each (correlated by order id)."""
+    products = [product async for product in backend.stores.products.list()]
+    products.sort(key=lambda product: product.id)
+    orders = catalogue.orders(scenario, products)
+    for order in orders:
+        await backend.stores.orders.insert(order)
+    accepted = [
+        Event(OrderAccepted(order_id=order.id), correlation_id=order.id) for order in orders
+    ]
+    await backend.operator.push_batch(accepted)
+
+
+async def run(
+    scenario: Scenario,
+    *,
+    backend: str = "memory",
+    timeout: float | None = 600.0,
+    progress: TextIO | None = None,
+) -> Summary:
+    """Run ``scenario`` until every message is handled (or ``timeout``), then summarise.
+
+    Raises ``BackendUnavailable`` when the backend cannot run here.
+    """
+    chosen = BACKENDS[backend](scenario)
+    container = build_container(scenario, chosen.stores)
+    descriptors = discover(ACTORS)
+    host = ActorHost(
+        chosen.operator, descriptors, container=container, backoff=RETRIES, poll_wait=1.0
+    )
+    initial_stock = await stock_the_shop(scenario, chosen, container)
+    started = time.perf_counter()
+    async with host, Progress(host, scenario.orders, progress):
+        await place_orders(scenario, chosen)
+        try:
+            await chosen.wait_idle(timeout)
+        except TimeoutError:
+            logger.error("not idle after %s s; summarising what was done", timeout)
+    seconds = time.perf_counter() - started
+    sources = [descriptor.source for descriptor in descriptors]
+    outcome = await collect(container, chosen.stores, chosen.operator, sources, initial_stock)
+    await chosen.operator.close()
+    return summarise(scenario, backend, outcome, host.stats(), seconds, violations(outcome))
