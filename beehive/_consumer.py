@@ -5,19 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
 from beehive.events import Event
+from beehive.inbox import Inbox
 from beehive.queues.base import QueueOperator
 from beehive.stats import Counters
 
 logger = logging.getLogger("beehive.host")
 
 FailureHook = Callable[[ActorDescriptor, Event, BaseException], None]
+
+
+def _stamp_all(incoming: Event, results: Any) -> list[Event]:
+    """The events an actor returned, stamped with correlation and causation."""
+    if not results:
+        return []
+    if not isinstance(results, list | tuple):
+        raise TypeError(f"process must return a list of Event, not {type(results).__name__}")
+    return [_stamp(incoming, event) for event in results]
 
 
 def _stamp(incoming: Event, outgoing: Any) -> Event:
@@ -53,6 +63,7 @@ class Consumer:
         backoff: Backoff,
         poll_wait: float,
         on_failure: FailureHook | None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.descriptor = descriptor
         self.counters = Counters()
@@ -62,6 +73,7 @@ class Consumer:
         self._backoff = backoff
         self._poll_wait = poll_wait
         self._on_failure = on_failure
+        self._inbox = inbox if descriptor.idempotent else None
         self._workers: list[asyncio.Task[None]] = []
         self._leasing: set[asyncio.Task[None]] = set()
         self._in_flight: dict[int, _Flight] = {}
@@ -125,12 +137,24 @@ class Consumer:
         actor: Any = None
         outcome = "succeeded"
         try:
-            actor = self._factory()
-            results = await actor.process(event)
-            if results:
-                await self._publish(event, results)
-            await self._operator.complete(event)
-            counters.succeeded += 1
+            if self._inbox is None:
+                actor = self._factory()
+                results = await actor.process(event)
+                if results:
+                    await self._push(_stamp_all(event, results))
+            else:
+                recorded = await self._inbox.recall(self.descriptor.name, event.id)
+                if recorded is None:
+                    actor = self._factory()
+                    outgoing = _stamp_all(event, await actor.process(event))
+                    recorded = await self._inbox.record(self.descriptor.name, event.id, outgoing)
+                    if recorded is None:
+                        await self._push(outgoing)
+                if recorded is not None:
+                    # Done before (or by a concurrent delivery): send what was recorded again,
+                    # with the same ids, so the next idempotent actor filters it in turn.
+                    outcome = "duplicate"
+                    await self._push(recorded.events)
         except asyncio.CancelledError:
             outcome = "abandoned"
             await self._settle_quietly(self._operator.abandon(event))
@@ -141,6 +165,8 @@ class Consumer:
             logger.warning("%s: %s", self.descriptor.name, error)
         except Exception as error:
             outcome = await self._fail(event, error)
+        else:
+            outcome = await self._complete(event, outcome)
         finally:
             del self._in_flight[id(event)]
             counters.in_flight -= 1
@@ -150,10 +176,34 @@ class Consumer:
                 await self._close(actor)
             self._log(event, outcome, elapsed)
 
-    async def _publish(self, incoming: Event, results: Sequence[Event]) -> None:
-        if not isinstance(results, list | tuple):
-            raise TypeError(f"process must return a list of Event, not {type(results).__name__}")
-        outgoing = [_stamp(incoming, event) for event in results]
+    async def _complete(self, event: Event, outcome: str) -> str:
+        """Complete a processed message; a failure here leaves it to the broker to redeliver.
+
+        Its events are out: abandoning or dead-lettering it now would be wrong, so a failed
+        complete is only logged, and the lease runs out.
+        """
+        counters = self.counters
+        try:
+            await self._operator.complete(event)
+        except LeaseLostError as error:
+            counters.lease_lost += 1
+            logger.warning("%s: %s", self.descriptor.name, error)
+            return "lease lost"
+        except Exception:
+            counters.lease_lost += 1
+            logger.exception(
+                "%s: completing %s %s failed", self.descriptor.name, event.event_type, event.id
+            )
+            return "settle failed"
+        if outcome == "duplicate":
+            counters.duplicates += 1
+        else:
+            counters.succeeded += 1
+        return outcome
+
+    async def _push(self, outgoing: list[Event]) -> None:
+        if not outgoing:
+            return
         if len(outgoing) == 1:
             await self._operator.push(outgoing[0])
             return

@@ -50,6 +50,9 @@ class ActorDescriptor:
     sessions: bool = False
     emits: tuple[str, ...] = field(default=())
     enabled: bool = True
+    idempotent: bool = False
+    """Run at most once per event id: the host's inbox records what it published, and a
+    redelivery re-publishes that instead of processing again (see :mod:`beehive.inbox`)."""
 
     def __post_init__(self) -> None:
         _check_actor_type(self.actor_type)
@@ -109,11 +112,13 @@ def actor(
     max_lease_seconds: float = 3600.0,
     sessions: bool = False,
     emits: Sequence[type[BaseModel] | str] = (),
+    idempotent: bool = False,
 ) -> Any:
     """Mark a class as a processor actor reading from ``source`` (``"Topic-Subscription"``).
 
     Stackable: each decoration is one descriptor, so one class can read several sources.
     ``emits`` names what the actor publishes, for topology and the event graph.
+    ``idempotent`` runs the actor at most once per event id, through the host's inbox.
     """
 
     def decorate(cls: C) -> C:
@@ -126,6 +131,7 @@ def actor(
             max_lease_seconds=max_lease_seconds,
             sessions=sessions,
             emits=tuple(_topic_name(e) for e in emits),
+            idempotent=idempotent,
         )
         # Decorators apply bottom-up: prepend, so the tuple reads in written order. Read the
         # class's own __dict__ so a subclass does not inherit its parent's descriptors.

@@ -13,7 +13,9 @@ from beehive._consumer import Consumer, FailureHook
 from beehive._di import actor_factory
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
+from beehive.errors import ActorConfigurationError
 from beehive.events import Event
+from beehive.inbox import Inbox
 from beehive.names import QueueName
 from beehive.queues.base import QueueOperator, seconds
 from beehive.stats import ActorStats
@@ -32,6 +34,10 @@ class ActorHost:
     constructor parameters (by name, or through ``Provide[...]`` defaults). ``backoff`` spaces
     retries; ``poll_wait`` is how long one long-poll of the broker waits; ``on_failure`` is
     called with every unexpected actor exception (``beehive.testing`` uses it to fail fast).
+
+    ``inbox`` makes the actors marked ``idempotent`` run at most once per event id (see
+    :mod:`beehive.inbox`); while they run, the host purges its expired records every
+    ``inbox.purge_every``. Other actors never touch it.
     """
 
     def __init__(
@@ -44,6 +50,7 @@ class ActorHost:
         poll_wait: float | timedelta = 5.0,
         stop_grace: float | timedelta = 30.0,
         on_failure: FailureHook | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._operator = operator
         self._descriptors = [d for d in descriptors if d.enabled]
@@ -52,6 +59,8 @@ class ActorHost:
         self._poll_wait = seconds(poll_wait)
         self._stop_grace = seconds(stop_grace)
         self._on_failure = on_failure
+        self._inbox = inbox
+        self._purger: asyncio.Task[None] | None = None
         self._consumers: list[Consumer] = []
         self._pulses: dict[str, float] = {}
         self._pulsers: list[asyncio.Task[None]] = []
@@ -60,6 +69,10 @@ class ActorHost:
     @property
     def operator(self) -> QueueOperator:
         return self._operator
+
+    @property
+    def inbox(self) -> Inbox | None:
+        return self._inbox
 
     @property
     def descriptors(self) -> list[ActorDescriptor]:
@@ -83,6 +96,12 @@ class ActorHost:
         """Check every actor can be built, create the topology, then start consuming."""
         if self._running:
             return
+        idempotent = [d.name for d in self._descriptors if d.idempotent]
+        if idempotent and self._inbox is None:
+            raise ActorConfigurationError(
+                f"{', '.join(idempotent)} {'is' if len(idempotent) == 1 else 'are'} idempotent, "
+                "and the host has no inbox: pass ActorHost(..., inbox=Inbox(store))"
+            )
         factories = [actor_factory(d.actor_type, self._container) for d in self._descriptors]
         await self._setup_topology()
         self._consumers = [
@@ -93,6 +112,7 @@ class ActorHost:
                 backoff=self._backoff,
                 poll_wait=self._poll_wait,
                 on_failure=self._on_failure,
+                inbox=self._inbox,
             )
             for descriptor, factory in zip(self._descriptors, factories, strict=True)
         ]
@@ -102,6 +122,10 @@ class ActorHost:
             asyncio.create_task(self._pulse(event_type, interval))
             for event_type, interval in self._pulses.items()
         ]
+        if idempotent and self._inbox is not None and self._inbox.purge_every is not None:
+            self._purger = asyncio.create_task(
+                self._purge(self._inbox, self._inbox.purge_every.total_seconds())
+            )
         self._running = True
         logger.info("host started %d actors", len(self._consumers))
 
@@ -121,6 +145,15 @@ class ActorHost:
             except Exception:
                 logger.exception("pulse %s failed", event_type)
 
+    @staticmethod
+    async def _purge(inbox: Inbox, interval: float) -> None:
+        while True:
+            try:
+                await inbox.purge_expired()
+            except Exception:
+                logger.exception("purging the inbox failed")
+            await asyncio.sleep(interval)
+
     async def stop(self, grace: float | timedelta | None = None) -> None:
         """Stop leasing; let in-flight messages finish within ``grace``; abandon the rest.
 
@@ -129,9 +162,11 @@ class ActorHost:
         if not self._running:
             return
         self._running = False
-        for pulser in self._pulsers:
-            pulser.cancel()
-        await asyncio.gather(*self._pulsers, return_exceptions=True)
+        background = [*self._pulsers, *([self._purger] if self._purger else [])]
+        self._purger = None
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         wait = self._stop_grace if grace is None else seconds(grace)
         await asyncio.gather(*(consumer.stop(wait) for consumer in self._consumers))
         logger.info("host stopped")

@@ -14,6 +14,8 @@ class ActorStats:
     retried: int = 0
     dead_lettered: int = 0
     lease_lost: int = 0
+    duplicates: int = 0
+    """Redeliveries an idempotent actor's inbox recognised: completed without processing."""
     in_flight: int = 0
     processing_seconds: float = 0.0
     """Total time spent in ``process`` and settling, over every message."""
@@ -24,6 +26,7 @@ class Counters:
 
     __slots__ = (
         "dead_lettered",
+        "duplicates",
         "in_flight",
         "lease_lost",
         "processing_seconds",
@@ -34,7 +37,7 @@ class Counters:
 
     def __init__(self) -> None:
         self.received = self.succeeded = self.retried = self.dead_lettered = 0
-        self.lease_lost = self.in_flight = 0
+        self.lease_lost = self.duplicates = self.in_flight = 0
         self.processing_seconds = 0.0
 
     def snapshot(self) -> ActorStats:
@@ -44,6 +47,7 @@ class Counters:
             retried=self.retried,
             dead_lettered=self.dead_lettered,
             lease_lost=self.lease_lost,
+            duplicates=self.duplicates,
             in_flight=self.in_flight,
             processing_seconds=self.processing_seconds,
         )
