@@ -29,6 +29,7 @@ from beehive.cli._common import (
 from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
 from beehive.metrics import scrape
+from beehive.queues.base import QueueOperator
 
 logger = logging.getLogger("beehive.cli")
 
@@ -93,12 +94,20 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def serve(
-    args: argparse.Namespace, descriptors: list[ActorDescriptor], container: Any | None
+    args: argparse.Namespace,
+    descriptors: list[ActorDescriptor],
+    container: Any | None,
+    operator: QueueOperator | None = None,
 ) -> int:
-    """Run the host and the endpoint until a signal; 0 after a graceful stop."""
-    operator = make_operator(
-        args.backend, os.environ, servicebus_namespace=args.servicebus_namespace
-    )
+    """Run the host and the endpoint until a signal; 0 after a graceful stop.
+
+    The operator is built from ``args`` unless given (tests pass one to publish into it);
+    either way it is closed on the way out.
+    """
+    if operator is None:
+        operator = make_operator(
+            args.backend, os.environ, servicebus_namespace=args.servicebus_namespace
+        )
     host = ActorHost(
         operator,
         descriptors,

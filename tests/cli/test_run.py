@@ -1,0 +1,157 @@
+"""``beehive run`` in process: serving, readiness, metrics, signals and start failures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from beehive import Event, discover
+from beehive.cli import main, parser
+from beehive.cli._common import CommandError
+from beehive.cli.run import StartError, serve
+from beehive.names import QueueName
+from beehive.queues.base import QueueSettings
+from beehive.queues.memory import InMemoryQueueOperator
+from tests.cli.http import get
+from tests.example_app.models import OrderAccepted
+from tests.example_app.services import Container
+
+APP = "tests.example_app.actors"
+DEADLINE = 10.0
+
+
+def run_args(*extra: str) -> object:
+    argv = ["run", APP, "--host", "127.0.0.1", "--port", "0", "--poll-wait", "0.2", *extra]
+    return parser().parse_args(argv)
+
+
+async def endpoint_port(caplog: pytest.LogCaptureFixture) -> int:
+    async with asyncio.timeout(DEADLINE):
+        while True:
+            for record in caplog.records:
+                port = getattr(record, "port", None)
+                if port:
+                    return int(port)
+            await asyncio.sleep(0.01)
+
+
+async def wait_for(port: int, path: str, status: int) -> None:
+    """Poll ``path`` until it answers ``status`` (nothing to wait on but the endpoint)."""
+    async with asyncio.timeout(DEADLINE):
+        while (await get(port, path))[0] != status:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _log_to_caplog(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="beehive")
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+async def test_serves_until_sigterm_then_stops_gracefully(caplog: pytest.LogCaptureFixture) -> None:
+    operator = InMemoryQueueOperator()
+    running = asyncio.create_task(
+        serve(run_args(), discover(APP), Container(), operator)  # type: ignore[arg-type]
+    )
+    port = await endpoint_port(caplog)
+    await wait_for(port, "/readyz", 200)
+
+    await operator.push(Event(OrderAccepted(order_id="o-1")))
+    await operator.wait_idle(timeout=DEADLINE)
+    status, metrics = await get(port, "/metrics")
+    os.kill(os.getpid(), signal.SIGTERM)
+    code = await asyncio.wait_for(running, DEADLINE)
+
+    assert status == 200
+    assert (
+        'beehive_messages_succeeded_total{actor="PaymentActor@OrderAccepted-Payment",'
+        'queue="OrderAccepted-Payment"} 1'
+    ) in metrics
+    assert code == 0
+    messages = [r.getMessage() for r in caplog.records if r.name == "beehive.cli"]
+    assert messages[-2:] == ["stopping, waiting up to 30s for messages in flight", "stopped"]
+
+
+class Unreachable(InMemoryQueueOperator):
+    """A broker that never answers setup (a firewall dropping packets)."""
+
+    async def setup_queue(
+        self, name: str | QueueName, settings: QueueSettings | None = None
+    ) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_signal_during_a_slow_start_stops_at_once(caplog: pytest.LogCaptureFixture) -> None:
+    running = asyncio.create_task(
+        serve(run_args(), discover(APP), Container(), Unreachable())  # type: ignore[arg-type]
+    )
+    port = await endpoint_port(caplog)
+    await wait_for(port, "/healthz", 200)
+    not_ready = await get(port, "/readyz")
+
+    os.kill(os.getpid(), signal.SIGINT)
+
+    assert await asyncio.wait_for(running, DEADLINE) == 0
+    assert not_ready[0] == 503
+
+
+class Refusing(InMemoryQueueOperator):
+    async def setup_queue(
+        self, name: str | QueueName, settings: QueueSettings | None = None
+    ) -> None:
+        raise ConnectionRefusedError("connection refused by broker:5672")
+
+
+async def test_a_broker_that_refuses_is_a_start_error() -> None:
+    with pytest.raises(StartError, match="cannot start the host: ConnectionRefusedError"):
+        await serve(run_args(), discover(APP), Container(), Refusing())  # type: ignore[arg-type]
+
+
+async def test_an_actor_that_cannot_be_built_is_a_configuration_error() -> None:
+    with pytest.raises(CommandError, match="payment_gateway"):
+        await serve(run_args(), discover(APP), None, InMemoryQueueOperator())  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_main_turns_a_start_error_into_exit_code_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("beehive.cli.run.make_operator", lambda *a, **k: Refusing())
+
+    container = "tests.example_app.services:Container"
+    code = main(["run", APP, "--container", container, "--port", "0", "--log-level", "ERROR"])
+
+    assert code == 1
+    assert capsys.readouterr().err.endswith(
+        "beehive: error: cannot start the host: ConnectionRefusedError: "
+        "connection refused by broker:5672\n"
+    )
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+def test_a_port_in_use_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(
+            ["run", APP, "--host", "127.0.0.1", "--port", str(port), "--log-level", "ERROR"]
+        )
+
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -1,0 +1,151 @@
+"""``beehive topology``: what the actors need from the broker, in three formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from beehive import ActorDescriptor, Event, actor, discover
+from beehive.cli import main
+from beehive.cli._common import CommandError
+from beehive.cli.topology import as_table, bicep_parameters, build
+
+APP = "tests.example_app.actors"
+
+
+@actor("Jobs", parallelism=3, lease_seconds=90, sessions=True, emits=["Done"])
+class JobActor:
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+@actor("Done-Audit", lease_seconds=300.5)
+class AuditActor:
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+def test_topics_come_from_subscriptions_and_from_what_actors_emit() -> None:
+    topology = build(discover(APP, JobActor))
+
+    assert topology.topics == ("Done", "OrderAccepted", "OrderShipped", "PaymentAuthorised")
+    assert [str(s.name) for s in topology.subscriptions] == [
+        "OrderAccepted-Payment",
+        "OrderAccepted-Trace",
+        "OrderShipped-Trace",
+        "PaymentAuthorised-Shipping",
+        "PaymentAuthorised-Trace",
+    ]
+    (jobs,) = topology.queues
+    assert (str(jobs.name), jobs.sessions, jobs.parallelism) == ("Jobs", True, 3)
+    assert jobs.lock_duration == "PT1M30S"
+
+
+def test_disabled_actors_need_nothing() -> None:
+    import dataclasses
+
+    descriptors = [dataclasses.replace(d, enabled=False) for d in discover(JobActor)]
+
+    assert build(descriptors).queues == ()
+
+
+def test_actors_sharing_a_queue_add_their_parallelism_and_must_agree_on_settings() -> None:
+    @actor("Jobs", parallelism=2)
+    class Other:
+        async def process(self, event: Event) -> list[Event]:
+            return []
+
+    agreeing = [ActorDescriptor(Other, "Jobs", parallelism=2, lease_seconds=90, sessions=True)]
+    (jobs,) = build([*discover(JobActor), *agreeing]).queues
+
+    assert jobs.parallelism == 5
+    assert jobs.actors == ("JobActor@Jobs", "Other@Jobs")
+    with pytest.raises(CommandError, match="JobActor@Jobs and Other@Jobs read Jobs with different"):
+        build([*discover(JobActor, Other)])
+
+
+def test_the_bicep_parameters_hold_entities_settings_and_scale_rules() -> None:
+    parameters = bicep_parameters(build(discover(APP, JobActor)))["parameters"]
+
+    assert parameters["topics"]["value"][0] == "Done"
+    assert parameters["subscriptions"]["value"][0] == {
+        "topic": "OrderAccepted",
+        "name": "Payment",
+        "maxDeliveryCount": 5,
+        "lockDuration": "PT1M",
+        "requiresSession": False,
+    }
+    assert parameters["queues"]["value"] == [
+        {"name": "Jobs", "maxDeliveryCount": 10, "lockDuration": "PT1M30S", "requiresSession": True}
+    ]
+    rules = {rule["name"]: rule["metadata"] for rule in parameters["scaleRules"]["value"]}
+    assert rules["orderaccepted-payment"] == {
+        "topicName": "OrderAccepted",
+        "subscriptionName": "Payment",
+        "messageCount": "20",  # parallelism 4, five waiting messages per worker
+    }
+    assert rules["jobs"] == {"queueName": "Jobs", "messageCount": "15"}
+    assert len(rules) == len(parameters["subscriptions"]["value"]) + 1
+
+
+def test_a_lease_service_bus_cannot_lock_is_refused_for_bicep() -> None:
+    with pytest.raises(CommandError, match=r"Done-Audit: lease_seconds 300.5 is outside"):
+        bicep_parameters(build(discover(AuditActor)))
+
+
+def test_the_table_lists_each_topic_with_its_subscriptions() -> None:
+    table = as_table(build(discover(APP)))
+
+    lines = table.splitlines()
+    assert lines[0].split() == [
+        "ENTITY",
+        "KIND",
+        "MAX",
+        "DELIVERIES",
+        "LEASE",
+        "SESSIONS",
+        "ACTORS",
+    ]
+    assert lines[1].split() == ["OrderAccepted", "topic"]
+    assert lines[2].split() == [
+        "OrderAccepted-Payment",
+        "subscription",
+        "5",
+        "60s",
+        "no",
+        "PaymentActor@OrderAccepted-Payment",
+    ]
+
+
+def test_json_groups_subscriptions_under_their_topic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topology", APP, "--format", "json"]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    by_topic = {t["name"]: [s["name"] for s in t["subscriptions"]] for t in data["topics"]}
+    assert by_topic["PaymentAuthorised"] == [
+        "PaymentAuthorised-Shipping",
+        "PaymentAuthorised-Trace",
+    ]
+    assert data["queues"] == []
+
+
+def test_bicep_output_goes_to_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "app.parameters.json"
+
+    assert main(["topology", APP, "--format", "bicep", "--output", str(target)]) == 0
+
+    assert capsys.readouterr().out == ""
+    written = json.loads(target.read_text())
+    assert written["contentVersion"] == "1.0.0.0"
+    assert set(written["parameters"]) == {"topics", "subscriptions", "queues", "scaleRules"}
+
+
+def test_an_unwritable_output_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing" / "out.json"
+
+    assert main(["topology", APP, "--format", "bicep", "--output", str(target)]) == 2
+    assert "cannot write" in capsys.readouterr().err
