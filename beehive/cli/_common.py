@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -171,7 +172,9 @@ def load_descriptors(
 
 
 def load_container(spec: str | None) -> Any | None:
-    """The container named ``module:Name``: an instance, or a class (then instantiated)."""
+    """The container named ``module:name``: an instance, a class (instantiated), or a function
+    taking no arguments that returns one (a factory reading its settings from the environment).
+    """
     if not spec:
         return None
     module_name, _, attribute = spec.partition(":")
@@ -181,7 +184,7 @@ def load_container(spec: str | None) -> Any | None:
     container = getattr(module, attribute, None)
     if container is None:
         raise CommandError(f"module {module_name!r} has no {attribute!r}")
-    if isinstance(container, type):
+    if isinstance(container, type) or inspect.isfunction(container):
         try:
             container = container()
         except Exception as error:

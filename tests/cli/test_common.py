@@ -186,3 +186,27 @@ def test_help_names_every_variable(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     for variable in ("BEEHIVE_MODULES", "BEEHIVE_BACKEND", "BEEHIVE_PORT", "BEEHIVE_GRACE"):
         assert variable in out
+
+
+def make_container() -> object:
+    from tests.example_app.services import Container
+
+    return Container()
+
+
+def failing_factory() -> object:
+    raise RuntimeError("BEEHIVE_STORAGE_TABLE_ENDPOINT is not set")
+
+
+def test_a_container_is_an_instance_a_class_or_a_factory() -> None:
+    from beehive.cli._common import load_container
+    from tests.example_app.services import PaymentGateway
+
+    from_class = load_container("tests.example_app.services:Container")
+    from_factory = load_container("tests.cli.test_common:make_container")
+
+    assert isinstance(from_class.payment_gateway(), PaymentGateway)
+    assert isinstance(from_factory.payment_gateway(), PaymentGateway)
+    assert load_container(None) is None
+    with pytest.raises(CommandError, match=r"cannot create .*:failing_factory: RuntimeError"):
+        load_container("tests.cli.test_common:failing_factory")
