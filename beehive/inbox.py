@@ -130,7 +130,8 @@ class Inbox:
         record = InboxRecord(
             id=self.key(actor, event_id),
             actor=actor,
-            event_id=event_id,
+            # Informational (the id is the key): lone surrogates cannot be stored, so escape.
+            event_id=event_id.encode("utf-8", "backslashreplace").decode(),
             events=list(events),
             recorded_at=self._clock(),
         )

@@ -20,9 +20,19 @@ from pydantic import BaseModel
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.events import Event
+from beehive.faults import FaultyQueueOperator, SimulatedCrash
 from beehive.host import ActorHost
+from beehive.inbox import Inbox
 from beehive.queues.base import seconds
 from beehive.queues.memory import InMemoryQueueOperator
+
+__all__ = [
+    "FAST_BACKOFF",
+    "ActorHarness",
+    "FaultyQueueOperator",
+    "RecordingQueueOperator",
+    "SimulatedCrash",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -51,7 +61,8 @@ class ActorHarness:
 
     With ``raise_errors`` (the default), the first unexpected exception an actor raises is
     re-raised from ``wait_idle``, so a failing test shows the actor's traceback at once.
-    Pass ``raise_errors=False`` to test retries and dead-lettering.
+    Pass ``raise_errors=False`` to test retries and dead-lettering. Idempotent actors get
+    ``inbox``, or a fresh in-memory one.
     """
 
     def __init__(
@@ -62,7 +73,11 @@ class ActorHarness:
         raise_errors: bool = True,
         backoff: Backoff = FAST_BACKOFF,
         operator: RecordingQueueOperator | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
+        descriptors = list(descriptors)
+        if inbox is None and any(d.idempotent for d in descriptors):
+            inbox = Inbox.in_memory()
         self.operator = operator or RecordingQueueOperator()
         self.errors: list[BaseException] = []
         self._raise_errors = raise_errors
@@ -73,6 +88,7 @@ class ActorHarness:
             backoff=backoff,
             poll_wait=60.0,
             on_failure=lambda _descriptor, _event, error: self.errors.append(error),
+            inbox=inbox,
         )
 
     async def publish(self, *events: Event) -> None:

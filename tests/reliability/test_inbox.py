@@ -1,0 +1,264 @@
+"""The idempotent inbox: its records, and what the host does with them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from beehive import ActorConfigurationError, ActorDescriptor, ActorHost, Event, actor
+from beehive.actors import descriptors_of
+from beehive.inbox import Inbox, InboxRecord
+from beehive.queues import InMemoryQueueOperator
+from beehive.stores import InMemoryCollectionStore
+from beehive.testing import ActorHarness, FaultyQueueOperator, RecordingQueueOperator
+from tests.reliability.support import FAST, until
+from tests.stores.conftest import BACKENDS
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class SpyStore(InMemoryCollectionStore[InboxRecord]):
+    """Counts reads and writes, and fails the next ``fail_reads`` reads."""
+
+    def __init__(self) -> None:
+        super().__init__(InboxRecord, name="Inbox")
+        self.calls: Counter[str] = Counter()
+        self.fail_reads = 0
+
+    async def _get(self, id: str) -> InboxRecord:
+        self.calls["read"] += 1
+        if self.fail_reads:
+            self.fail_reads -= 1
+            raise ConnectionError("injected: the store is unreachable")
+        return await super()._get(id)
+
+    async def _insert(self, entity: InboxRecord) -> InboxRecord:
+        self.calls["write"] += 1
+        return await super()._insert(entity)
+
+    async def _update(self, entity: InboxRecord, etag: str | None) -> InboxRecord:
+        self.calls["write"] += 1
+        return await super()._update(entity, etag)
+
+
+def sent(n: int) -> list[Event]:
+    return [Event(event_type="Done", body=str(i), causation_id="e-1") for i in range(n)]
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+async def test_records_are_recalled_until_they_expire_then_purged(backend: str) -> None:
+    clock = Clock()
+    async with BACKENDS[backend].collection(InboxRecord) as store:
+        inbox = Inbox(store, retention=timedelta(minutes=10), clock=clock)
+        assert await inbox.recall("A@X-Y", "e-1") is None
+
+        assert await inbox.record("A@X-Y", "e-1", sent(2)) is None
+        clock.now += timedelta(minutes=5)
+        assert await inbox.record("A@X-Y", "e-2", []) is None
+        recalled = await inbox.recall("A@X-Y", "e-1")
+        assert recalled is not None
+        assert [e.body for e in recalled.events] == ["0", "1"]
+        assert {e.causation_id for e in recalled.events} == {"e-1"}  # stamped, kept whole
+        assert await inbox.recall("B@X-Y", "e-1") is None  # per actor
+
+        clock.now += timedelta(minutes=5)
+        assert await inbox.recall("A@X-Y", "e-1") is None  # expired: as if absent
+        assert await inbox.purge_expired() == 1
+        assert await inbox.recall("A@X-Y", "e-2") is not None
+        assert [r.event_id async for r in store.list()] == ["e-2"]
+
+
+async def test_recording_what_is_already_recorded_returns_the_first_record() -> None:
+    inbox = Inbox.in_memory()
+    assert await inbox.record("A@X-Y", "e-1", sent(1)) is None
+
+    first = await inbox.record("A@X-Y", "e-1", sent(3))
+
+    assert first is not None
+    assert len(first.events) == 1
+
+
+async def test_an_expired_record_is_overwritten() -> None:
+    clock = Clock()
+    inbox = Inbox.in_memory(retention=timedelta(seconds=1), clock=clock)
+    await inbox.record("A@X-Y", "e-1", sent(1))
+    clock.now += timedelta(seconds=2)
+
+    assert await inbox.record("A@X-Y", "e-1", sent(2)) is None
+
+    recalled = await inbox.recall("A@X-Y", "e-1")
+    assert recalled is not None
+    assert len(recalled.events) == 2
+
+
+@pytest.mark.parametrize("event_id", ["x" * 300, "\ud800lone surrogate", "a/b#c?d%e", "ünïcødé 🐝"])
+async def test_any_event_id_has_a_record(event_id: str) -> None:
+    inbox = Inbox.in_memory()
+    await inbox.record("A@X-Y", event_id, [])
+    await inbox.record("A@X-Y", event_id + "!", [])
+
+    assert await inbox.recall("A@X-Y", event_id) is not None
+    assert Inbox.key("A@X-Y", event_id) != Inbox.key("A@X-Y", event_id + "!")
+    assert len(Inbox.key("A@X-Y", event_id)) <= 255
+
+
+def test_the_inbox_checks_its_settings() -> None:
+    with pytest.raises(ValueError, match="retention must be positive"):
+        Inbox.in_memory(retention=timedelta(0))
+    with pytest.raises(TypeError, match="CollectionStore of InboxRecord"):
+        Inbox(InMemoryCollectionStore(ActorRecordLike))  # type: ignore[arg-type]
+    assert "retention=7 days" in repr(Inbox.in_memory())
+
+
+class ActorRecordLike(InboxRecord):
+    pass
+
+
+# -- the host -------------------------------------------------------------------------------------
+
+
+class Echo:
+    runs: Counter[str] = Counter()
+
+    async def process(self, event: Event) -> list[Event]:
+        Echo.runs[event.id] += 1
+        return [Event(event_type="Echoed", body=event.body)]
+
+
+def echo(**options: object) -> ActorDescriptor:
+    Echo.runs = Counter()
+    return ActorDescriptor(Echo, "Ping-Echo", emits=("Echoed",), **options)  # type: ignore[arg-type]
+
+
+async def test_an_idempotent_actor_needs_an_inbox() -> None:
+    @actor("Ping-Echo", idempotent=True)
+    class Careful:
+        async def process(self, event: Event) -> list[Event]:
+            return []
+
+    (descriptor,) = descriptors_of(Careful)
+    assert descriptor.idempotent
+    host = ActorHost(InMemoryQueueOperator(), [descriptor, echo()])
+
+    with pytest.raises(ActorConfigurationError, match="Careful@Ping-Echo is idempotent"):
+        await host.start()
+    assert not host.running
+
+
+async def test_a_redelivered_event_is_not_processed_again_and_its_events_go_out_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "beehive.host")
+    ping = Event(event_type="Ping", body="1")
+    async with ActorHarness([echo(idempotent=True)]) as hive:
+        await hive.publish(ping)
+        await hive.wait_idle()
+        await hive.publish(ping)  # the same event, delivered again
+        await hive.wait_idle()
+
+    assert Echo.runs == {ping.id: 1}
+    first, again = hive.published("Echoed")
+    assert first == again  # the same id, correlation and causation: downstream can filter it
+    assert first.causation_id == ping.id
+    stats = hive.host.stats()["Echo@Ping-Echo"]
+    assert (stats.received, stats.succeeded, stats.duplicates) == (2, 1, 1)
+    outcomes = [r.outcome for r in caplog.records if hasattr(r, "outcome")]  # type: ignore[attr-defined]
+    assert outcomes == ["succeeded", "duplicate"]
+
+
+async def test_one_read_and_one_write_per_message_and_none_for_other_actors() -> None:
+    store = SpyStore()
+
+    class Plain(Echo):
+        pass
+
+    descriptors = [echo(idempotent=True), ActorDescriptor(Plain, "Ping-Plain")]
+    async with ActorHarness(descriptors, inbox=Inbox(store)) as hive:
+        await hive.publish(*(Event(event_type="Ping", body=str(i)) for i in range(50)))
+        await hive.wait_idle()
+
+    assert store.calls == {"read": 50, "write": 50}
+    assert hive.host.stats()["Plain@Ping-Plain"].succeeded == 50
+
+
+async def test_an_unreachable_inbox_retries_the_message() -> None:
+    store = SpyStore()
+    store.fail_reads = 2
+    async with ActorHarness(
+        [echo(idempotent=True)], inbox=Inbox(store), raise_errors=False, backoff=FAST
+    ) as hive:
+        ping = Event(event_type="Ping")
+        await hive.publish(ping)
+        await hive.wait_idle()
+
+    assert Echo.runs == {ping.id: 1}
+    stats = hive.host.stats()["Echo@Ping-Echo"]
+    assert (stats.retried, stats.succeeded) == (2, 1)
+
+
+async def test_the_host_purges_expired_records_while_it_runs() -> None:
+    clock = Clock()
+    inbox = Inbox.in_memory(
+        retention=timedelta(minutes=1), purge_every=timedelta(milliseconds=10), clock=clock
+    )
+    async with ActorHarness([echo(idempotent=True)], inbox=inbox) as hive:
+        await hive.publish(*(Event(event_type="Ping") for _ in range(5)))
+        await hive.wait_idle()
+        assert len([r async for r in inbox.store.list()]) == 5
+        clock.now += timedelta(minutes=2)
+
+        await until(lambda: _empty(inbox), timeout=5, what="the host to purge the expired records")
+
+
+async def _empty(inbox: Inbox) -> bool:
+    return not [r async for r in inbox.store.list()]
+
+
+async def test_concurrent_deliveries_of_one_event_publish_one_set_of_events() -> None:
+    """Given locks that expire mid-processing, two consumers may run the same event at once;
+    then only the first to record publishes its events, and the other re-publishes them."""
+    started: Counter[str] = Counter()
+    both = asyncio.Event()
+
+    class Slow:
+        async def process(self, event: Event) -> list[Event]:
+            started[event.id] += 1
+            if started[event.id] == 2:
+                both.set()
+            await asyncio.wait_for(both.wait(), 5)
+            return [Event(event_type="Echoed", body=event.body)]
+
+    recording = RecordingQueueOperator()
+    faults = FaultyQueueOperator(recording, seed=1, lease_expiry_rate=1.0)
+    descriptor = ActorDescriptor(
+        Slow, "Ping-Slow", parallelism=2, idempotent=True, emits=("Echoed",)
+    )
+    async with ActorHost(
+        faults, [descriptor], inbox=Inbox.in_memory(), backoff=FAST, poll_wait=1
+    ) as host:
+        ping = Event(event_type="Ping")
+        await faults.push(ping)
+        await both.wait()
+        faults.calm()
+        await faults.wait_idle(5)
+
+    stats = host.stats()["Slow@Ping-Slow"]
+    assert stats.lease_lost >= 1
+    assert stats.succeeded + stats.duplicates >= 1
+    echoed = [e for e in recording.published if e.event_type == "Echoed"]
+    assert started[ping.id] >= 2
+    assert len(echoed) >= 2
+    assert len({e.id for e in echoed}) == 1
