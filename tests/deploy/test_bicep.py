@@ -1,0 +1,206 @@
+"""infra/bicep: parsed with pycep, checked for what the deployment must hold."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beehive.cli import main
+from tests.deploy.conftest import BICEP, dump
+
+MODULES = {
+    "identity": "modules/identity.bicep",
+    "monitoring": "modules/monitoring.bicep",
+    "serviceBus": "modules/servicebus.bicep",
+    "storage": "modules/storage.bicep",
+    "actorHost": "modules/containerapp.bicep",
+}
+ROLES = {
+    "serviceBusDataOwner": "090c5cfd-751d-490a-894a-3ce6f1109419",
+    "serviceBusDataReceiver": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+    "serviceBusDataSender": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+    "storageBlobDataContributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+}
+
+
+def resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(template.get("resources", {}))
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in resources(template).items() if r["type"] == kind}
+
+
+def config(resource: dict[str, Any]) -> dict[str, Any]:
+    """A resource's body (its first loop's body for a ``[for ...]`` resource)."""
+    body = resource["config"]
+    return dict(body["config"] if "loop_type" in body else body)
+
+
+def test_main_wires_every_module(templates: dict[str, dict[str, Any]]) -> None:
+    main_modules = templates["main.bicep"]["modules"]
+
+    assert {name: m["detail"]["path"] for name, m in main_modules.items()} == MODULES
+    assert set(templates) == {"main.bicep", *MODULES.values()}
+    outputs = set(templates["main.bicep"]["outputs"])
+    assert {"serviceBusFqdn", "blobEndpoint", "tableEndpoint", "appClientId"} <= outputs
+
+
+def test_service_bus_entities_come_from_the_topology_parameters(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    servicebus = templates["modules/servicebus.bicep"]
+    namespace = config(resources(servicebus)["namespace"])
+    subscription = config(resources(servicebus)["subscriptionResources"])
+    queue = config(resources(servicebus)["queueResources"])
+
+    assert namespace["properties"]["disableLocalAuth"] is True
+    assert namespace["properties"]["minimumTlsVersion"] == "1.2"
+    for entity in (subscription, queue):
+        properties = entity["properties"]
+        assert properties["deadLetteringOnMessageExpiration"] is True
+        assert {"maxDeliveryCount", "lockDuration", "requiresSession"} <= set(properties)
+    allowed = [d["argument"] for d in servicebus["parameters"]["sku"]["decorators"]]
+    assert ["Standard", "Premium"] in allowed
+    assert servicebus["parameters"]["sku"]["default"] == "Standard"
+
+
+@pytest.mark.parametrize(
+    ("module", "scope", "expected"),
+    [
+        (
+            "modules/servicebus.bicep",
+            "namespace",
+            {"serviceBusDataSender", "serviceBusDataReceiver", "serviceBusDataOwner"},
+        ),
+        (
+            "modules/storage.bicep",
+            "account",
+            {"storageBlobDataContributor", "storageTableDataContributor"},
+        ),
+    ],
+)
+def test_role_assignments_are_scoped_to_the_namespace_and_the_account(
+    templates: dict[str, dict[str, Any]], module: str, scope: str, expected: set[str]
+) -> None:
+    template = templates[module]
+    assignments = of_type(template, "Microsoft.Authorization/roleAssignments")
+    variables = dump(template["variables"])
+
+    assert all(config(a)["scope"] == scope for a in assignments.values())
+    assert all(
+        config(a)["properties"]["principalType"] == "ServicePrincipal" for a in assignments.values()
+    )
+    assert {name for name, guid in ROLES.items() if guid in variables} == expected
+    assert len(assignments) == len(expected)
+
+
+def test_the_host_identity_gets_no_manage_right(templates: dict[str, dict[str, Any]]) -> None:
+    assignments = of_type(
+        templates["modules/servicebus.bicep"], "Microsoft.Authorization/roleAssignments"
+    )
+
+    by_principal = {
+        config(a)["properties"]["principalId"]: dump(config(a)["properties"]["roleDefinitionId"])
+        for a in assignments.values()
+    }
+
+    assert "dataOwner" in by_principal["scalerPrincipalId"]
+    assert "dataOwner" not in dump([v for k, v in by_principal.items() if k == "appPrincipalId"])
+
+
+def test_storage_is_private_to_entra_id(templates: dict[str, dict[str, Any]]) -> None:
+    storage = templates["modules/storage.bicep"]
+    properties = config(resources(storage)["account"])["properties"]
+
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["allowSharedKeyAccess"] == "allowSharedKeyAccess"
+    assert storage["parameters"]["allowSharedKeyAccess"]["default"] is False
+    assert templates["main.bicep"]["parameters"]["allowSharedKeyAccess"]["default"] is False
+
+
+def app_config(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return config(resources(templates["modules/containerapp.bicep"])["app"])
+
+
+def test_the_app_has_no_secret_anywhere(templates: dict[str, dict[str, Any]]) -> None:
+    containerapp = templates["modules/containerapp.bicep"]
+    app = app_config(templates)
+    settings = containerapp["variables"]["settings"]["value"]
+
+    assert "secrets" not in app["properties"]["configuration"]
+    assert all(set(setting) == {"name", "value"} for setting in settings)  # no secretRef
+    names = {setting["name"] for setting in settings}
+    assert not any(re.search("CONNECTION|KEY|PASSWORD|SECRET", name) for name in names)
+    assert {"BEEHIVE_SERVICEBUS_NAMESPACE", "AZURE_CLIENT_ID", "BEEHIVE_MODULES"} <= names
+    assert "connectionString" not in dump(containerapp).lower()
+
+
+def test_the_app_probes_the_host_endpoint(templates: dict[str, dict[str, Any]]) -> None:
+    (container,) = app_config(templates)["properties"]["template"]["containers"]
+
+    probes = {p["type"]: p["httpGet"]["path"] for p in container["probes"]}
+
+    assert probes == {"Startup": "/healthz", "Liveness": "/healthz", "Readiness": "/readyz"}
+
+
+def test_scale_rules_are_keda_service_bus_rules_with_the_scaler_identity(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    scale = app_config(templates)["properties"]["template"]["scale"]
+    rule = scale["rules"]
+
+    assert rule["loop_type"]["detail"]["array_name"] == "scaleRules"
+    custom = rule["config"]["custom"]
+    assert custom["type"] == "azure-servicebus"
+    assert custom["identity"] == "scalerIdentityId"
+    assert "namespace" in dump(custom["metadata"])
+    assert scale["minReplicas"] == "minReplicas"
+    assert scale["maxReplicas"] == "maxReplicas"
+
+
+def test_the_generated_parameters_cover_main_bicep(templates: dict[str, dict[str, Any]]) -> None:
+    declared = templates["main.bicep"]["parameters"]
+    generated = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
+
+    required = {name for name, p in declared.items() if p["default"] is None}
+    assert set(generated) <= set(declared)
+    # what the README passes on the command line
+    assert required - set(generated) == {"image", "modules"}
+
+
+def test_the_committed_prismo_parameters_match_the_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regenerated = tmp_path / "prismo.parameters.json"
+
+    code = main(
+        ["topology", "samples.prismo.actors", "--format", "bicep", "--output", str(regenerated)]
+    )
+
+    assert code == 0, capsys.readouterr().err
+    assert regenerated.read_text() == (BICEP / "prismo.parameters.json").read_text(), (
+        "the topology changed: run `beehive topology samples.prismo.actors --format bicep "
+        "--output infra/bicep/prismo.parameters.json` and commit the result"
+    )
+
+
+def test_prismo_has_one_scale_rule_per_subscription_or_queue() -> None:
+    parameters = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
+    subscriptions = parameters["subscriptions"]["value"]
+    rules = parameters["scaleRules"]["value"]
+
+    by_source = {
+        (r["metadata"].get("topicName"), r["metadata"].get("subscriptionName")) for r in rules
+    }
+
+    assert by_source == {(s["topic"], s["name"]) for s in subscriptions}
+    assert len({r["name"] for r in rules}) == len(rules)
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", r["name"]) for r in rules)
+    assert {"FraudCheckFailed", "OrderAccepted"} <= set(parameters["topics"]["value"])
