@@ -28,6 +28,7 @@ from beehive.cli._common import (
 )
 from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
+from beehive.inbox import Inbox
 from beehive.metrics import scrape
 from beehive.queues.base import QueueOperator
 
@@ -104,6 +105,7 @@ async def serve(
     The operator is built from ``args`` unless given (tests pass one to publish into it);
     either way it is closed on the way out.
     """
+    inbox = inbox_for(descriptors, container, args.backend)
     if operator is None:
         operator = make_operator(
             args.backend, os.environ, servicebus_namespace=args.servicebus_namespace
@@ -114,6 +116,7 @@ async def serve(
         container=container,
         poll_wait=args.poll_wait,
         stop_grace=args.grace,
+        inbox=inbox,
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -154,6 +157,28 @@ async def serve(
         await operator.close()
     logger.info("stopped")
     return 0
+
+
+def inbox_for(
+    descriptors: list[ActorDescriptor], container: Any | None, backend: str
+) -> Inbox | None:
+    """The inbox idempotent actors need: the container's ``inbox`` provider, or an in-memory
+    one on the in-memory backend (everything is in this one process then anyway)."""
+    idempotent = [d.name for d in descriptors if d.idempotent]
+    if not idempotent:
+        return None
+    provided = getattr(container, "inbox", None) if container is not None else None
+    if provided is None:
+        if backend == "memory":
+            return Inbox.in_memory()
+        raise CommandError(
+            f"{', '.join(idempotent)} need an inbox shared by every replica: give the "
+            "container an 'inbox' provider (Inbox over a collection store)"
+        )
+    inbox = provided if isinstance(provided, Inbox) else provided()
+    if not isinstance(inbox, Inbox):
+        raise CommandError(f"the container's 'inbox' gave {type(inbox).__name__}, not an Inbox")
+    return inbox
 
 
 async def _start(host: ActorHost, stopping: asyncio.Event) -> bool:

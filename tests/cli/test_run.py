@@ -9,11 +9,13 @@ import signal
 from collections.abc import Iterator
 
 import pytest
+from dependency_injector import containers, providers
 
-from beehive import Event, discover
+from beehive import Event, actor, discover
 from beehive.cli import main, parser
 from beehive.cli._common import CommandError
-from beehive.cli.run import StartError, serve
+from beehive.cli.run import StartError, inbox_for, serve
+from beehive.inbox import Inbox
 from beehive.names import QueueName
 from beehive.queues.base import QueueSettings
 from beehive.queues.memory import InMemoryQueueOperator
@@ -155,3 +157,27 @@ def test_a_port_in_use_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> N
 
     assert code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@actor("Payments-Ledger", idempotent=True)
+class LedgerActor:
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+def test_idempotent_actors_get_an_in_memory_inbox_on_the_memory_backend() -> None:
+    assert isinstance(inbox_for(discover(LedgerActor), None, "memory"), Inbox)
+    assert inbox_for(discover(APP), None, "servicebus") is None
+
+
+def test_idempotent_actors_take_the_container_inbox_elsewhere() -> None:
+    inbox = Inbox.in_memory()
+    container = containers.DynamicContainer()
+    container.inbox = providers.Object(inbox)
+
+    assert inbox_for(discover(LedgerActor), container, "servicebus") is inbox
+    with pytest.raises(CommandError, match=r"LedgerActor@Payments-Ledger need an inbox shared"):
+        inbox_for(discover(LedgerActor), None, "servicebus")
+    container.inbox = providers.Object("not an inbox")
+    with pytest.raises(CommandError, match="gave str, not an Inbox"):
+        inbox_for(discover(LedgerActor), container, "servicebus")
