@@ -14,9 +14,14 @@ from beehive.actors import descriptors_of
 from beehive.inbox import Inbox, InboxRecord
 from beehive.queues import InMemoryQueueOperator
 from beehive.stores import InMemoryCollectionStore
-from beehive.testing import ActorHarness, FaultyQueueOperator, RecordingQueueOperator
+from beehive.testing import (
+    ActorHarness,
+    FaultyQueueOperator,
+    RecordingQueueOperator,
+    SimulatedCrash,
+)
 from tests.reliability.support import FAST, until
-from tests.stores.conftest import BACKENDS
+from tests.stores.conftest import Backend
 
 
 class Clock:
@@ -34,6 +39,7 @@ class SpyStore(InMemoryCollectionStore[InboxRecord]):
         super().__init__(InboxRecord, name="Inbox")
         self.calls: Counter[str] = Counter()
         self.fail_reads = 0
+        self.crash_after_writes = 0
 
     async def _get(self, id: str) -> InboxRecord:
         self.calls["read"] += 1
@@ -44,7 +50,11 @@ class SpyStore(InMemoryCollectionStore[InboxRecord]):
 
     async def _insert(self, entity: InboxRecord) -> InboxRecord:
         self.calls["write"] += 1
-        return await super()._insert(entity)
+        stored = await super()._insert(entity)
+        if self.crash_after_writes:
+            self.crash_after_writes -= 1
+            raise SimulatedCrash("injected: crashed after recording, before publishing")
+        return stored
 
     async def _update(self, entity: InboxRecord, etag: str | None) -> InboxRecord:
         self.calls["write"] += 1
@@ -58,10 +68,9 @@ def sent(n: int) -> list[Event]:
 # -- records --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
-async def test_records_are_recalled_until_they_expire_then_purged(backend: str) -> None:
+async def test_records_are_recalled_until_they_expire_then_purged(backend: Backend) -> None:
     clock = Clock()
-    async with BACKENDS[backend].collection(InboxRecord) as store:
+    async with backend.collection(InboxRecord) as store:
         inbox = Inbox(store, retention=timedelta(minutes=10), clock=clock)
         assert await inbox.recall("A@X-Y", "e-1") is None
 
@@ -207,6 +216,27 @@ async def test_an_unreachable_inbox_retries_the_message() -> None:
     assert Echo.runs == {ping.id: 1}
     stats = hive.host.stats()["Echo@Ping-Echo"]
     assert (stats.retried, stats.succeeded) == (2, 1)
+
+
+async def test_a_crash_between_recording_and_publishing_publishes_the_record_on_redelivery() -> (
+    None
+):
+    store = SpyStore()
+    store.crash_after_writes = 1
+    async with ActorHarness(
+        [echo(idempotent=True)], inbox=Inbox(store), raise_errors=False, backoff=FAST
+    ) as hive:
+        ping = Event(event_type="Ping")
+        await hive.publish(ping)
+        await hive.wait_idle()
+
+    assert Echo.runs == {ping.id: 1}
+    (echoed,) = hive.published("Echoed")
+    recorded = await Inbox(store).recall("Echo@Ping-Echo", ping.id)
+    assert recorded is not None
+    assert recorded.events == [echoed]
+    stats = hive.host.stats()["Echo@Ping-Echo"]
+    assert (stats.retried, stats.duplicates, stats.succeeded) == (1, 1, 0)
 
 
 async def test_the_host_purges_expired_records_while_it_runs() -> None:
