@@ -54,6 +54,14 @@ _COUNTERS = (
         ),
         "lease_lost",
     ),
+    (
+        _Family(
+            "beehive_messages_duplicates_total",
+            "counter",
+            "Redeliveries an idempotent actor's inbox recognised and completed unprocessed.",
+        ),
+        "duplicates",
+    ),
     (_Family("beehive_messages_in_flight", "gauge", "Messages being processed now."), "in_flight"),
 )
 _PROCESSING = _Family(
@@ -130,7 +138,7 @@ def render(
     for family, field in _COUNTERS:
         lines += _header(family)
         lines += [
-            f"{family.name}{_labels(**labels(actor))} {getattr(s, field)}"
+            f"{family.name}{_labels(**labels(actor))} {getattr(s, field, 0)}"
             for actor, s in stats.items()
         ]
     lines += _header(_PROCESSING)

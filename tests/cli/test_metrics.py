@@ -37,6 +37,7 @@ def test_every_family_has_help_and_type_and_one_sample_per_actor() -> None:
     assert values[f"beehive_messages_retried_total{labels}"] == "2"
     assert values[f"beehive_messages_dead_lettered_total{labels}"] == "1"
     assert values[f"beehive_messages_in_flight{labels}"] == "0"
+    assert values[f"beehive_messages_duplicates_total{labels}"] == "0"
     assert "# TYPE beehive_messages_received_total counter" in text
     assert "# TYPE beehive_messages_in_flight gauge" in text
     assert "# TYPE beehive_processing_seconds histogram" in text
