@@ -112,6 +112,7 @@ def _histogram(labels: Mapping[str, str], stats: ActorStats) -> list[str]:
             cumulative += count
             le = _labels(**labels, le=_number(float(bound)))
             lines.append(f"{_PROCESSING.name}_bucket{le} {cumulative}")
+        finished = sum(counts)  # what the buckets saw, so +Inf and count agree with them
     name = _PROCESSING.name
     lines.append(f"{name}_bucket{_labels(**labels, le='+Inf')} {finished}")
     lines.append(f"{name}_sum{_labels(**labels)} {_number(float(stats.processing_seconds))}")
