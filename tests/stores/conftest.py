@@ -9,6 +9,8 @@ containers, deletes them on exit, and returns a ``RealClock`` (its ``advance`` r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -30,6 +32,7 @@ from beehive.stores import (
     KeyValueStore,
     LockStore,
 )
+from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture, for AzureBackend
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -158,9 +161,112 @@ class MemoryBackend(Backend):
         yield InMemoryLockStore(clock=clock, sleep=clock.sleep)
 
 
-BACKENDS: dict[str, Backend] = {"memory": MemoryBackend()}
+class AzureBackend(Backend):
+    """Azure Table and Blob storage on Azurite: each store gets its own tables or container."""
+
+    connection_string = ""  # set from the azurite fixture by ``backend``
+
+    @asynccontextmanager
+    async def collection(
+        self, entity_type: type[ModelT], *, name: str | None = None
+    ) -> AsyncIterator[CollectionStore[ModelT]]:
+        from beehive.stores.azure import AzureCollectionStore
+
+        async with self._tables() as prefix:
+            store = AzureCollectionStore.from_connection_string(
+                self.connection_string, entity_type, name=name, table_prefix=prefix
+            )
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def keyed_list(self, item_type: type[ModelT]) -> AsyncIterator[KeyedListStore[ModelT]]:
+        from beehive.stores.azure import AzureKeyedListStore
+
+        async with self._tables() as prefix:
+            store = AzureKeyedListStore.from_connection_string(
+                self.connection_string, item_type, table_prefix=prefix
+            )
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def counter(self) -> AsyncIterator[CounterStore]:
+        from beehive.stores.azure import AzureCounterStore
+
+        async with self._tables() as prefix:
+            store = AzureCounterStore.from_connection_string(
+                self.connection_string, table_prefix=prefix
+            )
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def key_value(self) -> AsyncIterator[KeyValueStore]:
+        from beehive.stores.azure import AzureKeyValueStore
+
+        async with self._container() as container:
+            store = AzureKeyValueStore.from_connection_string(
+                self.connection_string, container=container
+            )
+            async with store:
+                yield store
+
+    def clock(self) -> Clock:
+        return RealClock()
+
+    @asynccontextmanager
+    async def lock(self, clock: Clock) -> AsyncIterator[LockStore]:
+        from beehive.stores.azure import AzureLockStore
+
+        async with self._container() as container:
+            store = AzureLockStore.from_connection_string(
+                self.connection_string,
+                container=container,
+                clock=clock,
+                sleep=clock.sleep,
+                poll_interval=0.05,
+            )
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def _tables(self) -> AsyncIterator[str]:
+        """A table prefix of its own; its tables are deleted on exit."""
+        from azure.data.tables.aio import TableServiceClient
+
+        prefix = f"t{uuid.uuid4().hex[:12]}"
+        try:
+            yield prefix
+        finally:
+            async with TableServiceClient.from_connection_string(self.connection_string) as tables:
+                query = "TableName ge @low and TableName lt @high"
+                bounds = {"low": prefix, "high": prefix + "~"}
+                async for table in tables.query_tables(query, parameters=bounds):
+                    await tables.delete_table(table.name)
+
+    @asynccontextmanager
+    async def _container(self) -> AsyncIterator[str]:
+        """A container name of its own; the container is deleted on exit."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.storage.blob.aio import BlobServiceClient
+
+        name = f"c{uuid.uuid4().hex[:12]}"
+        try:
+            yield name
+        finally:
+            async with BlobServiceClient.from_connection_string(self.connection_string) as blobs:
+                with contextlib.suppress(ResourceNotFoundError):  # never written to
+                    await blobs.get_container_client(name).delete_container()
+
+
+BACKENDS: dict[str, Backend] = {"memory": MemoryBackend(), "azure": AzureBackend()}
 
 
 @pytest.fixture(params=list(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Backend:
-    return BACKENDS[request.param]
+    chosen = BACKENDS[request.param]
+    if isinstance(chosen, AzureBackend):
+        running: Azurite = request.getfixturevalue("azurite")
+        chosen.connection_string = running.connection_string
+    return chosen
