@@ -74,7 +74,7 @@ Connect = Callable[[], tuple[BlobServiceClient, AsyncTokenCredential | None]]
 
 def blob_service(account_url: str, credential: Credential | None) -> Connect:
     def connect() -> tuple[BlobServiceClient, AsyncTokenCredential | None]:
-        used, owned = owned_credential(credential)
+        used, owned = owned_credential(account_url, credential)
         return BlobServiceClient(account_url, credential=used, **_OPTIONS), owned
 
     return connect

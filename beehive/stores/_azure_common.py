@@ -10,6 +10,7 @@ import json
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self, TypeAlias, TypeVar
+from urllib.parse import urlsplit
 
 try:
     from azure.core import MatchConditions
@@ -43,13 +44,14 @@ ClientT = TypeVar("ClientT")
 
 
 def owned_credential(
-    credential: Credential | None,
-) -> tuple[Credential, AsyncTokenCredential | None]:
+    account_url: str, credential: Credential | None
+) -> tuple[Credential | None, AsyncTokenCredential | None]:
     """The credential to use, and the one the store made (and must close) when none was given.
 
-    ``DefaultAzureCredential`` connects nowhere until the first request asks it for a token.
+    Without one, an account URL that carries a SAS token needs none; any other gets a
+    ``DefaultAzureCredential``, which connects nowhere until a request asks it for a token.
     """
-    if credential is not None:
+    if credential is not None or urlsplit(account_url).query:
         return credential, None
     from azure.identity.aio import DefaultAzureCredential
 

@@ -196,7 +196,7 @@ Connect = Callable[[], tuple[TableServiceClient, AsyncTokenCredential | None]]
 
 def table_service(account_url: str, credential: Credential | None) -> Connect:
     def connect() -> tuple[TableServiceClient, AsyncTokenCredential | None]:
-        used, owned = owned_credential(credential)
+        used, owned = owned_credential(account_url, credential)
         return TableServiceClient(account_url, credential=used), owned
 
     return connect
