@@ -126,6 +126,7 @@ module actorHost 'modules/containerapp.bicep' = {
     maxReplicas: maxReplicas
     workspaceName: monitoring.outputs.name
     appIdentityId: identity.outputs.appId
+    appPrincipalId: identity.outputs.appPrincipalId
     appClientId: identity.outputs.appClientId
     scalerIdentityId: identity.outputs.scalerId
     serviceBusName: serviceBus.outputs.name

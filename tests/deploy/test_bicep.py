@@ -20,6 +20,7 @@ MODULES = {
     "actorHost": "modules/containerapp.bicep",
 }
 ROLES = {
+    "acrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "serviceBusDataOwner": "090c5cfd-751d-490a-894a-3ce6f1109419",
     "serviceBusDataReceiver": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
     "serviceBusDataSender": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
@@ -37,9 +38,9 @@ def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 def config(resource: dict[str, Any]) -> dict[str, Any]:
-    """A resource's body (its first loop's body for a ``[for ...]`` resource)."""
+    """A resource's body (inside its ``[for ...]`` loop or ``if`` condition, if any)."""
     body = resource["config"]
-    return dict(body["config"] if "loop_type" in body else body)
+    return dict(body["config"] if "loop_type" in body or "condition" in body else body)
 
 
 def test_main_wires_every_module(templates: dict[str, dict[str, Any]]) -> None:
@@ -83,6 +84,7 @@ def test_service_bus_entities_come_from_the_topology_parameters(
             "account",
             {"storageBlobDataContributor", "storageTableDataContributor"},
         ),
+        ("modules/containerapp.bicep", "registry", {"acrPull"}),
     ],
 )
 def test_role_assignments_are_scoped_to_the_namespace_and_the_account(

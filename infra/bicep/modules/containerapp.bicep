@@ -57,6 +57,9 @@ param workspaceName string
 @description('Resource id of the identity the actor host runs as.')
 param appIdentityId string
 
+@description('Principal id of the identity the actor host runs as (pulls the image).')
+param appPrincipalId string
+
 @description('Client id of the identity the actor host runs as (AZURE_CLIENT_ID).')
 param appClientId string
 
@@ -138,11 +141,11 @@ resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing =
 }
 
 resource pulls 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryName)) {
-  name: guid(resourceGroup().id, registryName, appIdentityId, acrPull)
+  name: guid(resourceGroup().id, registryName, appPrincipalId, acrPull)
   scope: registry
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
-    principalId: reference(appIdentityId, '2023-01-31').principalId
+    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -181,7 +184,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       // inside the replica.
       registries: empty(registryName) ? [] : [
         {
-          server: registry.properties.loginServer
+          server: '${registryName}.azurecr.io'
           identity: appIdentityId
         }
       ]
