@@ -53,11 +53,11 @@ class Azurite:
         )
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str, remedy: str) -> None:
     """Skip, or fail under CI, where these tests must run."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so the Azure tests must run: see scripts/_azurite.sh)")
-    pytest.skip(f"{reason}: run scripts/test, which installs it, to run the Azure tests")
+        pytest.fail(f"{reason} (CI is set, so the Azure tests must run): {remedy}")
+    pytest.skip(f"{reason}: {remedy} to run the Azure tests")
 
 
 def free_port() -> int:
@@ -78,9 +78,12 @@ def answers(port: int) -> bool:
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     if shutil.which("node") is None:
-        unavailable("Node.js is not installed, so Azurite cannot run")
+        unavailable("Node.js is not installed, so Azurite cannot run", "install Node.js 20+")
     if not AZURITE.exists():
-        unavailable(f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing)")
+        unavailable(
+            f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing)",
+            "run scripts/test, which installs it (scripts/_azurite.sh),",
+        )
     ports = [free_port() for _ in range(3)]
     running = Azurite(blob_port=ports[0], table_port=ports[2])
     # Its own working directory: even in memory, Azurite may write a debug log or a lock file.
