@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, Self
+from typing import Any, Final, Generic, Self
 
 from beehive.errors import KeyAlreadyExistsError, NotFoundError
 from beehive.stores._azure_common import Credential, HttpResponseError, MatchConditions, conflict
@@ -51,7 +51,8 @@ from beehive.stores.base import CollectionStore, KeyedListStore
 
 __all__ = ["AzureCollectionStore", "AzureKeyedListStore"]
 
-BATCH: int = 100  # the most operations one table transaction may hold
+BATCH: Final = 100  # the most operations one table transaction may hold
+_IF_MATCH: Final = MatchConditions.IfNotModified
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class Place:
     partition: str
     row: str
     where: str
-    names: dict[str, str] = field(default_factory=dict)  # originals of hashed keys
+    names: Mapping[str, str] = field(default_factory=dict)  # originals of hashed keys
 
     @property
     def keys(self) -> dict[str, str]:
@@ -154,9 +155,6 @@ class Records(Generic[EntityT]):
         except ResourceNotFoundError:
             return None
         return str(row.metadata["etag"])
-
-
-_IF_MATCH = MatchConditions.IfNotModified
 
 
 def _hashed(names: dict[str, str]) -> dict[str, str]:
