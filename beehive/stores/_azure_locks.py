@@ -130,9 +130,12 @@ class AzureLockStore(BlobBacked, LockStore):
         try:
             await lease.acquire(lease_duration=lease_seconds(ttl))
             return True
-        except ResourceNotFoundError:  # the first lock on this resource
-            with contextlib.suppress(ResourceExistsError, ResourceModifiedError):
+        except ResourceNotFoundError:  # the first lock on this resource: make its blob
+            try:
                 await blob.upload_blob(b"", overwrite=False)
+            except HttpResponseError as error:
+                if error.status_code not in (409, 412):  # 409, 412: made (and leased) meanwhile
+                    raise
         except ResourceExistsError:  # leased
             if not await self._break_if_dead(blob):
                 return False
