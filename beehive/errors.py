@@ -77,5 +77,9 @@ class CounterUnderflowError(BeeHiveError):
         self.by = by
 
 
+class ValueTooLargeError(BeeHiveError, ValueError):
+    """A value is larger than the store can hold in one entity; the message names both sizes."""
+
+
 class LockNotAcquiredError(BeeHiveError):
     """A lock could not be acquired before the wait ran out."""

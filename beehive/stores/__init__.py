@@ -15,6 +15,7 @@ from beehive.errors import (
     KeyAlreadyExistsError,
     LockNotAcquiredError,
     NotFoundError,
+    ValueTooLargeError,
 )
 from beehive.stores._entities import is_concurrency_aware
 from beehive.stores._names import MAX_NAME_LENGTH
@@ -60,4 +61,5 @@ __all__ = [
     "KeyAlreadyExistsError",
     "LockNotAcquiredError",
     "NotFoundError",
+    "ValueTooLargeError",
 ]

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from beehive.errors import ValueTooLargeError
 from beehive.stores._azure_common import (
     AsyncTokenCredential,
     AzureStore,
@@ -55,12 +56,12 @@ _CACHED_CLIENTS: Final = 256
 
 
 def pack(json: str, what: str) -> dict[str, Any]:
-    """The properties that hold ``json``; ``ValueError`` if it is too large for one entity."""
+    """The properties that hold ``json``; ``ValueTooLargeError`` if it does not fit one entity."""
     if len(json) <= MAX_STRING_UNITS // 2 or len(json.encode("utf-16-le")) <= 2 * MAX_STRING_UNITS:
         return {JSON: json}
     data = json.encode()
     if len(data) > MAX_JSON_BYTES:
-        raise ValueError(
+        raise ValueTooLargeError(
             f"{what} is {len(data):,} bytes as JSON; Azure Table storage holds at most "
             f"{MAX_JSON_BYTES:,} (704 KiB) per entity: keep large values in a KeyValueStore "
             "and store their key instead"
