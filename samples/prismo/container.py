@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -13,23 +14,28 @@ from samples.prismo.services import Emailer, FraudChecker, PaymentGateway, Suppl
 from samples.prismo.stores import Stores
 
 
+def _provided(kind: type) -> providers.Dependency[Any]:
+    """A store the backend provides; it must be a ``kind``."""
+    return providers.Dependency(instance_of=kind)
+
+
 class PrismoContainer(containers.DeclarativeContainer):
     """Stores (provided by the backend), the simulated outside world, and the inventory."""
 
     config = providers.Configuration(strict=True)
 
-    customers = providers.Dependency(instance_of=CollectionStore)
-    products = providers.Dependency(instance_of=CollectionStore)
-    orders = providers.Dependency(instance_of=CollectionStore)
-    payments = providers.Dependency(instance_of=CollectionStore)
-    fraud_assessments = providers.Dependency(instance_of=CollectionStore)
-    stock_ledgers = providers.Dependency(instance_of=CollectionStore)
-    queued_orders = providers.Dependency(instance_of=KeyedListStore)
-    counters = providers.Dependency(instance_of=CounterStore)
-    replenishments = providers.Dependency(instance_of=CollectionStore)
-    gates = providers.Dependency(instance_of=CollectionStore)
-    shipments = providers.Dependency(instance_of=CollectionStore)
-    emails = providers.Dependency(instance_of=CollectionStore)
+    customers = _provided(CollectionStore)
+    products = _provided(CollectionStore)
+    orders = _provided(CollectionStore)
+    payments = _provided(CollectionStore)
+    fraud_assessments = _provided(CollectionStore)
+    stock_ledgers = _provided(CollectionStore)
+    queued_orders = _provided(KeyedListStore)
+    counters = _provided(CounterStore)
+    replenishments = _provided(CollectionStore)
+    gates = _provided(CollectionStore)
+    shipments = _provided(CollectionStore)
+    emails = _provided(CollectionStore)
 
     payment_gateway = providers.Singleton(
         PaymentGateway, seed=config.seed, failure_rate=config.payment_failure_rate

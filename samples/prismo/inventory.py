@@ -17,6 +17,7 @@ stores cannot fail there; see the report of issue 4 for the counter change that 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,7 @@ from beehive.stores import (
     CounterUnderflowError,
     KeyAlreadyExistsError,
     KeyedListStore,
+    NotFoundError,
 )
 from samples.prismo.concurrency import modify
 from samples.prismo.entities import (
@@ -212,5 +214,13 @@ class Inventory:
     async def unqueue(self, product_id: str, order_id: str) -> None:
         await self.queued.remove_item(QUEUED_FOR_PRODUCT, product_id, order_id)
 
-    async def waiting_for(self, product_id: str) -> list[OrderWaitingForProduct]:
-        return await self.queued.get_all(QUEUED_FOR_PRODUCT, product_id)
+    def waiting_for(self, product_id: str) -> AsyncIterator[OrderWaitingForProduct]:
+        """The orders queued for a product, lazily (the queue can be long)."""
+        return self.queued.get(QUEUED_FOR_PRODUCT, product_id)
+
+    async def queued_order(self, product_id: str, order_id: str) -> OrderWaitingForProduct | None:
+        """The order's place in the product's queue, if it is queued."""
+        try:
+            return await self.queued.get_item(QUEUED_FOR_PRODUCT, product_id, order_id)
+        except NotFoundError:
+            return None

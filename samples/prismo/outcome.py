@@ -88,7 +88,7 @@ async def collect(
         emails=Counter(email.order_id for email in container.emailer().sent),
         refunds=refunds,
         queued={
-            product: [waiting.id for waiting in await inventory.waiting_for(product)]
+            product: [waiting.id async for waiting in inventory.waiting_for(product)]
             for product in products
         },
         dead_letters=sum([len(await operator.dead_letters(source)) for source in sources]),

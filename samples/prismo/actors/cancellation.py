@@ -9,9 +9,8 @@ from __future__ import annotations
 from beehive import Event, actor
 from beehive.stores import CollectionStore
 from samples.prismo.concurrency import modify
-from samples.prismo.entities import Order
+from samples.prismo.entities import CancellationReason, Order
 from samples.prismo.events import (
-    CancellationReason,
     FraudCheckFailed,
     OrderCancelled,
     PaymentFailed,

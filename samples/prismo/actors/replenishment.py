@@ -98,14 +98,15 @@ def _arrived(replenishment: Replenishment) -> Event:
     emits=[ItemBackInStockForOrder],
 )
 class ActionParkedOrdersActor:
-    """Wakes the orders waiting for the product that the stock now on hand can serve.
+    """Wakes the waiting orders that this delivery can serve.
 
-    The order that asked for this delivery is woken first, whatever the stock (if others took
-    it, that order asks again); then other waiting orders, as long as their quantities fit in
-    the stock. Waking every waiting order on every delivery, as the original did, costs
-    waiting orders squared. The original also cleared the product's queue here, which could
-    lose an order queued meanwhile; here an order leaves the queue only once it has taken its
-    stock or is cancelled.
+    The delivery goes first to the order line that asked for it (woken whatever happens: if
+    other orders took the stock meanwhile, that line asks again, so every waiting line always
+    has a delivery on its way); what is left over (the supplier's margin) goes to the next
+    waiting orders it covers. The original woke every waiting order on every delivery: with
+    many deliveries in flight that is waiting orders squared, nearly all of them woken for
+    nothing. It also cleared the product's queue, which could lose an order queued meanwhile;
+    here an order leaves the queue only once it has its stock or is cancelled.
     """
 
     def __init__(self, inventory: Inventory) -> None:
@@ -113,17 +114,20 @@ class ActionParkedOrdersActor:
 
     async def process(self, event: Event) -> list[Event]:
         arrived = event.body_as(ProductArrivedBackInStock)
-        waiting = await self.inventory.waiting_for(arrived.product_id)
-        requester = order_of(arrived.request_id)
-        waiting.sort(key=lambda order: order.id != requester)
-        available = await self.inventory.in_stock(arrived.product_id)
+        left = arrived.quantity
         woken = []
-        for order in waiting:
-            if order.id != requester:
-                if order.quantity > available:
-                    continue
-                available -= order.quantity
-            woken.append(order.id)
+        requester = await self.inventory.queued_order(
+            arrived.product_id, order_of(arrived.request_id)
+        )
+        if requester is not None:
+            woken.append(requester.id)
+            left -= requester.quantity
+        async for order in self.inventory.waiting_for(arrived.product_id):
+            if left < 1:
+                break  # the queue can be long: read only as much of it as the delivery serves
+            if order.quantity <= left and order.id not in woken:
+                woken.append(order.id)
+                left -= order.quantity
         return [
             Event(
                 ItemBackInStockForOrder(
