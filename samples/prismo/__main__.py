@@ -49,8 +49,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--initial-stock",
         type=int,
-        default=DEFAULTS.initial_stock,
-        help="units of each product in stock at the start (default %(default)s)",
+        default=None,
+        help="units of each product in stock at the start "
+        "(default: about 80%% of what the orders will ask for)",
     )
     cli.add_argument(
         "--timeout", type=float, default=600.0, help="give up waiting for idle after this"

@@ -41,6 +41,7 @@ async def modify(
     edit: Callable[[T], T],
     *,
     default: Callable[[], T] | None = None,
+    current: T | None = None,
 ) -> Change[T]:
     """Apply ``edit`` to the stored entity under ETag concurrency, retrying on conflict.
 
@@ -48,10 +49,12 @@ async def modify(
     leave it alone (then nothing is written). A missing entity starts from ``default()`` and is
     inserted; without ``default`` it raises ``NotFoundError``. When another writer got there
     first, the entity is read again and ``edit`` runs on the newer version: the decision is
-    always made on what is actually stored.
+    always made on what is actually stored. ``current``, when the caller has just read the
+    entity, saves reading it again (a stale one only costs a retry).
     """
     while True:
-        current = await find(store, id)
+        if current is None:
+            current = await find(store, id)
         if current is not None:
             base = current
         elif default is not None:
@@ -67,5 +70,6 @@ async def modify(
             else:
                 stored = await store.update(edited)
         except (ConcurrencyConflictError, KeyAlreadyExistsError):
+            current = None
             continue
         return Change(current, stored, written=True)

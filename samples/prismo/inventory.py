@@ -129,7 +129,7 @@ class Inventory:
                 return current
             return current.with_line(product_id, status="taken")
 
-        change = await modify(self.ledgers, order_id, record)
+        change = await modify(self.ledgers, order_id, record, current=ledger)
         if not change.written:
             # Cancelled, or taken by another delivery, since we read the ledger: give it back.
             await self.counters.increment(STOCK, product_id, line.quantity)

@@ -40,8 +40,8 @@ async def stock_the_shop(
     initial: dict[str, int] = {}
     for product in catalogue.products(scenario):
         await stores.products.upsert(product)
-        await container.inventory().receive(product.id, scenario.initial_stock)
-        initial[product.id] = scenario.initial_stock
+        await container.inventory().receive(product.id, scenario.stock_per_product)
+        initial[product.id] = scenario.stock_per_product
     return initial
 
 
