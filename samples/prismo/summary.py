@@ -35,6 +35,8 @@ class Summary:
     seconds: float
     actors: dict[str, ActorStats]
     invariant_violations: list[str]
+    outcome: Outcome
+    """Everything the run left behind, for a closer look."""
 
     @property
     def orders(self) -> int:
@@ -154,4 +156,5 @@ def summarise(
         seconds=seconds,
         actors=actors,
         invariant_violations=violations,
+        outcome=outcome,
     )
