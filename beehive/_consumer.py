@@ -143,18 +143,7 @@ class Consumer:
                 if results:
                     await self._push(_stamp_all(event, results))
             else:
-                recorded = await self._inbox.recall(self.descriptor.name, event.id)
-                if recorded is None:
-                    actor = self._factory()
-                    outgoing = _stamp_all(event, await actor.process(event))
-                    recorded = await self._inbox.record(self.descriptor.name, event.id, outgoing)
-                    if recorded is None:
-                        await self._push(outgoing)
-                if recorded is not None:
-                    # Done before (or by a concurrent delivery): send what was recorded again,
-                    # with the same ids, so the next idempotent actor filters it in turn.
-                    outcome = "duplicate"
-                    await self._push(recorded.events)
+                outcome = await self._process_once(event, self._inbox)
         except asyncio.CancelledError:
             outcome = "abandoned"
             await self._settle_quietly(self._operator.abandon(event))
@@ -166,7 +155,15 @@ class Consumer:
         except Exception as error:
             outcome = await self._fail(event, error)
         else:
-            outcome = await self._complete(event, outcome)
+            try:
+                await self._operator.complete(event)
+            except Exception as error:
+                outcome = self._complete_failed(event, error)
+            else:
+                if outcome == "duplicate":
+                    counters.duplicates += 1
+                else:
+                    counters.succeeded += 1
         finally:
             del self._in_flight[id(event)]
             counters.in_flight -= 1
@@ -176,30 +173,44 @@ class Consumer:
                 await self._close(actor)
             self._log(event, outcome, elapsed)
 
-    async def _complete(self, event: Event, outcome: str) -> str:
-        """Complete a processed message; a failure here leaves it to the broker to redeliver.
+    async def _process_once(self, event: Event, inbox: Inbox) -> str:
+        """Process through the inbox: one read, then process, record and publish, or replay."""
+        name = self.descriptor.name
+        recorded = await inbox.recall(name, event.id)
+        if recorded is None:
+            actor = self._factory()
+            try:
+                outgoing = _stamp_all(event, await actor.process(event))
+            finally:
+                if self._closes:
+                    await self._close(actor)
+            recorded = await inbox.record(name, event.id, outgoing)
+            if recorded is None:
+                await self._push(outgoing)
+                return "succeeded"
+        # Done before (or by a concurrent delivery): send what was recorded again, with the
+        # same ids, so the next idempotent actor filters it in turn.
+        await self._push(recorded.events)
+        return "duplicate"
 
-        Its events are out: abandoning or dead-lettering it now would be wrong, so a failed
-        complete is only logged, and the lease runs out.
+    def _complete_failed(self, event: Event, error: Exception) -> str:
+        """A processed message could not be completed: leave it to the broker to redeliver.
+
+        Its events are out: abandoning or dead-lettering it now would be wrong, so the failure
+        is only logged, and the lease runs out.
         """
-        counters = self.counters
-        try:
-            await self._operator.complete(event)
-        except LeaseLostError as error:
-            counters.lease_lost += 1
+        self.counters.lease_lost += 1
+        if isinstance(error, LeaseLostError):
             logger.warning("%s: %s", self.descriptor.name, error)
             return "lease lost"
-        except Exception:
-            counters.lease_lost += 1
-            logger.exception(
-                "%s: completing %s %s failed", self.descriptor.name, event.event_type, event.id
-            )
-            return "settle failed"
-        if outcome == "duplicate":
-            counters.duplicates += 1
-        else:
-            counters.succeeded += 1
-        return outcome
+        logger.error(
+            "%s: completing %s %s failed",
+            self.descriptor.name,
+            event.event_type,
+            event.id,
+            exc_info=error,
+        )
+        return "settle failed"
 
     async def _push(self, outgoing: list[Event]) -> None:
         if not outgoing:

@@ -55,16 +55,22 @@ async def test_prismo_invariants_hold_with_inboxes_and_every_message_duplicated(
     stats = host.stats()
     assert sum(s.duplicates for s in stats.values()) >= sum(s.succeeded for s in stats.values())
     assert all(s.dead_lettered == 0 for s in stats.values())
-    assert set(runs.values()) == {1}, "an actor ran twice on one event"
+    twice = {key: n for key, n in runs.items() if n > 1}
+    assert not twice, f"actors succeeded more than once on one event: {list(twice.items())[:5]}"
 
 
 def _counting(
     process: Callable[..., Awaitable[list[Event]]], runs: Counter[tuple[str, str]]
 ) -> Any:
-    """``process``, counting its runs per (actor class, event id)."""
+    """``process``, counting its successful runs per (actor class, event id).
+
+    A run that raises (``Retry`` included: some of Prismo's actors wait that way) is a retry,
+    which the inbox does not prevent; what it prevents is a second *successful* run.
+    """
 
     async def counted(self: object, event: Event) -> list[Event]:
+        outgoing = await process(self, event)
         runs[type(self).__name__, event.id] += 1
-        return await process(self, event)
+        return outgoing
 
     return counted

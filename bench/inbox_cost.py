@@ -1,0 +1,146 @@
+"""What the idempotent inbox costs per message: one read and one write, measured.
+
+Runs the same one-actor host (each event in, one event out) with the actor not idempotent,
+then idempotent with an in-memory inbox, then (when Azurite runs, or ``--azure`` gives a
+connection string) with an Azure Table inbox; prints messages per second, the per-message
+overhead and the ratio against no inbox. Azure runs are short: each message is two HTTP
+round trips.
+
+    .venv/bin/python bench/inbox_cost.py [--events 20000] [--azure-events 500]
+        [--azure "DefaultEndpointsProtocol=http;..."] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from uuid import uuid4
+
+from beehive import ActorDescriptor, ActorHost, Event
+from beehive.inbox import Inbox, InboxRecord
+from beehive.queues import InMemoryQueueOperator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Echo:
+    async def process(self, event: Event) -> list[Event]:
+        return [Event(event_type="Echoed", body=event.body)]
+
+
+async def run(events: int, workers: int, inbox: Inbox | None) -> float:
+    """Seconds to process ``events`` events, once they are all queued."""
+    operator = InMemoryQueueOperator()
+    descriptor = ActorDescriptor(
+        Echo, "Ping-Echo", parallelism=workers, emits=("Echoed",), idempotent=inbox is not None
+    )
+    async with ActorHost(operator, [descriptor], inbox=inbox, poll_wait=1) as host:
+        await operator.push_batch(
+            [Event(event_type="Ping", body='{"n": 1}') for _ in range(events)]
+        )
+        started = time.perf_counter()
+        await operator.wait_idle(timeout=600)
+        elapsed = time.perf_counter() - started
+        (stats,) = host.stats().values()
+        assert stats.succeeded == events, stats
+    return elapsed
+
+
+@contextmanager
+def azurite() -> Iterator[str | None]:
+    """Azurite on free loopback ports, in memory, while the block runs; None if not installed."""
+    sys.path.insert(0, str(ROOT))
+    from tests.azurite import AZURITE, Azurite, answers, free_port
+
+    if not AZURITE.exists() or shutil.which("node") is None:
+        yield None
+        return
+    ports = [free_port() for _ in range(3)]
+    with tempfile.TemporaryDirectory(prefix="azurite-") as workdir:
+        process = subprocess.Popen(
+            [
+                str(AZURITE),
+                *("--blobHost", "127.0.0.1", "--blobPort", str(ports[0])),
+                *("--queueHost", "127.0.0.1", "--queuePort", str(ports[1])),
+                *("--tableHost", "127.0.0.1", "--tablePort", str(ports[2])),
+                *("--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent"),
+            ],
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not answers(ports[2]):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    yield None
+                    return
+                time.sleep(0.05)
+            yield Azurite(blob_port=ports[0], table_port=ports[2]).connection_string
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def report(name: str, events: int, seconds: float, baseline: float | None) -> None:
+    per = seconds / events * 1e6
+    line = f"{name:<28} {events / seconds:>10,.0f} msg/s {per:>9.1f} us/msg"
+    if baseline is not None:
+        line += f"   +{per - baseline:,.1f} us/msg, {per / baseline:.2f}x"
+    print(line)
+
+
+def main() -> None:
+    # Echoed has no subscription: the broker drops each one with a warning we do not measure.
+    logging.getLogger("beehive.queues.memory").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--azure-events", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--azure", help="a Table storage connection string (else Azurite)")
+    args = parser.parse_args()
+
+    print(
+        f"python {sys.version.split()[0]}, one actor, {args.workers} workers, best of {args.repeat}"
+    )
+    bare = min(asyncio.run(run(args.events, args.workers, None)) for _ in range(args.repeat))
+    baseline = bare / args.events * 1e6
+    report("no inbox", args.events, bare, None)
+    memory = min(
+        asyncio.run(run(args.events, args.workers, Inbox.in_memory())) for _ in range(args.repeat)
+    )
+    report("in-memory inbox", args.events, memory, baseline)
+
+    with azurite() as emulator:
+        connection = args.azure or emulator
+        azure_cost(connection, args.azure_events, args.workers, baseline)
+
+
+def azure_cost(connection: str | None, events: int, workers: int, baseline: float) -> None:
+    if connection is None:
+        print("Azure Table inbox: skipped (no --azure and no Azurite installed)")
+        return
+    from beehive.stores.azure import AzureCollectionStore
+
+    async def azure_run() -> float:
+        store = AzureCollectionStore.from_connection_string(
+            connection, InboxRecord, table_prefix=f"bench{uuid4().hex[:10]}"
+        )
+        async with store:
+            return await run(events, workers, Inbox(store))
+
+    report("Azure Table inbox", events, asyncio.run(azure_run()), baseline)
+
+
+if __name__ == "__main__":
+    main()
