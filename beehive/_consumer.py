@@ -188,9 +188,13 @@ class Consumer:
             if recorded is None:
                 await self._push(outgoing)
                 return "succeeded"
-        # Done before (or by a concurrent delivery): send what was recorded again, with the
-        # same ids, so the next idempotent actor filters it in turn.
-        await self._push(recorded.events)
+        # Done before, or by a concurrent copy. A redelivery of this message may follow an
+        # attempt that recorded and then failed to publish: send what was recorded again, with
+        # the same ids (the next idempotent actor filters them). Another copy's first delivery
+        # sends nothing: the message that recorded publishes, or is redelivered until it has,
+        # and re-sending from every copy would multiply duplicates at every hop.
+        if event.delivery_count > 1:
+            await self._push(recorded.events)
         return "duplicate"
 
     def _complete_failed(self, event: Event, error: Exception) -> str:
