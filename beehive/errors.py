@@ -40,6 +40,10 @@ class QueueNotFoundError(BeeHiveError):
     """A queue, topic or subscription that does not exist was used."""
 
 
+class ReplayRefusedError(BeeHiveError):
+    """Dead letters cannot be replayed safely: they would reach more than their own queue."""
+
+
 class LeaseLostError(BeeHiveError):
     """A message was settled after its lease (lock) had expired; another consumer may have it."""
 

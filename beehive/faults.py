@@ -33,7 +33,7 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -195,6 +195,24 @@ class FaultyQueueOperator(QueueOperator):
 
     async def dead_letters(self, name: str | QueueName) -> list[Event]:
         return await self.inner.dead_letters(name)
+
+    async def replay_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return await self.inner.replay_dead_letters(name, ids=ids, reason=reason)
+
+    async def purge_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return await self.inner.purge_dead_letters(name, ids=ids, reason=reason)
 
     # -- sending --------------------------------------------------------------------------------
 

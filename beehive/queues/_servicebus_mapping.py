@@ -28,14 +28,22 @@ ENQUEUE_TIME: Final = PREFIX + "enqueue_time"
 CAUSATION_ID: Final = PREFIX + "causation_id"
 CLAIM_CHECK: Final = PREFIX + "claim_check"
 """Key of the body in the claim-check store, when the body travelled there instead."""
+REPLAY_TO: Final = PREFIX + "replay_to"
+"""On a replayed dead letter sent to a topic: the one subscription whose rule admits it."""
 
 # Set by the broker on dead-lettered messages (and by the SDK's dead_letter_message).
 _BROKER_REASON: Final = "DeadLetterReason"
 _BROKER_DESCRIPTION: Final = "DeadLetterErrorDescription"
 
 
-def to_message(event: Event, *, claim_check: str | None = None) -> ServiceBusMessage:
-    """The message that carries ``event``; with ``claim_check``, the body stays behind."""
+def to_message(
+    event: Event, *, claim_check: str | None = None, replay_to: str | None = None
+) -> ServiceBusMessage:
+    """The message that carries ``event``; with ``claim_check``, the body stays behind.
+
+    ``replay_to`` addresses a replayed dead letter to one subscription of its topic (see
+    :func:`beehive.queues._servicebus_topology.replay_filter`).
+    """
     reserved = [key for key in event.properties if key.startswith(PREFIX)]
     if reserved:
         raise ValueError(
@@ -53,6 +61,7 @@ def to_message(event: Event, *, claim_check: str | None = None) -> ServiceBusMes
         ENQUEUE_TIME: event.enqueue_time.isoformat() if event.enqueue_time else None,
         CAUSATION_ID: event.causation_id,
         CLAIM_CHECK: claim_check,
+        REPLAY_TO: replay_to,
     }
     properties.update({key: value for key, value in optional.items() if value is not None})
     return ServiceBusMessage(

@@ -33,14 +33,15 @@ class Publisher:
         self._claim_check = claim_check
         self._senders: dict[str, Sender] = {}
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def publish(self, events: Sequence[Event], *, replay_to: str | None = None) -> None:
+        """Send ``events`` to their destinations (``replay_to``: see ``mapping.to_message``)."""
         groups: dict[str, list[Event]] = {}
         for event in events:
             groups.setdefault(event.queue_name or event.event_type, []).append(event)
         for destination, group in groups.items():
             sender = await self._sender(destination, group[0])
             async with sender.lock:
-                await self._send(sender, destination, group)
+                await self._send(sender, destination, group, replay_to)
 
     async def _sender(self, destination: str, event: Event) -> Sender:
         sender = self._senders.get(destination)
@@ -54,18 +55,20 @@ class Publisher:
             sender = self._senders[destination] = Sender(opened)
         return sender
 
-    async def _send(self, sender: Sender, destination: str, events: list[Event]) -> None:
+    async def _send(
+        self, sender: Sender, destination: str, events: list[Event], replay_to: str | None
+    ) -> None:
         batch = await self._new_batch(sender, destination)
         session: str | None = None
         for event in events:
-            message = mapping.to_message(event)
+            message = mapping.to_message(event, replay_to=replay_to)
             if len(batch) and event.session_id == session and _added(batch, message):
                 continue
             if len(batch):  # full, or (as partitioned session entities demand) another session
                 await self._flush(sender, destination, batch)
                 batch = await self._new_batch(sender, destination)
             if not _added(batch, message):
-                await self._add_offloaded(batch, event, message)
+                await self._add_offloaded(batch, event, message, replay_to)
             session = event.session_id
         if len(batch):
             await self._flush(sender, destination, batch)
@@ -79,7 +82,11 @@ class Publisher:
         await self._retry(f"sending to {destination}", lambda: sender.sender.send_messages(batch))
 
     async def _add_offloaded(
-        self, batch: ServiceBusMessageBatch, event: Event, message: ServiceBusMessage
+        self,
+        batch: ServiceBusMessageBatch,
+        event: Event,
+        message: ServiceBusMessage,
+        replay_to: str | None,
     ) -> None:
         """Add ``event`` to the empty ``batch`` with its body in the claim-check store."""
         size, limit = encoded_size(message), batch.max_size_in_bytes
@@ -89,7 +96,7 @@ class Publisher:
                 f"over the limit of {limit} bytes; configure a claim_check store to send it"
             )
         key = CLAIM_CHECK_PREFIX + event.id
-        slim = mapping.to_message(event, claim_check=key)
+        slim = mapping.to_message(event, claim_check=key, replay_to=replay_to)
         if not _added(batch, slim):
             raise EventTooLargeError(
                 f"event {event.event_type} {event.id} is {encoded_size(slim)} bytes even with "

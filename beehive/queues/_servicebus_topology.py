@@ -3,6 +3,12 @@
 Creation goes through the administration client, which needs the Manage right. Without it
 (HTTP 401 or 403), setup checks through the data plane that the entities exist, which Listen and
 Send allow, and names the missing ones.
+
+Every subscription beehive sets up gets one rule, ``$Default``, with the SQL filter of
+:func:`replay_filter`: it admits every message except replayed dead letters addressed to
+another subscription. A subscription cannot be sent to, so a replay goes to the topic with
+``beehive.replay_to`` naming its subscription, and only that one admits it. A replay refuses
+to run while any subscription of the topic lacks the filter (it would get a duplicate).
 """
 
 from __future__ import annotations
@@ -16,14 +22,23 @@ from azure.servicebus import ServiceBusSubQueue
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 from azure.servicebus.aio.management import ServiceBusAdministrationClient
 from azure.servicebus.exceptions import MessagingEntityNotFoundError
+from azure.servicebus.management import SqlRuleFilter, TrueRuleFilter
 
-from beehive.errors import QueueNotFoundError
+from beehive.errors import QueueNotFoundError, ReplayRefusedError
 from beehive.names import QueueKind, QueueName
 from beehive.queues._servicebus_links import TRANSIENT, Retrier, logger
+from beehive.queues._servicebus_mapping import REPLAY_TO
 from beehive.queues.base import QueueSettings
 
 MIN_LOCK: Final = 5
 MAX_LOCK: Final = 300
+DEFAULT_RULE: Final = "$Default"
+
+
+def replay_filter(subscription: str) -> str:
+    """The SQL filter of subscription ``subscription``: all but replays meant for others."""
+    quoted = subscription.replace("'", "''")
+    return f"NOT EXISTS([{REPLAY_TO}]) OR [{REPLAY_TO}] = '{quoted}'"
 
 
 def lock_duration(settings: QueueSettings) -> timedelta:
@@ -84,6 +99,7 @@ class Topology:
                     lambda: admin.get_subscription(topic, subscription),
                     lambda: admin.create_subscription(topic, subscription, **options),
                 )
+                await self._filter_replays(topic, subscription)
         except HttpResponseError as error:
             if not _unauthorized(error):
                 raise
@@ -102,6 +118,56 @@ class Topology:
                 found.max_delivery_count,
                 settings.sessions,
                 settings.max_deliveries,
+            )
+
+    async def _filter_replays(self, topic: str, subscription: str) -> None:
+        """Give the subscription the replay filter, unless it has rules of someone else's."""
+        rules = [rule async for rule in self._admin.list_rules(topic, subscription)]
+        wanted = replay_filter(subscription)
+        if len(rules) == 1 and _expression(rules[0].filter) == wanted:
+            return
+        if len(rules) == 1 and rules[0].name == DEFAULT_RULE and _accepts_all(rules[0].filter):
+            rule = rules[0]
+            rule.filter = SqlRuleFilter(wanted)
+            await self._admin.update_rule(topic, subscription, rule)
+            return
+        logger.warning(
+            "subscription %s/%s has rules of its own (%s), kept as they are: replaying dead "
+            "letters into topic %s is refused until its only rule is %s with the filter %s",
+            topic,
+            subscription,
+            ", ".join(rule.name for rule in rules) or "none",
+            topic,
+            DEFAULT_RULE,
+            wanted,
+        )
+
+    async def require_replay_filters(self, topic: str) -> None:
+        """Raise ``ReplayRefusedError`` unless every subscription of ``topic`` filters replays."""
+        admin = self._admin
+        try:
+            unfiltered = []
+            async for subscription in admin.list_subscriptions(topic):
+                rules = [rule async for rule in admin.list_rules(topic, subscription.name)]
+                wanted = replay_filter(subscription.name)
+                if len(rules) != 1 or _expression(rules[0].filter) != wanted:
+                    unfiltered.append(subscription.name)
+        except ResourceNotFoundError:
+            raise QueueNotFoundError(f"no topic named {topic}") from None
+        except HttpResponseError as error:
+            if not _unauthorized(error):
+                raise
+            raise ReplayRefusedError(
+                f"cannot check the rules of topic {topic}'s subscriptions without the Manage "
+                f"right (HTTP {error.status_code}): a replay needs every subscription to filter "
+                "replays meant for others, or they would all get a duplicate"
+            ) from None
+        if unfiltered:
+            raise ReplayRefusedError(
+                f"subscriptions {', '.join(sorted(unfiltered))} of topic {topic} lack the replay "
+                f"filter, so a replay sent to the topic would reach them too: set them up with "
+                f"beehive (with the Manage right), or make their only rule {DEFAULT_RULE} with "
+                f"the SQL filter {replay_filter('<subscription>')}"
             )
 
     async def _ensure(self, get: Any, create: Any) -> Any:
@@ -242,3 +308,18 @@ class Topology:
 
     async def close(self) -> None:
         await self._admin.close()
+
+
+def _expression(rule_filter: object) -> str | None:
+    if isinstance(rule_filter, SqlRuleFilter) and not isinstance(rule_filter, TrueRuleFilter):
+        return rule_filter.sql_expression
+    return None
+
+
+def _accepts_all(rule_filter: object) -> bool:
+    """A TrueFilter (the default rule), also as the service may report it: SQL ``1=1``."""
+    if isinstance(rule_filter, TrueRuleFilter):
+        return True
+    return isinstance(rule_filter, SqlRuleFilter) and (
+        (rule_filter.sql_expression or "").replace(" ", "") == "1=1"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -14,6 +14,10 @@ from beehive.names import QueueName
 
 DEAD_LETTER_REASON = "dead_letter_reason"
 DEAD_LETTER_DESCRIPTION = "dead_letter_description"
+REPLAYED_AT = "replayed_at"
+"""Set on a replayed dead letter: when it was replayed (ISO 8601, UTC)."""
+REPLAY_COUNT = "replay_count"
+"""Set on a replayed dead letter: how many times it has been replayed so far."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,33 @@ class QueueOperator(ABC):
 
         Each carries ``properties["dead_letter_reason"]`` (and a description when given).
         """
+
+    @abstractmethod
+    async def replay_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Move dead letters back into the subscription or queue ``name``; returns how many.
+
+        Selected by ``ids``, by ``reason`` (text the dead-letter reason contains), both, or
+        neither (all). Only ``name`` gets them again, never the other subscriptions of its
+        topic. Each keeps its event id, loses its ``dead_letter_*`` properties, gains
+        ``replayed_at`` and ``replay_count``, and starts afresh at delivery 1. Dead letters
+        not selected stay, in order.
+        """
+
+    @abstractmethod
+    async def purge_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Delete dead letters of ``name`` for good (selected as for replay); returns how many."""
 
     @abstractmethod
     async def close(self) -> None: ...

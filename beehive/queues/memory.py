@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from beehive.errors import LeaseLostError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
+from beehive.queues._dead_letters import replayed, selected
 from beehive.queues.base import (
     DEAD_LETTER_DESCRIPTION,
     DEAD_LETTER_REASON,
@@ -394,6 +395,41 @@ class InMemoryQueueOperator(QueueOperator):
 
     async def dead_letters(self, name: str | QueueName) -> list[Event]:
         return list(self._receiving(name).dead)
+
+    async def replay_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        queue = self._receiving(name)
+        chosen = self._take_dead(queue, ids, reason)
+        for event in chosen:
+            self._accept(queue, _Message(replayed(event)), 0.0)
+        return len(chosen)
+
+    async def purge_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return len(self._take_dead(self._receiving(name), ids, reason))
+
+    @staticmethod
+    def _take_dead(queue: _Queue, ids: Collection[str] | None, reason: str | None) -> list[Event]:
+        """Remove the selected dead letters of ``queue``, keeping the others in order."""
+        chosen: list[Event] = []
+        kept: list[Event] = []
+        for event in queue.dead:
+            picked = selected(
+                event.id, str(event.properties.get(DEAD_LETTER_REASON, "")), ids=ids, reason=reason
+            )
+            (chosen if picked else kept).append(event)
+        queue.dead[:] = kept
+        return chosen
 
     # -- inspection -----------------------------------------------------------------------------
 

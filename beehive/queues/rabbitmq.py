@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Final, Literal
@@ -58,6 +58,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
 from beehive.errors import LeaseLostError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueKind, QueueName
+from beehive.queues._dead_letters import replayed, selected
 from beehive.queues._rabbitmq_codec import (
     MAX_DELIVERIES_EXCEEDED,
     SESSION_ID_REQUIRED,
@@ -73,7 +74,7 @@ from beehive.queues._rabbitmq_codec import (
 )
 from beehive.queues._rabbitmq_link import TRANSIENT, Link, masked
 from beehive.queues._rabbitmq_receiver import Lease, Receiver, ack
-from beehive.queues.base import QueueOperator, QueueSettings, seconds
+from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator, QueueSettings, seconds
 
 __all__ = ["RabbitMQQueueOperator"]
 
@@ -83,6 +84,18 @@ DEFAULT_URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
 QueueType = Literal["quorum", "classic"]
 
 _ANY_DELAY_BUCKET: Final = [1 << power for power in range(32)]
+
+
+def _identify(message: DeliveredMessage, topic: str) -> tuple[str | None, str, Decoded | None]:
+    """A dead letter's event id, reason and decoded event (None when it is no event)."""
+    try:
+        decoded = decode(message, topic)
+    except Exception:
+        meta = (message.header.properties.headers or {}).get("beehive")
+        reason = meta.get("reason") if isinstance(meta, dict) else None
+        text = reason.decode() if isinstance(reason, bytes) else str(reason or "")
+        return message.header.properties.message_id, text, None
+    return decoded.event.id, str(dead_lettered(decoded).properties[DEAD_LETTER_REASON]), decoded
 
 
 class RabbitMQQueueOperator(QueueOperator):
@@ -488,6 +501,66 @@ class RabbitMQQueueOperator(QueueOperator):
                     logger.warning("skipped an unreadable dead letter in %s: %s", name, error)
         # Closing the channel gave every peeked message back, in order.
         return events
+
+    async def replay_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Publish each selected dead letter to its own queue (the default exchange, routed by
+        the queue's name, so no other subscription of the topic sees it), then ack it."""
+        target = str(QueueName(name))
+
+        async def replay(decoded: Decoded) -> None:
+            event = replayed(dead_lettered(decoded))
+            if not await self._link.publish("", target, encode(event)):
+                raise QueueNotFoundError(f"cannot replay into {target}: the queue is gone")
+
+        return await self._sweep_dead_letters(QueueName(name), ids, reason, replay)
+
+    async def purge_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return await self._sweep_dead_letters(QueueName(name), ids, reason, None)
+
+    async def _sweep_dead_letters(
+        self,
+        name: QueueName,
+        ids: Collection[str] | None,
+        reason: str | None,
+        replay: Callable[[Decoded], Awaitable[None]] | None,
+    ) -> int:
+        """Take every dead letter of ``name`` unacknowledged; ack (after ``replay``) the
+        selected ones. Closing the channel gives the others back, in their order."""
+        done = 0
+        async with self._link.admin() as channel:
+            try:
+                queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
+            except ChannelNotFoundEntity:
+                raise QueueNotFoundError(f"no subscription or queue named {name}") from None
+            count = queue.declaration_result.message_count or 0
+            underlay = await channel.get_underlay_channel()
+            for _ in range(count):
+                message = await underlay.basic_get(queue.name, no_ack=False)
+                if not isinstance(message.delivery, Basic.GetOk):
+                    break
+                event_id, dead_reason, decoded = _identify(message, name.topic)
+                if not selected(event_id, dead_reason, ids=ids, reason=reason):
+                    continue
+                if replay is not None:
+                    if decoded is None:
+                        logger.warning("cannot replay unreadable dead letter %s", event_id)
+                        continue
+                    await replay(decoded)
+                await ack(message)
+                done += 1
+        return done
 
     # -- lifecycle ------------------------------------------------------------------------------
 

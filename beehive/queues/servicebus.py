@@ -13,13 +13,19 @@ and the message comes back early, with its delivery counted, which is honest.
 Transient faults (connection loss, throttling, a busy or slow service) are retried with backoff
 for ``retry_budget`` seconds; a lock lost before settlement raises ``LeaseLostError``. Events too
 large for one message go through the ``claim_check`` store when there is one.
+
+Replaying dead letters receives them from the dead-letter sub-queue and sends each selected one
+again: into a plain queue directly; into a subscription through its topic, addressed to that
+subscription alone by the ``beehive.replay_to`` property, which the rule every beehive
+subscription has filters on (see ``_servicebus_topology``). The others are abandoned back to
+the dead-letter queue when the sweep ends (their delivery count grows by one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -39,16 +45,20 @@ from beehive.errors import EventTooLargeError, LeaseLostError, NotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
 from beehive.queues import _servicebus_mapping as mapping
+from beehive.queues._dead_letters import replayed, selected
 from beehive.queues._servicebus_links import LOCK_LOST, Lease, Link, Retrier, describe, logger
 from beehive.queues._servicebus_publisher import Publisher
 from beehive.queues._servicebus_receivers import Receivers
 from beehive.queues._servicebus_topology import Topology
-from beehive.queues.base import QueueOperator, QueueSettings, seconds
+from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator, QueueSettings, seconds
 from beehive.stores.base import KeyValueStore
 
 __all__ = ["EventTooLargeError", "ServiceBusQueueOperator"]
 
 _PEEK_PAGE = 250
+_SWEEP_PAGE = 100
+_SWEEP_WAIT = 1.0
+"""Seconds a dead-letter sweep waits for more before it takes the sub-queue as drained."""
 
 
 class ServiceBusQueueOperator(QueueOperator):
@@ -336,6 +346,83 @@ class ServiceBusQueueOperator(QueueOperator):
         except _Unreadable:
             event = mapping.to_event(message, body="")  # still listed, with its reason
         return event.model_copy(update={"delivery_count": (message.delivery_count or 0) + 1})
+
+    async def replay_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        name = QueueName(name)
+        if name.subscription is not None:
+            await self._topology.require_replay_filters(name.topic)
+
+        async def replay(event: Event) -> None:
+            again = replayed(event).model_copy(update={"queue_name": name.topic})
+            await self._publisher.publish([again], replay_to=name.subscription)
+
+        return await self._sweep_dead_letters(name, ids, reason, replay)
+
+    async def purge_dead_letters(
+        self,
+        name: str | QueueName,
+        *,
+        ids: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> int:
+        return await self._sweep_dead_letters(QueueName(name), ids, reason, None)
+
+    async def _sweep_dead_letters(
+        self,
+        name: QueueName,
+        ids: Collection[str] | None,
+        reason: str | None,
+        replay: Callable[[Event], Awaitable[None]] | None,
+    ) -> int:
+        """Lease the dead letters of ``name``, complete the selected ones (after ``replay``),
+        and abandon the others back once the sub-queue is drained."""
+        receiver = self._receivers.receiver(name, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
+        await self._receivers.open(name, receiver)
+        kept: list[ServiceBusReceivedMessage] = []
+        left = set(ids) if ids is not None else None
+        done = 0
+        try:
+            while left is None or left:
+                page = await self._retry(
+                    f"receiving the dead letters of {name}",
+                    lambda: receiver.receive_messages(_SWEEP_PAGE, max_wait_time=_SWEEP_WAIT),
+                )
+                if not page:
+                    break
+                for message in page:
+                    event = await self._peeked(message)
+                    dead_reason = str(event.properties.get(DEAD_LETTER_REASON, ""))
+                    if not selected(event.id, dead_reason, ids=ids, reason=reason):
+                        kept.append(message)
+                        continue
+                    if replay is not None:
+                        try:
+                            await replay(await self._to_event(message))
+                        except _Unreadable as problem:
+                            logger.warning("cannot replay dead letter %s: %s", event.id, problem)
+                            kept.append(message)
+                            continue
+                    await self._retry(
+                        f"removing dead letter {event.id} of {name}",
+                        lambda message=message: receiver.complete_message(message),  # type: ignore[misc]
+                    )
+                    done += 1
+                    if left is not None:
+                        left.discard(event.id)
+        finally:
+            for message in kept:
+                try:
+                    await receiver.abandon_message(message)
+                except (*LOCK_LOST, ServiceBusError) as error:  # its lock runs out anyway
+                    logger.warning("giving back a dead letter of %s: %s", name, describe(error))
+            await receiver.close()
+        return done
 
     # -- closing --------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 It sits exactly at the client boundary the operator uses: ``ServiceBusClient`` (senders,
 receivers, session receivers, the dead-letter sub-queue) and ``ServiceBusAdministrationClient``
-(get, create and delete of queues, topics and subscriptions). Messages are the SDK's own: what a
+(get, create and delete of queues, topics and subscriptions; listing subscriptions; listing and
+updating their rules). Messages are the SDK's own: what a
 sender gets is encoded to AMQP bytes with the SDK's transport, decoded again, stamped with the
 annotations the broker adds, and handed back as a real ``ServiceBusReceivedMessage``, so mapping
 code meets the same objects (bytes keys, generator bodies, a zero-based AMQP delivery count) as
@@ -13,6 +14,14 @@ Strict: a call the real client refuses raises what the SDK raises (an unknown en
 settled message, ``MessageAlreadySettled``; a non-positive wait, ``ValueError``). Behaviour the
 fake cannot vouch for raises ``NotImplementedError`` instead of guessing. Faults are injected
 per operation with :meth:`FakeNamespace.fail_next`.
+
+Subscription rules: a subscription is created with the service's ``$Default`` rule (a
+``TrueRuleFilter``). The fake evaluates exactly two filters, that one and beehive's replay
+filter (``_servicebus_topology.replay_filter``: ``NOT EXISTS([beehive.replay_to]) OR
+[beehive.replay_to] = '<subscription>'``), and only one rule per subscription; any other SQL,
+another filter type or a second rule raises ``NotImplementedError``. The dead-letter sub-queue
+can be received from in peek-lock mode: complete removes, abandon gives back with one more
+delivery (a dead letter is never dead-lettered again).
 """
 
 from __future__ import annotations
@@ -20,10 +29,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import re
 import uuid
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,14 +62,25 @@ from azure.servicebus.exceptions import (
     ServiceBusError,
     SessionLockLostError,
 )
-from azure.servicebus.management import QueueProperties, SubscriptionProperties, TopicProperties
+from azure.servicebus.management import (
+    QueueProperties,
+    RuleProperties,
+    SqlRuleFilter,
+    SubscriptionProperties,
+    TopicProperties,
+    TrueRuleFilter,
+)
 
 from beehive.backoff import Backoff
+from beehive.queues._servicebus_mapping import REPLAY_TO
 from beehive.queues.base import QueueOperator
 from beehive.queues.servicebus import ServiceBusQueueOperator
 
 STANDARD_MAX_MESSAGE_SIZE = 256 * 1024
 MAX_LOCK_DURATION = timedelta(minutes=5)
+_REPLAY_FILTER = re.compile(
+    re.escape(f"NOT EXISTS([{REPLAY_TO}]) OR [{REPLAY_TO}] = ") + r"'((?:[^']|'')*)'"
+)
 
 
 def _ms(moment: datetime) -> int:
@@ -106,6 +128,34 @@ class _Entity:
     messages: list[_Stored] = field(default_factory=list)
     dead: list[_Stored] = field(default_factory=list)
     sessions: dict[str, tuple[FakeReceiver, datetime]] = field(default_factory=dict)
+    rules: dict[str, RuleProperties] | None = None  # a subscription's; None for a queue
+
+    def admits(self, message: ServiceBusMessage) -> bool:
+        """Whether this subscription's rule lets ``message`` in (see the module docstring)."""
+        if self.rules is None:
+            return True
+        if len(self.rules) != 1:
+            raise NotImplementedError("the fake evaluates exactly one rule per subscription")
+        (rule,) = self.rules.values()
+        if isinstance(rule.filter, TrueRuleFilter):
+            return True
+        if not isinstance(rule.filter, SqlRuleFilter):
+            raise NotImplementedError(f"the fake does not evaluate {type(rule.filter).__name__}")
+        match = _REPLAY_FILTER.fullmatch(rule.filter.sql_expression or "")
+        if match is None:
+            raise NotImplementedError(
+                "the fake evaluates beehive's replay filter only, not "
+                f"{rule.filter.sql_expression!r}"
+            )
+        properties = {
+            k.decode() if isinstance(k, bytes) else k: v
+            for k, v in (message.application_properties or {}).items()
+        }
+        if REPLAY_TO not in properties:
+            return True
+        target = properties[REPLAY_TO]
+        target = target.decode() if isinstance(target, bytes) else target
+        return bool(target == match.group(1).replace("''", "'"))
 
 
 class FakeNamespace:
@@ -210,11 +260,14 @@ class FakeNamespace:
         for stored in list(entity.messages):
             if stored.locked_until is not None and stored.locked_until <= now:
                 self._unlock(entity, stored)
+        for stored in entity.dead:
+            if stored.locked_until is not None and stored.locked_until <= now:
+                self._unlock(entity, stored)
 
     def _unlock(self, entity: _Entity, stored: _Stored) -> None:
         stored.lock_token = stored.locked_until = stored.holder = None
         stored.deliveries += 1
-        if stored.deliveries >= entity.max_delivery_count:
+        if stored.deliveries >= entity.max_delivery_count and stored not in entity.dead:
             description = (
                 f"Message could not be consumed after {stored.deliveries} delivery attempts."
             )
@@ -330,7 +383,55 @@ class FakeAdministrationClient:
         subscriptions[subscription_name] = _entity(
             f"{topic_name}/Subscriptions/{subscription_name}", settings
         )
+        default = RuleProperties(
+            "$Default", filter=TrueRuleFilter(), action=None, created_at_utc=None
+        )
+        subscriptions[subscription_name].rules = {default.name: default}
         return await self.get_subscription(topic_name, subscription_name)
+
+    def list_subscriptions(self, topic_name: str) -> AsyncIterator[SubscriptionProperties]:
+        async def pages() -> AsyncIterator[SubscriptionProperties]:
+            self._check("list_subscriptions")
+            if topic_name not in self._ns.topics:
+                raise ResourceNotFoundError(f"Topic '{topic_name}' does not exist")
+            for name in list(self._ns.topics[topic_name]):
+                yield await self.get_subscription(topic_name, name)
+
+        return pages()
+
+    def _subscription(self, topic_name: str, subscription_name: str) -> _Entity:
+        entity = self._ns.topics.get(topic_name, {}).get(subscription_name)
+        if entity is None or entity.rules is None:
+            raise ResourceNotFoundError(
+                f"Subscription('Topic: {topic_name}, Subscription: {subscription_name}') "
+                "does not exist"
+            )
+        return entity
+
+    def list_rules(self, topic_name: str, subscription_name: str) -> AsyncIterator[RuleProperties]:
+        async def pages() -> AsyncIterator[RuleProperties]:
+            self._check("list_rules")
+            rules = self._subscription(topic_name, subscription_name).rules or {}
+            for rule in list(rules.values()):
+                yield deepcopy(rule)
+
+        return pages()
+
+    async def update_rule(
+        self, topic_name: str, subscription_name: str, rule: RuleProperties
+    ) -> None:
+        self._check("update_rule")
+        rules = self._subscription(topic_name, subscription_name).rules or {}
+        if rule.name not in rules:
+            raise ResourceNotFoundError(f"Rule '{rule.name}' does not exist")
+        if not isinstance(rule.filter, SqlRuleFilter) or (
+            not isinstance(rule.filter, TrueRuleFilter)
+            and not _REPLAY_FILTER.fullmatch(rule.filter.sql_expression or "")
+        ):
+            raise NotImplementedError(f"the fake does not model the filter {rule.filter!r}")
+        if rule.action is not None or getattr(rule.filter, "parameters", None):
+            raise NotImplementedError("the fake models rules without actions or parameters")
+        rules[rule.name] = deepcopy(rule)
 
     async def delete_queue(self, queue_name: str) -> None:
         self._check("delete_queue")
@@ -499,7 +600,7 @@ class FakeSender(_Handler):
             )
             messages = sendable if isinstance(sendable, list) else [sendable]
         for each in messages:
-            self._ns._accept(targets, each)
+            self._ns._accept([t for t in targets if t.admits(each)], each)
 
 
 class FakeSession:
@@ -610,8 +711,6 @@ class FakeReceiver(_Handler):
             raise ValueError("The max_wait_time must be greater than 0.")
         if max_message_count is not None and max_message_count <= 0:
             raise ValueError("The max_message_count must be greater than 0")
-        if self._sub_queue is not None:
-            raise NotImplementedError("the fake peeks the dead-letter sub-queue only")
         await self._open()
         self._ns._call("receive")
         deadline = _now() + timedelta(seconds=max_wait_time or self._max_wait or 60)
@@ -625,9 +724,12 @@ class FakeReceiver(_Handler):
                 return [self._ns._delivered(stored, self) for stored in taken]
             await self._ns._wait(deadline)
 
+    def _source(self, entity: _Entity) -> list[_Stored]:
+        return entity.dead if self._sub_queue is not None else entity.messages
+
     def _take(self, entity: _Entity, count: int) -> list[_Stored]:
         now, taken = _now(), []
-        for stored in entity.messages:
+        for stored in self._source(entity):
             if len(taken) == count:
                 break
             if self.session is not None and (stored.session_id or "") != self.session.session_id:
@@ -659,7 +761,7 @@ class FakeReceiver(_Handler):
         self._ns._expire(entity)
         if self.session is not None and not self._holds_session(entity):
             raise SessionLockLostError(message="The session lock has expired.")
-        for stored in entity.messages:
+        for stored in self._source(entity):
             if stored.lock_token is not None and stored.lock_token == message.lock_token:
                 return entity, stored
         raise MessageLockLostError(
@@ -669,7 +771,7 @@ class FakeReceiver(_Handler):
 
     async def complete_message(self, message: ServiceBusReceivedMessage) -> None:
         entity, stored = self._locked(message, "complete")
-        entity.messages.remove(stored)
+        self._source(entity).remove(stored)
         message._settled = True
         self._ns._notify()
 
@@ -684,6 +786,8 @@ class FakeReceiver(_Handler):
         reason: str | None = None,
         error_description: str | None = None,
     ) -> None:
+        if self._sub_queue is not None:
+            raise NotImplementedError("the fake does not dead-letter a dead letter")
         entity, stored = self._locked(message, "dead_letter")
         self._ns._bury(entity, stored, reason, error_description)
         message._settled = True

@@ -273,3 +273,125 @@ async def test_sessions_deliver_one_message_per_session_in_order(
     after = await lease_one(operator, subscription)
     assert after.body == "a2"
     await operator.complete(after)
+
+
+# -- dead-letter tooling: replay and purge ----------------------------------------------------
+
+
+async def dead_letter_three(operator: QueueOperator, unique: Unique) -> tuple[str, list[Event]]:
+    """A topic with subscriptions Payment and Audit; Payment dead-letters three events (reasons
+    ``A raised X``, ``B raised Y``, ``A raised Z``) while Audit completes its copies."""
+    topic = unique("Orders")
+    payment, audit = f"{topic}-Payment", f"{topic}-Audit"
+    for subscription in (payment, audit):
+        await operator.setup_queue(subscription)
+    sent = [
+        Event(event_type=topic, body=str(n), properties={"n": n}, correlation_id=f"o-{n}")
+        for n in range(3)
+    ]
+    await operator.push_batch(sent)
+    for reason in ("A raised X", "B raised Y", "A raised Z"):
+        await operator.dead_letter(await lease_one(operator, payment), reason, "why")
+    for _ in sent:
+        await operator.complete(await lease_one(operator, audit))
+    return topic, sent
+
+
+async def test_replay_by_id_returns_the_event_to_its_subscription_only(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic, sent = await dead_letter_three(operator, unique)
+    payment, audit = f"{topic}-Payment", f"{topic}-Audit"
+
+    replayed = await operator.replay_dead_letters(payment, ids=[sent[1].id])
+
+    assert replayed == 1
+    again = await lease_one(operator, payment)
+    assert again.id == sent[1].id
+    assert again.body == "1"
+    assert again.delivery_count == 1, "a replay starts its deliveries afresh"
+    assert again.properties["n"] == 1
+    assert again.properties["replay_count"] == 1
+    assert datetime.fromisoformat(str(again.properties["replayed_at"])).tzinfo is not None
+    assert "dead_letter_reason" not in again.properties
+    assert "dead_letter_description" not in again.properties
+    await operator.complete(again)
+    await assert_empty(operator, audit, wait=0.5)
+    assert [e.id for e in await operator.dead_letters(payment)] == [sent[0].id, sent[2].id]
+    assert await operator.dead_letters(audit) == []
+
+
+async def test_replay_by_reason_keeps_the_others_in_order(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic, sent = await dead_letter_three(operator, unique)
+    payment = f"{topic}-Payment"
+
+    assert await operator.replay_dead_letters(payment, reason="A raised") == 2
+
+    leased = []
+    for _ in range(2):  # one at a time: a backend may prefetch no more than one is asked for
+        leased.append(await lease_one(operator, payment))
+        await operator.complete(leased[-1])
+    assert sorted(e.id for e in leased) == sorted([sent[0].id, sent[2].id])
+    assert [e.id for e in await operator.dead_letters(payment)] == [sent[1].id]
+    assert await operator.replay_dead_letters(payment, reason="nothing like it") == 0
+
+
+async def test_replay_all_and_again_counts_the_replays(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic, sent = await dead_letter_three(operator, unique)
+    payment, audit = f"{topic}-Payment", f"{topic}-Audit"
+
+    assert await operator.replay_dead_letters(payment) == 3
+    first = await lease_one(operator, payment)
+    await operator.dead_letter(first, "C raised W")
+    for _ in sent[1:]:
+        await operator.complete(await lease_one(operator, payment))
+    assert await operator.replay_dead_letters(payment, ids=[first.id]) == 1
+    second = await lease_one(operator, payment)
+
+    assert second.id == first.id
+    assert second.properties["replay_count"] == 2
+    await operator.complete(second)
+    assert await operator.dead_letters(payment) == []
+    await assert_empty(operator, audit, wait=0.5)
+
+
+async def test_replay_into_a_plain_queue(operator: QueueOperator, unique: Unique) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    sent = Event(event_type="Job", queue_name=queue, body="{}", session_id=None)
+    await operator.push(sent)
+    await operator.dead_letter(await lease_one(operator, queue), "Broken")
+
+    assert await operator.replay_dead_letters(queue, ids=[sent.id, "no-such-id"]) == 1
+
+    again = await lease_one(operator, queue)
+    assert (again.id, again.delivery_count, again.properties["replay_count"]) == (sent.id, 1, 1)
+    await operator.complete(again)
+
+
+async def test_purge_by_id_by_reason_and_all(operator: QueueOperator, unique: Unique) -> None:
+    topic, sent = await dead_letter_three(operator, unique)
+    payment, audit = f"{topic}-Payment", f"{topic}-Audit"
+
+    assert await operator.purge_dead_letters(payment, ids=[sent[0].id]) == 1
+    assert [e.id for e in await operator.dead_letters(payment)] == [sent[1].id, sent[2].id]
+    assert await operator.purge_dead_letters(payment, reason="B raised") == 1
+    assert [e.id for e in await operator.dead_letters(payment)] == [sent[2].id]
+    assert await operator.purge_dead_letters(payment) == 1
+
+    assert await operator.dead_letters(payment) == []
+    await assert_empty(operator, payment)
+    await assert_empty(operator, audit)
+
+
+async def test_replay_or_purge_of_an_unknown_queue_raises(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    with pytest.raises(QueueNotFoundError):
+        await operator.replay_dead_letters(f"{unique('Nowhere')}-Sub")
+    with pytest.raises(QueueNotFoundError):
+        await operator.purge_dead_letters(unique("Nowhere"))

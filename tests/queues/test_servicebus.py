@@ -19,7 +19,7 @@ from azure.servicebus.exceptions import (
 
 from beehive import Event, QueueName
 from beehive.backoff import Backoff
-from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.errors import LeaseLostError, QueueNotFoundError, ReplayRefusedError
 from beehive.queues import QueueSettings
 from beehive.queues._servicebus_links import describe
 from beehive.queues.servicebus import EventTooLargeError, ServiceBusQueueOperator
@@ -436,3 +436,76 @@ async def test_a_namespace_and_the_default_credential_need_no_secret() -> None:
         "ServiceBusQueueOperator(namespace='beehive-test.servicebus.windows.net')"
     )
     await operator.close()
+
+
+# -- dead-letter replay: the subscription rule ---------------------------------------------------
+
+
+async def test_setup_gives_every_subscription_the_replay_filter(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Payment")
+    await operator.setup_queue("Orders-Payment")  # idempotent: the rule is already there
+
+    rules = namespace.topics["Orders"]["Payment"].rules or {}
+    assert list(rules) == ["$Default"]
+    assert rules["$Default"].filter.sql_expression == (  # type: ignore[union-attr]
+        "NOT EXISTS([beehive.replay_to]) OR [beehive.replay_to] = 'Payment'"
+    )
+    assert namespace.calls.count("update_rule") == 1
+
+
+async def test_a_message_addressed_to_one_subscription_reaches_only_it(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    for subscription in ("Payment", "Audit"):
+        await operator.setup_queue(f"Orders-{subscription}")
+    sender = FakeServiceBusClient(namespace).get_topic_sender("Orders")
+    await sender.send_messages(
+        ServiceBusMessage("{}", application_properties={"beehive.replay_to": "Audit"})
+    )
+    await sender.send_messages(ServiceBusMessage("{}"))
+
+    assert len(namespace.topics["Orders"]["Audit"].messages) == 2
+    assert len(namespace.topics["Orders"]["Payment"].messages) == 1
+
+
+async def test_replay_is_refused_while_a_subscription_lacks_the_filter(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Payment")
+    # Made by other means (a template, the portal): the default rule admits everything.
+    await FakeAdministrationClient(namespace).create_subscription("Orders", "Legacy")
+    await operator.push(Event(event_type="Orders"))
+    await operator.dead_letter(await lease_one(operator, "Orders-Payment"), "Broken")
+
+    with pytest.raises(ReplayRefusedError, match="Legacy"):
+        await operator.replay_dead_letters("Orders-Payment")
+
+    assert len(await operator.dead_letters("Orders-Payment")) == 1, "nothing was taken"
+
+
+async def test_replay_is_refused_without_the_manage_right(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders-Payment")
+    namespace.can_manage = False
+
+    with pytest.raises(ReplayRefusedError, match="Manage"):
+        await operator.replay_dead_letters("Orders-Payment")
+
+
+async def test_replay_leaves_unselected_dead_letters_with_one_more_delivery(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+    kept, chosen = (Event(event_type="Job", queue_name="Jobs") for _ in range(2))
+    await operator.push_batch([kept, chosen])
+    for _ in range(2):
+        await operator.dead_letter(await lease_one(operator, "Jobs"), "Broken")
+
+    assert await operator.replay_dead_letters("Jobs", ids=[chosen.id]) == 1
+
+    dead = await operator.dead_letters("Jobs")
+    assert [e.id for e in dead] == [kept.id]
+    assert dead[0].delivery_count == 2  # its own delivery, then the sweep that gave it back
