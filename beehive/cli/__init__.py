@@ -1,4 +1,5 @@
-"""The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``.
+"""The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
+tend the dead letters (``dlq``).
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import graph, run, topology
+from beehive.cli import dlq, graph, run, topology
 from beehive.cli._common import CommandError
 
 __all__ = ["main"]
@@ -24,6 +25,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
         topology.main,
     ),
     "graph": ("draw the event network (mermaid or dot)", graph.configure, graph.main),
+    "dlq": (
+        "list, show, replay or purge the dead letters of a subscription or queue",
+        dlq.configure,
+        dlq.main,
+    ),
 }
 
 
