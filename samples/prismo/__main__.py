@@ -1,6 +1,7 @@
 """``python -m samples.prismo``: run the shop and print what happened.
 
-Exits 0 when every invariant holds, 1 when one does not, 2 when the run cannot start.
+Exits 0 when every invariant holds, 1 when one does not, 2 when the run cannot start (a
+missing setting, a broker or stores that are not there: one line on stderr says which).
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from samples.prismo.backends import BACKENDS, BackendUnavailable
+from samples.prismo.backends import BROKERS, PRESETS, STORES, BackendUnavailable
+from samples.prismo.publish import Watched, publish_only
 from samples.prismo.run import run
 from samples.prismo.scenario import Scenario
+from samples.prismo.summary import Summary
 
 DEFAULTS = Scenario()
 
@@ -27,7 +31,22 @@ def parser() -> argparse.ArgumentParser:
     )
     cli.add_argument("--orders", type=int, default=DEFAULTS.orders, help="orders to place")
     cli.add_argument("--seed", type=int, default=DEFAULTS.seed, help="makes the run reproducible")
-    cli.add_argument("--backend", choices=sorted(BACKENDS), default="memory")
+    cli.add_argument(
+        "--backend",
+        choices=list(PRESETS),
+        default="memory",
+        help="a broker and stores together: memory (both in memory), rabbitmq (RabbitMQ, "
+        "stores in memory), azure (Service Bus, Azure Table storage); default %(default)s",
+    )
+    cli.add_argument("--broker", choices=list(BROKERS), help="the broker, whatever --backend says")
+    cli.add_argument("--stores", choices=list(STORES), help="the stores, whatever --backend says")
+    cli.add_argument(
+        "--publish-only",
+        action="store_true",
+        help="seed the shared azure stores and publish the orders to a host running "
+        "elsewhere (beehive run ... --container samples.prismo.container:deployed), "
+        "then watch the stores until every order is settled",
+    )
     cli.add_argument(
         "--payment-failure-rate",
         type=float,
@@ -78,16 +97,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.trace:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
         logging.getLogger("samples.prismo.trace").setLevel(logging.INFO)
+    broker, stores = PRESETS[args.backend]
+    broker, stores = args.broker or broker, args.stores or stores
     progress = sys.stderr if sys.stderr.isatty() and not args.trace else None
     try:
-        summary = asyncio.run(
-            run(scenario, backend=args.backend, timeout=args.timeout, progress=progress)
-        )
+        if args.publish_only:
+            if stores != "azure":
+                raise BackendUnavailable(
+                    "--publish-only needs the stores the deployed host uses: --stores azure"
+                )
+            report: Watched | Summary = asyncio.run(
+                publish_only(scenario, broker=broker, environ=os.environ, timeout=args.timeout)
+            )
+        else:
+            report = asyncio.run(
+                run(
+                    scenario,
+                    broker=broker,
+                    stores=stores,
+                    timeout=args.timeout,
+                    progress=progress,
+                )
+            )
     except BackendUnavailable as error:
         print(f"prismo: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(summary.as_json()) if args.json else summary.render())
-    return 0 if summary.ok else 1
+    print(json.dumps(report.as_json()) if args.json else report.render())
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

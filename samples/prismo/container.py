@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -57,4 +58,25 @@ def build_container(scenario: Scenario, stores: Stores) -> PrismoContainer:
         **{name: providers.Object(store) for name, store in stores.by_name().items()}
     )
     container.config.from_dict(asdict(scenario))
+    return container
+
+
+def deployed() -> PrismoContainer:
+    """The container of a deployed actor host, built from the environment alone.
+
+    ``beehive run samples.prismo.actors --container samples.prismo.container:deployed``: the
+    stores are in Azure Table storage (see :mod:`samples.prismo.azure_storage`), shared by
+    every replica and by ``python -m samples.prismo --publish-only``; the simulated outside
+    world follows the default scenario. ``inbox`` keeps the records of actors marked
+    idempotent in the same account (none of Prismo's is: each finds its own earlier work in
+    its records); it is only built if ``beehive run`` asks for it.
+    """
+    from beehive.inbox import Inbox, InboxRecord
+    from samples.prismo.azure_storage import AzureAccount
+
+    account = AzureAccount.from_environ(os.environ)
+    container = build_container(Scenario(), account.stores())
+    container.inbox = providers.Singleton(
+        lambda: Inbox(account.collection(InboxRecord, name="Inbox"))
+    )
     return container

@@ -9,14 +9,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Mapping
 from typing import TextIO
 
 from beehive import ActorHost, Backoff, Event, discover
 from samples.prismo import catalogue
-from samples.prismo.backends import BACKENDS, Backend
+from samples.prismo.backends import Backend, open_backend
 from samples.prismo.container import PrismoContainer, build_container
 from samples.prismo.events import OrderAccepted
+from samples.prismo.idle import unsettled, wait_until_over
 from samples.prismo.invariants import violations
 from samples.prismo.outcome import collect
 from samples.prismo.progress import Progress
@@ -61,17 +64,34 @@ async def place_orders(scenario: Scenario, backend: Backend) -> None:
 async def run(
     scenario: Scenario,
     *,
-    backend: str = "memory",
+    broker: str = "memory",
+    stores: str = "memory",
     timeout: float | None = 600.0,
     progress: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Summary:
     """Run ``scenario`` until every message is handled (or ``timeout``), then summarise.
 
-    Raises ``BackendUnavailable`` when the backend cannot run here.
+    ``broker`` and ``stores`` name entries of ``BROKERS`` and ``STORES``, configured from
+    ``environ`` (default: ``os.environ``). Raises ``BackendUnavailable`` when one cannot run
+    here. The stores are always fresh ones (in memory, or tables of this run's own), so what a
+    durable broker kept from an earlier run is cleared first.
     """
-    chosen = BACKENDS[backend](scenario)
+    chosen = open_backend(broker, stores, os.environ if environ is None else environ)
+    try:
+        return await _run(scenario, chosen, timeout, progress)
+    finally:
+        await chosen.close()
+
+
+async def _run(
+    scenario: Scenario, chosen: Backend, timeout: float | None, progress: TextIO | None
+) -> Summary:
     container = build_container(scenario, chosen.stores)
     descriptors = discover(ACTORS)
+    sources = sorted({descriptor.source for descriptor in descriptors})
+    if chosen.broker.clear is not None:
+        await chosen.broker.clear(sources)
     host = ActorHost(
         chosen.operator, descriptors, container=container, backoff=RETRIES, poll_wait=1.0
     )
@@ -80,11 +100,26 @@ async def run(
     async with host, Progress(host, scenario.orders, progress):
         await place_orders(scenario, chosen)
         try:
-            await chosen.wait_idle(timeout)
+            await wait_until_done(chosen, host, timeout)
         except TimeoutError:
             logger.error("not idle after %s s; summarising what was done", timeout)
     seconds = time.perf_counter() - started
-    sources = [descriptor.source for descriptor in descriptors]
     outcome = await collect(container, chosen.stores, chosen.operator, sources, initial_stock)
-    await chosen.operator.close()
-    return summarise(scenario, backend, outcome, host.stats(), seconds, violations(outcome))
+    return summarise(
+        scenario, chosen.description, outcome, host.stats(), seconds, violations(outcome)
+    )
+
+
+async def wait_until_done(backend: Backend, host: ActorHost, timeout: float | None) -> None:
+    """Until every message is handled: exactly when the broker can tell, else by the stores,
+    the host and the broker's counts together (see :mod:`samples.prismo.idle`)."""
+    if backend.broker.wait_idle is not None:
+        await backend.wait_idle(timeout)
+        return
+
+    async def settled() -> bool:
+        return not await unsettled(backend.stores)
+
+    await wait_until_over(
+        host, settled=settled, ready=backend.broker.ready, backoff=RETRIES, timeout=timeout
+    )

@@ -64,3 +64,10 @@ class Stores:
 
     def by_name(self) -> dict[str, Any]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
+
+    async def close(self) -> None:
+        """Close the stores that hold connections (the in-memory ones hold none)."""
+        for store in self.by_name().values():
+            close = getattr(store, "close", None)
+            if close is not None:
+                await close()

@@ -23,6 +23,7 @@ def events_published(stats: Mapping[str, ActorStats]) -> int:
 class Summary:
     scenario: Scenario
     backend: str
+    """Where it ran: ``memory backend``, ``memory broker, azure stores``..."""
     shipped: int
     cancelled: dict[str, int]
     pending: int
@@ -71,7 +72,7 @@ class Summary:
         cancelled = sum(self.cancelled.values())
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.cancelled.items())
         lines = [
-            f"Prismo: {self.orders:,} orders, seed {self.scenario.seed}, {self.backend} backend",
+            f"Prismo: {self.orders:,} orders, seed {self.scenario.seed}, {self.backend}",
             "",
             f"  shipped            {self.shipped:>9,}",
             f"  cancelled          {cancelled:>9,}   ({reasons})",

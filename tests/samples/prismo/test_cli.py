@@ -33,11 +33,6 @@ def test_the_summary_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
     assert text.rstrip().endswith("All invariants hold.")
 
 
-def test_the_azure_backend_is_not_there_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--backend", "azure"]) == 2
-    assert "needs the Azure backend (issue 5)" in capsys.readouterr().err
-
-
 def test_a_bad_rate_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--fraud-rate", "1.5"]) == 2
     assert "fraud_rate must be between 0 and 1" in capsys.readouterr().err

@@ -8,12 +8,13 @@ store, and must reach the same business outcome as runs that do not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from beehive.queues.memory import InMemoryQueueOperator
-from samples.prismo.backends import BACKENDS, Backend
+from samples.prismo.azure_storage import OpenStores
+from samples.prismo.backends import STORES
 from samples.prismo.run import run
 from samples.prismo.scenario import Scenario
 from samples.prismo.summary import Summary
@@ -26,19 +27,18 @@ REGIMES: dict[str, dict[str, Any]] = {
 }
 
 
-def yielding(scenario: Scenario) -> Backend:
-    operator = InMemoryQueueOperator()
-    return Backend("yielding", operator, yielding_stores(), operator.wait_idle)
+def yielding(environ: Mapping[str, str]) -> OpenStores:
+    return OpenStores(yielding_stores())
 
 
 @pytest.fixture(autouse=True)
 def yielding_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(BACKENDS, "yielding", yielding)
+    monkeypatch.setitem(STORES, "yielding", yielding)
 
 
-async def run_shop(regime: str, seed: int, backend: str = "memory") -> Summary:
+async def run_shop(regime: str, seed: int, stores: str = "memory") -> Summary:
     scenario = Scenario(orders=ORDERS, seed=seed, supplier_delay=0.0, **REGIMES[regime])
-    return await run(scenario, backend=backend, timeout=30)
+    return await run(scenario, stores=stores, timeout=30)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -53,7 +53,7 @@ async def test_every_order_settles_and_every_invariant_holds(regime: str, seed: 
 
 @pytest.mark.parametrize("seed", [4, 5])
 async def test_harsh_runs_take_every_branch_and_every_compensation(seed: int) -> None:
-    outcome = (await run_shop("harsh", seed, backend="yielding")).outcome
+    outcome = (await run_shop("harsh", seed, stores="yielding")).outcome
 
     assert outcome.cancelled("payment")
     assert outcome.cancelled("fraud")
@@ -70,7 +70,7 @@ async def test_harsh_runs_take_every_branch_and_every_compensation(seed: int) ->
 @pytest.mark.parametrize("regime", REGIMES)
 async def test_the_seed_decides_the_outcome_whatever_the_interleaving(regime: str) -> None:
     plain = (await run_shop(regime, seed=6)).outcome
-    interleaved = (await run_shop(regime, seed=6, backend="yielding")).outcome
+    interleaved = (await run_shop(regime, seed=6, stores="yielding")).outcome
 
     assert interleaved.shipped == plain.shipped
     for reason in ("payment", "fraud"):
