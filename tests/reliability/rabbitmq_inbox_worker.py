@@ -50,7 +50,10 @@ def tally_host(
             tallies[event.body] += 1
             return []
 
-    descriptor = ActorDescriptor(Tally, source, parallelism=4, idempotent=True)
+    # One worker: a copy redelivered while the first is still being processed (a restart
+    # loses the lease mid-processing) then waits for it, and finds its record. With several
+    # workers both copies could run, and a side effect inside process would happen twice.
+    descriptor = ActorDescriptor(Tally, source, parallelism=1, idempotent=True)
     return ActorHost(operator, [descriptor], inbox=inbox, poll_wait=1.0, backoff=FAST)
 
 
