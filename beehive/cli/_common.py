@@ -70,6 +70,20 @@ def add_option(
     )
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def add_flag(parser: argparse.ArgumentParser, flag: str, *, help: str) -> None:
+    """An on/off option, on when given or when its ``BEEHIVE_...`` variable says true."""
+    variable = env_name(flag)
+    raw = os.environ.get(variable, "").strip().lower()
+    if raw not in _TRUE + _FALSE:
+        raise CommandError(f"{variable}={raw!r} is not a valid {flag} value: use true or false")
+    parser.add_argument(
+        flag, action="store_true", default=raw in _TRUE, help=f"{help} [env {variable}]"
+    )
+
+
 def add_selection(parser: argparse.ArgumentParser) -> None:
     """The arguments every command has: the modules, the app dir, the actor selection."""
     parser.add_argument(

@@ -2,6 +2,8 @@
 
 While it runs, ``/healthz``, ``/readyz`` and ``/metrics`` answer on ``--port``: ready once the
 topology is set up and the consumers run, not ready again from the moment it starts stopping.
+With ``--dashboard``, the same port serves the live dashboard at ``/`` (read-only unless
+``BEEHIVE_DASHBOARD_TOKEN`` is set: then its replay button works for whoever has the token).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from beehive import logs
 from beehive._endpoint import HealthEndpoint
@@ -20,6 +23,7 @@ from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     BACKENDS,
     CommandError,
+    add_flag,
     add_option,
     add_selection,
     load_container,
@@ -32,9 +36,13 @@ from beehive.inbox import Inbox
 from beehive.metrics import scrape
 from beehive.queues.base import QueueOperator
 
+if TYPE_CHECKING:
+    from beehive.dashboard import Dashboard
+
 logger = logging.getLogger("beehive.cli")
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+DASHBOARD_TOKEN = "BEEHIVE_DASHBOARD_TOKEN"
 
 
 class StartError(Exception):
@@ -73,6 +81,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="SECONDS",
         help="how long one long-poll of the broker waits",
+    )
+    add_flag(
+        parser,
+        "--dashboard",
+        help="serve the live dashboard at / on the endpoint's port (replay needs "
+        f"{DASHBOARD_TOKEN} set)",
     )
     add_option(parser, "--log-format", default="text", help=f"one of {', '.join(logs.FORMATS)}")
     add_option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
@@ -122,11 +136,13 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in SIGNALS:
         loop.add_signal_handler(signum, stopping.set)
+    dashboard = dashboard_for(host, os.environ) if getattr(args, "dashboard", False) else None
     endpoint = HealthEndpoint(
         args.host,
         args.port,
         ready=lambda: host.running and not stopping.is_set(),
         metrics=lambda: scrape(host),
+        routes=dashboard,
     )
     try:
         try:
@@ -140,6 +156,8 @@ async def serve(
             endpoint.port,
             extra={"port": endpoint.port},
         )
+        if dashboard is not None:
+            logger.info("dashboard on http://%s:%d/ (%r)", args.host, endpoint.port, dashboard)
         if await _start(host, stopping):
             logger.info(
                 "running %d actors on %s: %s",
@@ -157,6 +175,17 @@ async def serve(
         await operator.close()
     logger.info("stopped")
     return 0
+
+
+def dashboard_for(host: ActorHost, environ: Mapping[str, str]) -> Dashboard:
+    """The dashboard of ``host``; replay is on when ``BEEHIVE_DASHBOARD_TOKEN`` is set.
+
+    The token comes from the environment only, never the command line (where any process
+    could read it).
+    """
+    from beehive.dashboard import Dashboard  # the dashboard draws with beehive.cli.graph
+
+    return Dashboard(host, token=environ.get(DASHBOARD_TOKEN) or None)
 
 
 def inbox_for(

@@ -1,0 +1,247 @@
+"""The dashboard's routes over real HTTP: the page, the JSON API, replay and its token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from beehive import ActorHost, discover
+from beehive._endpoint import HealthEndpoint
+from beehive.backoff import Backoff
+from beehive.cli import parser
+from beehive.dashboard import Dashboard, Journal, Journey
+from beehive.dashboard._graph import render
+from beehive.queues.memory import InMemoryQueueOperator
+from tests.dashboard.shop import placed
+
+TOKEN = "api-test-token-7f3a"
+PAYMENT = "OrderPlaced-Payment"
+
+
+@dataclass
+class Served:
+    operator: InMemoryQueueOperator
+    host: ActorHost
+    port: int
+
+
+async def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    writer.write(head.encode() + b"\r\n" + body)
+    await writer.drain()
+    response = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    await writer.wait_closed()
+    top, _, content = response.partition(b"\r\n\r\n")
+    lines = top.decode().split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in fields.items()}, content
+
+
+async def get_json(port: int, path: str) -> Any:
+    status, _, body = await request(port, "GET", path)
+    assert status == 200, body
+    return json.loads(body)
+
+
+async def serve(
+    token: str | None = None, journey: Journal | Journey | None = None
+) -> AsyncIterator[Served]:
+    operator = InMemoryQueueOperator()
+    host = ActorHost(
+        operator, discover("tests.dashboard.shop"), poll_wait=0.1, backoff=Backoff(0.01, 2, 0.05)
+    )
+    dashboard = Dashboard(host, token=token, journey=journey, refresh=0)
+    endpoint = HealthEndpoint(
+        "127.0.0.1", 0, ready=lambda: True, metrics=_no_metrics, routes=dashboard
+    )
+    async with operator, host:
+        await endpoint.start()
+        try:
+            await operator.push_batch([placed("o-1"), placed("o-2", declined=True)])
+            await operator.wait_idle(10)
+            yield Served(operator, host, endpoint.port)
+        finally:
+            await endpoint.aclose()
+
+
+async def _no_metrics() -> str:
+    return "metrics\n"
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    async for each in serve(token=TOKEN):
+        yield each
+
+
+@pytest.fixture
+async def read_only() -> AsyncIterator[Served]:
+    async for each in serve():
+        yield each
+
+
+async def test_the_page_and_its_files_are_served_with_a_strict_policy(served: Served) -> None:
+    status, headers, page = await request(served.port, "GET", "/")
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert b'src="/static/app.js"' in page
+    assert b"http" not in page.replace(b"http-equiv", b""), "nothing from elsewhere"
+    for path in ("/static/app.js", "/static/app.css"):
+        assert (await request(served.port, "GET", path))[0] == 200
+    assert (await request(served.port, "GET", "/healthz"))[2] == b"ok\n", "probes still answer"
+    assert (await request(served.port, "GET", "/nowhere"))[0] == 404
+
+
+async def test_state_has_actors_queues_and_dead_letters(served: Served) -> None:
+    state = await get_json(served.port, "/api/state")
+
+    actors = {a["name"]: a for a in state["actors"]}
+    assert actors[f"Payment@{PAYMENT}"]["succeeded"] == 1
+    assert actors[f"Payment@{PAYMENT}"]["dead_lettered"] == 1
+    assert actors["Shipping@OrderPacked-Shipping"]["succeeded"] == 1
+    queues = {q["name"]: q for q in state["queues"]}
+    assert queues[PAYMENT]["dead_lettered"] == 1
+    assert queues[PAYMENT]["active"] == 0
+    (dead,) = state["dead_letters"]
+    assert dead["queue"] == PAYMENT
+    assert dead["actor"] == f"Payment@{PAYMENT}"
+    assert "card declined" in dead["reason"]
+    assert (state["replay"], state["journal"], state["running"]) == (True, False, True)
+
+
+async def test_graph_is_svg_with_every_actor(served: Served) -> None:
+    status, headers, svg = await request(served.port, "GET", "/api/graph.svg")
+    assert status == 200
+    assert headers["content-type"] == "image/svg+xml"
+    for name in ("Payment", "Warehouse", "Shipping", "Audit"):
+        assert f'data-actor="{name}"'.encode() in svg
+
+
+def test_graph_draws_prismo() -> None:
+    svg = render(discover("samples.prismo.actors"))
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
+    assert svg.count('class="actor"') >= 10
+
+
+async def test_replay_with_the_token_moves_the_dead_letter_back(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    (dead,) = await served.operator.dead_letters(PAYMENT)
+    body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
+
+    status, _, answer = await request(
+        served.port, "POST", "/api/replay", body, {"Authorization": f"Bearer {TOKEN}"}
+    )
+    await served.operator.wait_idle(10)
+
+    assert (status, json.loads(answer)) == (200, {"replayed": 1})
+    assert await served.operator.dead_letters(PAYMENT) == []
+    assert served.host.stats()["Shipping@OrderPacked-Shipping"].succeeded == 2
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x"]
+)
+async def test_replay_without_the_right_token_is_refused(
+    served: Served, authorization: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    (dead,) = await served.operator.dead_letters(PAYMENT)
+    headers = {"Authorization": authorization} if authorization else {}
+    body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
+
+    status, _, _ = await request(served.port, "POST", "/api/replay", body, headers)
+
+    assert status == 401
+    assert len(await served.operator.dead_letters(PAYMENT)) == 1
+    assert TOKEN not in caplog.text
+
+
+async def test_a_read_only_dashboard_refuses_every_replay(read_only: Served) -> None:
+    (dead,) = await read_only.operator.dead_letters(PAYMENT)
+    body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
+
+    status, _, answer = await request(
+        read_only.port, "POST", "/api/replay", body, {"Authorization": "Bearer anything"}
+    )
+
+    assert status == 403
+    assert "BEEHIVE_DASHBOARD_TOKEN" in json.loads(answer)["error"]
+    assert (await get_json(read_only.port, "/api/state"))["replay"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b'{"queue": "OrderPlaced-Payment"}', 400),
+        (b'{"queue": "Else-Q", "id": "x"}', 404),
+        (b'{"queue": "OrderPlaced-Payment", "id": "nope"}', 404),
+    ],
+)
+async def test_bad_replay_requests(served: Served, body: bytes, status: int) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert (await request(served.port, "POST", "/api/replay", body, auth))[0] == status
+
+
+async def test_methods_are_checked(served: Served) -> None:
+    assert (await request(served.port, "GET", "/api/replay"))[0] == 405
+    assert (await request(served.port, "POST", "/api/state"))[0] == 405
+    assert (await request(served.port, "DELETE", "/"))[0] == 405
+
+
+async def test_journey_without_a_journal(served: Served) -> None:
+    answer = await get_json(served.port, "/api/journey?correlation_id=o-1")
+    assert answer == {"configured": False, "entries": []}
+
+
+@dataclass(frozen=True)
+class Step:
+    timestamp: str
+    event_type: str
+    actor: str
+    outcome: str
+
+
+class Book:
+    async def journey(self, correlation_id: str) -> Sequence[Any]:
+        return [
+            Step("2026-01-01T00:00:00+00:00", "OrderPlaced", "Payment", "succeeded"),
+            {"timestamp": "2026-01-01T00:00:01+00:00", "event_type": "PaymentTaken"},
+        ]
+
+
+async def test_journey_from_a_journal() -> None:
+    assert isinstance(Book(), Journal)
+    async for served in serve(journey=Book()):
+        answer = await get_json(served.port, "/api/journey?correlation_id=o-1")
+        assert answer["configured"] is True
+        assert answer["entries"][0]["actor"] == "Payment"
+        assert answer["entries"][1]["event_type"] == "PaymentTaken"
+        assert (await get_json(served.port, "/api/state"))["journal"] is True
+
+
+def test_run_has_a_dashboard_flag_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BEEHIVE_DASHBOARD", raising=False)
+    assert parser().parse_args(["run", "m"]).dashboard is False
+    assert parser().parse_args(["run", "m", "--dashboard"]).dashboard is True
+    monkeypatch.setenv("BEEHIVE_DASHBOARD", "true")
+    assert parser().parse_args(["run", "m"]).dashboard is True
