@@ -245,3 +245,32 @@ def test_run_has_a_dashboard_flag_and_variable(monkeypatch: pytest.MonkeyPatch) 
     assert parser().parse_args(["run", "m", "--dashboard"]).dashboard is True
     monkeypatch.setenv("BEEHIVE_DASHBOARD", "true")
     assert parser().parse_args(["run", "m"]).dashboard is True
+
+
+async def test_beehive_run_dashboard_serves_the_page_on_the_endpoint(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from beehive.cli.run import serve as run_serve
+    from tests.cli.test_run import endpoint_port
+
+    caplog.set_level(logging.INFO, logger="beehive")
+    monkeypatch.setenv("BEEHIVE_DASHBOARD_TOKEN", TOKEN)
+    args = parser().parse_args(
+        ["run", "tests.dashboard.shop", "--host", "127.0.0.1", "--port", "0", "--dashboard"]
+    )
+    running = asyncio.create_task(run_serve(args, discover("tests.dashboard.shop"), None))
+    port = await endpoint_port(caplog)
+
+    status, _, page = await request(port, "GET", "/")
+    state = await get_json(port, "/api/state")
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await asyncio.wait_for(running, 10) == 0
+
+    assert status == 200
+    assert b"beehive dashboard" in page
+    assert state["replay"] is True
+    assert "dashboard on http://127.0.0.1" in caplog.text
+    assert TOKEN not in caplog.text
