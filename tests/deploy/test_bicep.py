@@ -66,6 +66,13 @@ def test_service_bus_entities_come_from_the_topology_parameters(
         properties = entity["properties"]
         assert properties["deadLetteringOnMessageExpiration"] is True
         assert {"maxDeliveryCount", "lockDuration", "requiresSession"} <= set(properties)
+    rule = config(resources(servicebus)["replayRules"])
+    assert rule["name"] == "$Default"
+    # pycep keeps Bicep's escapes: \' is a quote inside the string. The same filter as
+    # ServiceBusQueueOperator.setup_queue, so dead-letter replay works on deployed topics.
+    assert rule["properties"]["sqlFilter"]["sqlExpression"] == (
+        r"NOT EXISTS([beehive.replay_to]) OR [beehive.replay_to] = \'${subscription.name}\'"
+    )
     allowed = [d["argument"] for d in servicebus["parameters"]["sku"]["decorators"]]
     assert ["Standard", "Premium"] in allowed
     assert servicebus["parameters"]["sku"]["default"] == "Standard"

@@ -92,6 +92,21 @@ resource subscriptionResources 'Microsoft.ServiceBus/namespaces/topics/subscript
   }
 ]
 
+// Dead-letter replay goes to the topic addressed to one subscription (beehive.replay_to); every
+// subscription's $Default rule lets through what is addressed to nobody, or to itself.
+resource replayRules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = [
+  for (subscription, i) in subscriptions: {
+    parent: subscriptionResources[i]
+    name: '$Default'
+    properties: {
+      filterType: 'SqlFilter'
+      sqlFilter: {
+        sqlExpression: 'NOT EXISTS([beehive.replay_to]) OR [beehive.replay_to] = \'${subscription.name}\''
+      }
+    }
+  }
+]
+
 resource queueResources 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [
   for queue in queues: {
     parent: namespace
