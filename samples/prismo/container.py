@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from beehive.stores import CollectionStore, CounterStore, KeyedListStore
+from samples.prismo.azure_storage import AzureAccount
 from samples.prismo.inventory import Inventory
 from samples.prismo.scenario import Scenario
 from samples.prismo.services import Emailer, FraudChecker, PaymentGateway, Supplier
@@ -69,14 +71,22 @@ def deployed() -> PrismoContainer:
     every replica and by ``python -m samples.prismo --publish-only``; the simulated outside
     world follows the default scenario. ``inbox`` keeps the records of actors marked
     idempotent in the same account (none of Prismo's is: each finds its own earlier work in
-    its records); it is only built if ``beehive run`` asks for it.
+    its records); it is only built if ``beehive run`` asks for it. ``connections`` is a
+    resource whose shutdown closes the stores' clients (``shutdown_resources()``).
     """
     from beehive.inbox import Inbox, InboxRecord
-    from samples.prismo.azure_storage import AzureAccount
 
     account = AzureAccount.from_environ(os.environ)
-    container = build_container(Scenario(), account.stores())
+    stores = account.stores()
+    container = build_container(Scenario(), stores)
     container.inbox = providers.Singleton(
         lambda: Inbox(account.collection(InboxRecord, name="Inbox"))
     )
+    container.connections = providers.Resource(_closed_at_shutdown, account, stores)
     return container
+
+
+async def _closed_at_shutdown(account: AzureAccount, stores: Stores) -> AsyncIterator[None]:
+    yield
+    await stores.close()
+    await account.close()

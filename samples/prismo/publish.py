@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from beehive.errors import QueueNotFoundError
+from beehive.names import QueueName
 from samples.prismo.azure_storage import STORAGE_TABLE_PREFIX, AzureAccount
 from samples.prismo.backends import Backend
 from samples.prismo.brokers import BROKERS, BackendUnavailable
 from samples.prismo.container import build_container
+from samples.prismo.events import OrderAccepted
 from samples.prismo.idle import unsettled
 from samples.prismo.run import place_orders, stock_the_shop
 from samples.prismo.scenario import Scenario
@@ -113,6 +114,12 @@ async def _publish_and_watch(
     timeout: float | None,
     poll: float,
 ) -> Watched:
+    accepted = QueueName.topic_of(OrderAccepted.__name__)
+    if not await backend.operator.queue_exists(accepted):
+        raise BackendUnavailable(
+            f"the {backend.broker.name} broker has no {accepted.topic} topic: start the actor "
+            "host first (it sets up the topology)"
+        )
     async for order in backend.stores.orders.list():
         raise BackendUnavailable(
             f"the stores already hold orders ({order.id}...): give the host and this command "
@@ -120,13 +127,7 @@ async def _publish_and_watch(
         )
     await stock_the_shop(scenario, backend, build_container(scenario, backend.stores))
     started = time.perf_counter()
-    try:
-        await place_orders(scenario, backend)
-    except QueueNotFoundError:
-        raise BackendUnavailable(
-            f"the {backend.broker.name} broker has no OrderAccepted topic: start the actor "
-            "host first (it sets up the topology)"
-        ) from None
+    await place_orders(scenario, backend)
     pending = await unsettled(backend.stores)
     try:
         async with asyncio.timeout(timeout):

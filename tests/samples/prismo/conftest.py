@@ -17,6 +17,7 @@ from samples.prismo.entities import Order, OrderLine
 from samples.prismo.inventory import Inventory
 from samples.prismo.scenario import Scenario
 from samples.prismo.stores import Stores
+from tests.azurite import azurite  # noqa: F401 - the session fixture, for the Azure runs
 
 Hive = Callable[..., AbstractAsyncContextManager[ActorHarness]]
 
