@@ -13,12 +13,15 @@ from beehive.errors import (
     BadEventBody,
     BeeHiveError,
     DeadLetter,
+    EventTooLargeError,
     LeaseLostError,
     QueueNotFoundError,
+    ReplayRefusedError,
     Retry,
 )
 from beehive.events import Event
 from beehive.host import ActorHost
+from beehive.inbox import Inbox, InboxRecord
 from beehive.names import QueueName
 from beehive.stats import ActorStats
 
@@ -39,12 +42,16 @@ __all__ = [
     "ActorHost",
     "ActorStats",
     "Backoff",
+    "Inbox",
+    "InboxRecord",
     # errors
     "ActorConfigurationError",
     "BadEventBody",
     "BeeHiveError",
     "DeadLetter",
+    "EventTooLargeError",
     "LeaseLostError",
     "QueueNotFoundError",
+    "ReplayRefusedError",
     "Retry",
 ]
