@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from beehive._observe import Observer
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
@@ -64,6 +65,7 @@ class Consumer:
         poll_wait: float,
         on_failure: FailureHook | None,
         inbox: Inbox | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.descriptor = descriptor
         self.counters = Counters()
@@ -79,6 +81,14 @@ class Consumer:
         self._in_flight: dict[int, _Flight] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
+        # Decided once: without an observer the plain methods run, with not even an ``if``.
+        self._observer = observer
+        self._handle: Callable[[Event], Awaitable[str]] = (
+            self._handle_plain if observer is None else self._handle_observed
+        )
+        self._push: Callable[[list[Event]], Awaitable[None]] = (
+            self._push_plain if observer is None else self._push_observed
+        )
 
     def start(self) -> None:
         name = self.descriptor.name
@@ -128,7 +138,31 @@ class Consumer:
             for event in events:
                 await self._handle(event)
 
-    async def _handle(self, event: Event) -> None:
+    async def _handle_observed(self, event: Event) -> str:
+        observer = cast("Observer", self._observer)
+        name = self.descriptor.name
+        state = observer.begin(name, event)
+        started = time.monotonic()
+        outcome = "abandoned"  # unless handling returns: a stop cancelled it
+        try:
+            outcome = await self._handle_plain(event)
+        finally:
+            observer.end(state, name, event, outcome, time.monotonic() - started)
+        return outcome
+
+    async def _push_observed(self, outgoing: list[Event]) -> None:
+        if not outgoing:
+            return
+        outgoing, sent = cast("Observer", self._observer).sending(outgoing)
+        try:
+            await self._push_plain(outgoing)
+        except BaseException as error:
+            sent(error)
+            raise
+        sent(None)
+
+    async def _handle_plain(self, event: Event) -> str:
+        """Process, publish and settle one message; returns the outcome."""
         counters = self.counters
         counters.received += 1
         counters.in_flight += 1
@@ -172,6 +206,7 @@ class Consumer:
             if actor is not None and self._closes:
                 await self._close(actor)
             self._log(event, outcome, elapsed)
+        return outcome
 
     async def _process_once(self, event: Event, inbox: Inbox) -> str:
         """Process through the inbox: one read, then process, record and publish, or replay."""
@@ -216,7 +251,7 @@ class Consumer:
         )
         return "settle failed"
 
-    async def _push(self, outgoing: list[Event]) -> None:
+    async def _push_plain(self, outgoing: list[Event]) -> None:
         if not outgoing:
             return
         if len(outgoing) == 1:

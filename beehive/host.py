@@ -11,11 +11,13 @@ from typing import Any, Self
 
 from beehive._consumer import Consumer, FailureHook
 from beehive._di import actor_factory
+from beehive._observe import Observer, combine
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import ActorConfigurationError
 from beehive.events import Event
 from beehive.inbox import Inbox
+from beehive.journal import Journal
 from beehive.names import QueueName
 from beehive.queues.base import QueueOperator, seconds
 from beehive.stats import ActorStats
@@ -38,6 +40,11 @@ class ActorHost:
     ``inbox`` makes the actors marked ``idempotent`` run at most once per event id (see
     :mod:`beehive.inbox`); while they run, the host purges its expired records every
     ``inbox.purge_every``. Other actors never touch it.
+
+    ``tracing`` (a :class:`beehive.tracing.Tracing`, the ``otel`` extra) opens an
+    OpenTelemetry span per message and carries the trace context in the events' properties;
+    ``journal`` (a :class:`~beehive.journal.Journal`) records every message handled, per
+    correlation, for ``beehive trace``. Without them the host pays nothing for either.
     """
 
     def __init__(
@@ -51,6 +58,8 @@ class ActorHost:
         stop_grace: float | timedelta = 30.0,
         on_failure: FailureHook | None = None,
         inbox: Inbox | None = None,
+        tracing: Observer | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._operator = operator
         self._descriptors = [d for d in descriptors if d.enabled]
@@ -60,6 +69,8 @@ class ActorHost:
         self._stop_grace = seconds(stop_grace)
         self._on_failure = on_failure
         self._inbox = inbox
+        self._tracing = tracing
+        self._journal = journal
         self._purger: asyncio.Task[None] | None = None
         self._consumers: list[Consumer] = []
         self._pulses: dict[str, float] = {}
@@ -73,6 +84,10 @@ class ActorHost:
     @property
     def inbox(self) -> Inbox | None:
         return self._inbox
+
+    @property
+    def journal(self) -> Journal | None:
+        return self._journal
 
     @property
     def descriptors(self) -> list[ActorDescriptor]:
@@ -104,6 +119,9 @@ class ActorHost:
             )
         factories = [actor_factory(d.actor_type, self._container) for d in self._descriptors]
         await self._setup_topology()
+        observer = combine(self._tracing, self._journal)
+        if self._journal is not None:
+            self._journal.start()
         self._consumers = [
             Consumer(
                 descriptor,
@@ -113,6 +131,7 @@ class ActorHost:
                 poll_wait=self._poll_wait,
                 on_failure=self._on_failure,
                 inbox=self._inbox,
+                observer=observer,
             )
             for descriptor, factory in zip(self._descriptors, factories, strict=True)
         ]
@@ -169,6 +188,8 @@ class ActorHost:
         await asyncio.gather(*background, return_exceptions=True)
         wait = self._stop_grace if grace is None else seconds(grace)
         await asyncio.gather(*(consumer.stop(wait) for consumer in self._consumers))
+        if self._journal is not None:
+            await self._journal.stop()
         logger.info("host stopped")
 
     def stats(self) -> dict[str, ActorStats]:
