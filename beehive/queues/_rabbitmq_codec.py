@@ -173,10 +173,12 @@ def _moment(value: object) -> datetime:
     return datetime.fromisoformat(_text(value))
 
 
-def decode(message: DeliveredMessage, fallback_type: str) -> Decoded:
+def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = False) -> Decoded:
     """The event in ``message``; messages from other publishers get sensible defaults.
 
     Raises ValueError (or pydantic's ValidationError) when the message cannot be an event.
+    ``lenient`` shows a body that is not UTF-8 with replacement characters instead: for
+    peeking at dead letters, whose original bytes stay in the queue.
     """
     properties_in = message.header.properties
     headers = dict(properties_in.headers or {})
@@ -194,7 +196,7 @@ def decode(message: DeliveredMessage, fallback_type: str) -> Decoded:
     fields: dict[str, Any] = {
         "event_type": properties_in.message_type or fallback_type,
         "queue_name": _text(meta.get("queue_name", "")),
-        "body": message.body.decode(),
+        "body": message.body.decode(errors="replace" if lenient else "strict"),
         "content_type": properties_in.content_type or "application/octet-stream",
         "correlation_id": properties_in.correlation_id,
         "properties": properties,

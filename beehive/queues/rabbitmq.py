@@ -496,7 +496,7 @@ class RabbitMQQueueOperator(QueueOperator):
                 if not isinstance(message.delivery, Basic.GetOk):
                     break
                 try:
-                    events.append(dead_lettered(decode(message, name.topic)))
+                    events.append(dead_lettered(decode(message, name.topic, lenient=True)))
                 except Exception as error:
                     logger.warning("skipped an unreadable dead letter in %s: %s", name, error)
         # Closing the channel gave every peeked message back, in order.
