@@ -119,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     progress=progress,
                 )
             )
-    except BackendUnavailable as error:
+    except (BackendUnavailable, ConnectionError) as error:
+        # ConnectionError: a broker that does not answer (its message hides any password).
         print(f"prismo: {error}", file=sys.stderr)
         return 2
     print(json.dumps(report.as_json()) if args.json else report.render())

@@ -293,6 +293,19 @@ def test_missing_configuration_is_one_line_and_exit_code_2(
     assert says in err
 
 
+def test_an_unreachable_broker_is_one_line_without_the_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    require_broker()  # aio-pika installed; the broker itself is not used
+    os.environ["BEEHIVE_RABBITMQ_URL"] = "amqp://guest:s3cr3t@127.0.0.1:1/"
+
+    assert main(["--backend", "rabbitmq", "--orders", "1"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("prismo: cannot reach RabbitMQ at amqp://guest:****@127.0.0.1:1/")
+    assert "s3cr3t" not in err
+
+
 def test_a_bad_table_prefix_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     os.environ["BEEHIVE_STORAGE_CONNECTION_STRING"] = "UseDevelopmentStorage=true"
     os.environ["BEEHIVE_STORAGE_TABLE_PREFIX"] = "9-lives"
