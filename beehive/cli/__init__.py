@@ -1,5 +1,5 @@
 """The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
-tend the dead letters (``dlq``).
+tend the dead letters (``dlq``), follow one correlation (``trace``).
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import dlq, graph, run, topology
+from beehive.cli import dlq, graph, run, topology, trace
 from beehive.cli._common import CommandError
 
 __all__ = ["main"]
@@ -29,6 +29,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
         "list, show, replay or purge the dead letters of a subscription or queue",
         dlq.configure,
         dlq.main,
+    ),
+    "trace": (
+        "show one correlation's journey through the actors, from the event journal",
+        trace.configure,
+        trace.main,
     ),
 }
 

@@ -22,6 +22,7 @@ from beehive._endpoint import HealthEndpoint
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     BACKENDS,
+    ENV_PREFIX,
     CommandError,
     add_flag,
     add_option,
@@ -33,6 +34,7 @@ from beehive.cli._common import (
 from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
 from beehive.inbox import Inbox
+from beehive.journal import Journal
 from beehive.metrics import scrape
 from beehive.queues.base import QueueOperator
 
@@ -88,6 +90,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="serve the live dashboard at / on the endpoint's port (replay needs "
         f"{DASHBOARD_TOKEN} set)",
     )
+    add_flag(
+        parser,
+        "--journal",
+        help="record every message handled in the event journal (for beehive trace and the "
+        "dashboard's journey search): in the Azure tables BEEHIVE_STORAGE_CONNECTION_STRING or "
+        "BEEHIVE_STORAGE_TABLE_ENDPOINT names, else in memory on the memory backend",
+    )
     add_option(parser, "--log-format", default="text", help=f"one of {', '.join(logs.FORMATS)}")
     add_option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
@@ -120,6 +129,7 @@ async def serve(
     either way it is closed on the way out.
     """
     inbox = inbox_for(descriptors, container, args.backend)
+    journal = journal_for(args.backend, os.environ) if getattr(args, "journal", False) else None
     if operator is None:
         operator = make_operator(
             args.backend, os.environ, servicebus_namespace=args.servicebus_namespace
@@ -131,6 +141,7 @@ async def serve(
         poll_wait=args.poll_wait,
         stop_grace=args.grace,
         inbox=inbox,
+        journal=journal,
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,6 +184,9 @@ async def serve(
             loop.remove_signal_handler(signum)
         await endpoint.aclose()
         await operator.close()
+        close = getattr(journal.store, "close", None) if journal is not None else None
+        if close is not None:
+            await close()
     logger.info("stopped")
     return 0
 
@@ -185,7 +199,23 @@ def dashboard_for(host: ActorHost, environ: Mapping[str, str]) -> Dashboard:
     """
     from beehive.dashboard import Dashboard  # the dashboard draws with beehive.cli.graph
 
-    return Dashboard(host, token=environ.get(DASHBOARD_TOKEN) or None)
+    return Dashboard(host, token=environ.get(DASHBOARD_TOKEN) or None, journey=host.journal)
+
+
+def journal_for(backend: str, environ: Mapping[str, str]) -> Journal:
+    """The journal of ``beehive run --journal``: in the Azure tables the environment names
+    (shared by every replica, read by ``beehive trace``), else in memory on the memory backend."""
+    from beehive.cli.trace import CONNECTION_STRING, TABLE_ENDPOINT, journal_from
+
+    journal = journal_from(environ, environ.get(f"{ENV_PREFIX}STORAGE_TABLE_PREFIX", ""))
+    if journal is not None:
+        return journal
+    if backend == "memory":
+        return Journal.in_memory()
+    raise CommandError(
+        f"--journal on {backend} needs a journal every replica shares: set "
+        f"{CONNECTION_STRING} or {TABLE_ENDPOINT}"
+    )
 
 
 def inbox_for(

@@ -1,0 +1,113 @@
+"""``beehive trace CORRELATION_ID``: one correlation's journey, from the event journal.
+
+The journal is read from the Azure Table storage a host writes it to (``beehive run
+--journal``): ``BEEHIVE_STORAGE_CONNECTION_STRING``, or ``BEEHIVE_STORAGE_TABLE_ENDPOINT``
+with ``DefaultAzureCredential`` (a managed identity, or a developer's ``az login``). An
+in-memory journal lives and dies inside its host's process: see it on that host's dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from beehive.cli._common import ENV_PREFIX, CommandError, add_option
+from beehive.journal import Journal, JournalEntry
+
+CONNECTION_STRING = f"{ENV_PREFIX}STORAGE_CONNECTION_STRING"
+TABLE_ENDPOINT = f"{ENV_PREFIX}STORAGE_TABLE_ENDPOINT"
+COLUMNS = ("time", "offset", "actor", "event type", "id", "outcome", "duration")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("correlation_id", metavar="CORRELATION_ID", help="e.g. an order id")
+    parser.add_argument("--json", action="store_true", help="print the entries as JSON lines")
+    add_option(
+        parser,
+        "--table-prefix",
+        default="",
+        metavar="PREFIX",
+        help="prefix of the journal's tables, as the host was given",
+        env=f"{ENV_PREFIX}STORAGE_TABLE_PREFIX",
+    )
+
+
+def journal_from(environ: Mapping[str, str], table_prefix: str = "") -> Journal | None:
+    """The journal in the Azure tables the environment names, or None when it names none."""
+    connection, endpoint = environ.get(CONNECTION_STRING), environ.get(TABLE_ENDPOINT)
+    if not connection and not endpoint:
+        return None
+    try:
+        from beehive.stores.azure import AzureKeyedListStore
+    except ImportError:
+        raise CommandError(
+            "the journal on Azure needs: pip install 'beehive-actors[azure]'"
+        ) from None
+    if connection:
+        try:
+            store = AzureKeyedListStore.from_connection_string(
+                connection, JournalEntry, table_prefix=table_prefix
+            )
+        except ValueError as error:
+            raise CommandError(f"{CONNECTION_STRING}: {error}") from None
+    else:
+        store = AzureKeyedListStore(str(endpoint), JournalEntry, table_prefix=table_prefix)
+    return Journal(store)
+
+
+def main(args: argparse.Namespace) -> int:
+    journal = journal_from(os.environ, args.table_prefix)
+    if journal is None:
+        raise CommandError(
+            f"beehive trace reads the journal from Azure Table storage: set {CONNECTION_STRING} "
+            f"or {TABLE_ENDPOINT}. An in-memory journal (beehive run --journal on the memory "
+            "backend) lives only inside the host's process: search it on that host's dashboard"
+        )
+    entries = asyncio.run(_journey(journal, args.correlation_id))
+    if not entries:
+        print(f"beehive: no journal entries for {args.correlation_id!r}", file=sys.stderr)
+        return 1
+    render(entries, sys.stdout, as_json=args.json)
+    return 0
+
+
+async def _journey(journal: Journal, correlation_id: str) -> Sequence[JournalEntry]:
+    try:
+        return await journal.journey(correlation_id)
+    finally:
+        close = getattr(journal.store, "close", None)
+        if close is not None:
+            await close()
+
+
+def render(entries: Sequence[JournalEntry], out: TextIO, *, as_json: bool = False) -> None:
+    """The journey as an aligned table (or JSON lines), offsets from its first entry."""
+    if as_json:
+        for entry in entries:
+            out.write(entry.model_dump_json() + "\n")
+        return
+    first = entries[0].timestamp
+    rows = [
+        (
+            entry.timestamp.isoformat(timespec="milliseconds"),
+            f"+{(entry.timestamp - first).total_seconds():.3f}s",
+            entry.actor,
+            entry.event_type,
+            entry.event_id,
+            entry.outcome
+            if entry.delivery_count <= 1
+            else f"{entry.outcome} (delivery {entry.delivery_count})",
+            f"{entry.seconds * 1000:.1f}ms",
+        )
+        for entry in entries
+    ]
+    widths = [max(len(row[i]) for row in (COLUMNS, *rows)) for i in range(len(COLUMNS))]
+    for row in (COLUMNS, *rows):
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+        )
