@@ -19,27 +19,10 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-from pydantic import BaseModel
-
 from beehive import ActorDescriptor, ActorHost, Event
 from beehive.queues import InMemoryQueueOperator
 
 BASELINE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "minimal_host.py"
-
-
-class Payload(BaseModel):
-    order_id: int
-    amount: float
-
-
-class A(BaseModel):
-    order_id: int
-    amount: float
-
-
-class B(BaseModel):
-    order_id: int
-    amount: float
 
 
 class First:
@@ -62,7 +45,8 @@ def load_baseline() -> ModuleType:
     if not BASELINE.exists():
         sys.exit(f"baseline not found: {BASELINE} (the shared/ folder beside the repository)")
     spec = importlib.util.spec_from_file_location("minimal_host", BASELINE)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        sys.exit(f"cannot load {BASELINE}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -81,7 +65,7 @@ async def beehive_run(events: int, workers: int) -> float:
     async with ActorHost(operator, chain(workers)):
         started = time.perf_counter()
         for i in range(events):
-            body = '{"order_id": %d, "amount": 9.95}' % i
+            body = f'{{"order_id": {i}, "amount": 9.95}}'
             await operator.push(Event(event_type="A", body=body))
         await Second.done.wait()
         return time.perf_counter() - started
@@ -108,10 +92,6 @@ async def pickup_latency(samples: int) -> list[float]:
     return latencies
 
 
-def best(runs: list[float]) -> float:
-    return min(runs)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -120,20 +100,24 @@ def main() -> None:
     args = parser.parse_args()
     baseline = load_baseline()
 
-    print(f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, best of "
-          f"{args.repeat}")
+    print(
+        f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, best of "
+        f"{args.repeat}"
+    )
     print(f"{'workers':>8} {'bare hops/s':>12} {'beehive hops/s':>15} {'cost ratio':>11}")
     for workers in args.workers:
-        bare = best([asyncio.run(baseline.run(args.events, workers))[0] for _ in range(args.repeat)])
-        ours = best([asyncio.run(beehive_run(args.events, workers)) for _ in range(args.repeat)])
+        bare = min(asyncio.run(baseline.run(args.events, workers))[0] for _ in range(args.repeat))
+        ours = min(asyncio.run(beehive_run(args.events, workers)) for _ in range(args.repeat))
         hops = 2 * args.events
         print(f"{workers:>8} {hops / bare:>12,.0f} {hops / ours:>15,.0f} {ours / bare:>10.2f}x")
 
     latencies = sorted(asyncio.run(pickup_latency(2000)))
     p50 = statistics.median(latencies) * 1e6
     p99 = latencies[int(len(latencies) * 0.99)] * 1e6
-    print(f"idle actor pick-up latency: p50 {p50:.0f} us, p99 {p99:.0f} us, max "
-          f"{latencies[-1] * 1e6:.0f} us")
+    print(
+        f"idle actor pick-up latency: p50 {p50:.0f} us, p99 {p99:.0f} us, max "
+        f"{latencies[-1] * 1e6:.0f} us"
+    )
 
 
 if __name__ == "__main__":

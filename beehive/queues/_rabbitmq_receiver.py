@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from pamqp.commands import Basic
 
 from beehive.events import Event
 from beehive.names import QueueName
+from beehive.queues._lineup import Lineup
 from beehive.queues._rabbitmq_codec import Decoded
 from beehive.queues.base import QueueSettings
 
@@ -73,15 +73,16 @@ class Receiver:
     demand: int = 0
     """Messages asked for by callers waiting in ``next`` (sizes the prefetch at start)."""
     held: int = 0
-    ready: deque[Lease] = field(default_factory=deque)
-    sessions: dict[str, deque[Lease]] = field(default_factory=dict)
-    free_sessions: deque[str] = field(default_factory=deque)
-    busy_sessions: set[str] = field(default_factory=set)
-    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    lineup: Lineup[Lease] = field(init=False)
     started: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.lineup = Lineup(
+            sessions=self.settings.sessions, session_of=lambda lease: lease.session
+        )
 
     async def start(self, channel: AbstractRobustChannel, on_message: OnMessage) -> None:
         """Consume with a prefetch of ``prefetch``, or of the demand of the callers so far.
@@ -113,10 +114,7 @@ class Receiver:
         again, so the buffer starts empty.
         """
         self.held = 0
-        self.ready.clear()
-        self.sessions.clear()
-        self.free_sessions.clear()
-        self.busy_sessions.clear()
+        self.lineup.clear()
         if self.closed:
             return
         try:
@@ -127,19 +125,13 @@ class Receiver:
     # -- the buffer ---------------------------------------------------------------------------
 
     def offer(self, lease: Lease, *, front: bool = False) -> None:
-        if not self.settings.sessions:
-            (self.ready.appendleft if front else self.ready.append)(lease)
-        else:
-            line = self.sessions.setdefault(lease.session, deque())
-            (line.appendleft if front else line.append)(lease)
-            self._free(lease.session)
-        self.wake()
+        self.lineup.put(lease, front=front)
 
     def take(self, max_count: int) -> list[Lease]:
         """Up to ``max_count`` live deliveries, marked held (sessions: one per session)."""
         taken: list[Lease] = []
         while len(taken) < max_count:
-            lease = self._next()
+            lease = self.lineup.take()
             if lease is None:
                 break
             if not lease.alive:
@@ -149,65 +141,17 @@ class Receiver:
             taken.append(lease)
         return taken
 
-    def _next(self) -> Lease | None:
-        if not self.settings.sessions:
-            return self.ready.popleft() if self.ready else None
-        if not self.free_sessions:
-            return None
-        session = self.free_sessions.popleft()
-        line = self.sessions[session]
-        lease = line.popleft()
-        if not line:
-            del self.sessions[session]
-        self.busy_sessions.add(session)
-        return lease
-
     def settle(self, lease: Lease) -> None:
         """A held lease is done with (acked, re-offered or lost)."""
         self.held = max(0, self.held - 1)
 
     def release(self, lease: Lease) -> None:
         """Let the next message of the lease's session go out (sessions only)."""
-        if self.settings.sessions:
-            self.busy_sessions.discard(lease.session)
-            self._free(lease.session)
-            self.wake()
-
-    def _free(self, session: str) -> None:
-        if (
-            session in self.sessions
-            and session not in self.busy_sessions
-            and session not in self.free_sessions
-        ):
-            self.free_sessions.append(session)
-
-    # -- waiting ------------------------------------------------------------------------------
-
-    def wake(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        self.lineup.release(lease)
 
     def wake_all(self) -> None:
-        while self.waiters:
-            self.wake()
+        self.lineup.wake_all()
 
     async def wait(self, deadline: float) -> bool:
         """Wait for a delivery until ``deadline`` (loop time); False when the time ran out."""
-        waiter = asyncio.get_running_loop().create_future()
-        self.waiters.append(waiter)
-        try:
-            async with asyncio.timeout_at(deadline):
-                await waiter
-            return True
-        except TimeoutError:
-            return False
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.wake()  # pass the wake-up on: this caller will not take the delivery
-            raise
-        finally:
-            if waiter in self.waiters:
-                self.waiters.remove(waiter)
+        return await self.lineup.wait(deadline)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from beehive.errors import LeaseLostError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
 from beehive.queues._dead_letters import replayed, selected
+from beehive.queues._lineup import Lineup
 from beehive.queues.base import (
     DEAD_LETTER_DESCRIPTION,
     DEAD_LETTER_REASON,
@@ -47,68 +47,26 @@ class _Lease:
     expires_at: float
 
 
+def _session_of(message: _Message) -> str:
+    return message.event.session_id or ""
+
+
 @dataclass(eq=False)
 class _Queue:
     """A subscription or plain queue; with sessions, at most one message per session is leased."""
 
     name: QueueName
     settings: QueueSettings
-    ready: deque[_Message] = field(default_factory=deque)
-    sessions: dict[str, deque[_Message]] = field(default_factory=dict)
-    free_sessions: deque[str] = field(default_factory=deque)
-    busy_sessions: set[str] = field(default_factory=set)
     scheduled: int = 0
     # Live leases in expiry order: every lease of a queue lasts as long, and a renewed one
     # moves to the end. So one timer, armed for the first, serves them all.
     leases: dict[_Lease, None] = field(default_factory=dict)
     expiry: asyncio.TimerHandle | None = None
     dead: list[Event] = field(default_factory=list)
-    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    lineup: Lineup[_Message] = field(init=False)
 
-    def put(self, message: _Message, *, front: bool = False) -> None:
-        if not self.settings.sessions:
-            (self.ready.appendleft if front else self.ready.append)(message)
-        else:
-            session = message.event.session_id or ""
-            pending = self.sessions.setdefault(session, deque())
-            (pending.appendleft if front else pending.append)(message)
-            self._offer(session)
-        self.wake()
-
-    def take(self) -> _Message | None:
-        if not self.settings.sessions:
-            return self.ready.popleft() if self.ready else None
-        if not self.free_sessions:
-            return None
-        session = self.free_sessions.popleft()
-        pending = self.sessions[session]
-        message = pending.popleft()
-        if not pending:
-            del self.sessions[session]
-        self.busy_sessions.add(session)
-        return message
-
-    def release_session(self, message: _Message) -> None:
-        if self.settings.sessions:
-            session = message.event.session_id or ""
-            self.busy_sessions.discard(session)
-            self._offer(session)
-            self.wake()
-
-    def _offer(self, session: str) -> None:
-        if (
-            session in self.sessions
-            and session not in self.busy_sessions
-            and session not in self.free_sessions
-        ):
-            self.free_sessions.append(session)
-
-    def wake(self) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+    def __post_init__(self) -> None:
+        self.lineup = Lineup(sessions=self.settings.sessions, session_of=_session_of)
 
     def hold(self, lease: _Lease) -> None:
         self.leases[lease] = None
@@ -124,8 +82,8 @@ class _Queue:
                 self.expiry = asyncio.get_running_loop().call_at(lease.expires_at, self.sweep)
                 return
             del self.leases[lease]
-            self.put(lease.message, front=True)
-            self.release_session(lease.message)
+            self.lineup.put(lease.message, front=True)
+            self.lineup.release(lease.message)
 
     @property
     def leased(self) -> int:
@@ -133,7 +91,7 @@ class _Queue:
 
     @property
     def active(self) -> int:
-        return len(self.ready) + sum(len(p) for p in self.sessions.values())
+        return len(self.lineup)
 
 
 class InMemoryQueueOperator(QueueOperator):
@@ -186,8 +144,7 @@ class InMemoryQueueOperator(QueueOperator):
                 if queue.expiry is not None:
                     queue.expiry.cancel()
                 self._discard(queue.active + queue.scheduled + queue.leased)
-                while queue.waiters:
-                    queue.wake()
+                queue.lineup.wake_all()
 
     async def queue_exists(self, name: str | QueueName) -> bool:
         name = QueueName(name)
@@ -258,7 +215,7 @@ class InMemoryQueueOperator(QueueOperator):
         elif delay > 0:
             self._later(queue, message, delay)
         else:
-            queue.put(message)
+            queue.lineup.put(message)
 
     def _later(
         self, queue: _Queue, message: _Message, delay: float, *, front: bool = False
@@ -268,9 +225,9 @@ class InMemoryQueueOperator(QueueOperator):
         def due() -> None:
             self._timers.discard(timer)
             queue.scheduled -= 1
-            queue.put(message, front=front)
+            queue.lineup.put(message, front=front)
             if front:
-                queue.release_session(message)
+                queue.lineup.release(message)
 
         timer = asyncio.get_running_loop().call_later(delay, due)
         self._timers.add(timer)
@@ -289,20 +246,8 @@ class InMemoryQueueOperator(QueueOperator):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds(wait)
         while loop.time() < deadline:
-            waiter = loop.create_future()
-            queue.waiters.append(waiter)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter
-            except TimeoutError:
+            if not await queue.lineup.wait(deadline):
                 return []
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    queue.wake()  # pass the wake-up on: this consumer will not take the message
-                raise
-            finally:
-                if waiter in queue.waiters:
-                    queue.waiters.remove(waiter)
             leased = self._lease(self._receiving(name), max_count)
             if leased:
                 return leased
@@ -312,7 +257,7 @@ class InMemoryQueueOperator(QueueOperator):
         leased: list[Event] = []
         loop = asyncio.get_running_loop()
         while len(leased) < max_count:
-            message = queue.take()
+            message = queue.lineup.take()
             if message is None:
                 break
             message.deliveries += 1
@@ -341,7 +286,7 @@ class InMemoryQueueOperator(QueueOperator):
 
     async def complete(self, event: Event) -> None:
         lease = self._settle(event)
-        lease.queue.release_session(lease.message)
+        lease.queue.lineup.release(lease.message)
         self._discard(1)
 
     async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
@@ -349,8 +294,8 @@ class InMemoryQueueOperator(QueueOperator):
         queue, message = lease.queue, lease.message
         wait = seconds(delay)
         if wait <= 0:
-            queue.put(message, front=True)
-            queue.release_session(message)
+            queue.lineup.put(message, front=True)
+            queue.lineup.release(message)
         else:
             # A session stays held while its head waits, so later messages cannot overtake it.
             self._later(queue, message, wait, front=queue.settings.sessions)
@@ -378,7 +323,7 @@ class InMemoryQueueOperator(QueueOperator):
             )
         )
         if held:
-            queue.release_session(message)
+            queue.lineup.release(message)
         self._discard(1)
         logger.warning(
             "dead-lettered event %s %s in %s: %s",
