@@ -76,6 +76,7 @@ class Consumer:
         self._poll_wait = poll_wait
         self._on_failure = on_failure
         self._inbox = inbox if descriptor.idempotent else None
+        self._running: dict[str, asyncio.Event] = {}  # event ids in the inbox path
         self._workers: list[asyncio.Task[None]] = []
         self._leasing: set[asyncio.Task[None]] = set()
         self._in_flight: dict[int, _Flight] = {}
@@ -209,7 +210,22 @@ class Consumer:
         return outcome
 
     async def _process_once(self, event: Event, inbox: Inbox) -> str:
-        """Process through the inbox: one read, then process, record and publish, or replay."""
+        """Process through the inbox: one read, then process, record and publish, or replay.
+
+        A copy of an event this consumer is already processing waits for that run to end
+        (keeping its lease), then finds its record: in one process, an idempotent actor runs
+        once per event id even when copies arrive together.
+        """
+        while (running := self._running.get(event.id)) is not None:
+            await running.wait()
+        done = self._running[event.id] = asyncio.Event()
+        try:
+            return await self._process_alone(event, inbox)
+        finally:
+            del self._running[event.id]
+            done.set()
+
+    async def _process_alone(self, event: Event, inbox: Inbox) -> str:
         name = self.descriptor.name
         recorded = await inbox.recall(name, event.id)
         if recorded is None:

@@ -260,8 +260,34 @@ async def _empty(inbox: Inbox) -> bool:
     return not [r async for r in inbox.store.list()]
 
 
+async def test_copies_of_one_event_in_one_host_run_the_actor_once() -> None:
+    """Copies delivered together to several workers of one host: the later ones wait for the
+    running one, then find its record."""
+    runs: Counter[str] = Counter()
+
+    class Slow:
+        async def process(self, event: Event) -> list[Event]:
+            runs[event.id] += 1
+            await asyncio.sleep(0.05)  # long enough for the copy to arrive meanwhile
+            return [Event(event_type="Echoed", body=event.body)]
+
+    operator = RecordingQueueOperator()
+    descriptor = ActorDescriptor(
+        Slow, "Ping-Slow", parallelism=4, idempotent=True, emits=("Echoed",)
+    )
+    async with ActorHost(
+        operator, [descriptor], inbox=Inbox.in_memory(), backoff=FAST, poll_wait=1
+    ) as host:
+        pings = [Event(event_type="Ping", body=str(n)) for n in range(10)]
+        await operator.push_batch([copy for ping in pings for copy in (ping, ping)])
+        await operator.wait_idle(10)
+
+    assert host.stats()["Slow@Ping-Slow"].duplicates == 10
+    assert runs == Counter({ping.id: 1 for ping in pings})
+
+
 async def test_concurrent_deliveries_of_one_event_publish_one_set_of_events() -> None:
-    """Given locks that expire mid-processing, two consumers may run the same event at once;
+    """Given locks that expire mid-processing, two hosts may run the same event at once;
     then only the first to record publishes its events, and the other re-publishes them."""
     started: Counter[str] = Counter()
     both = asyncio.Event()
@@ -276,21 +302,22 @@ async def test_concurrent_deliveries_of_one_event_publish_one_set_of_events() ->
 
     recording = RecordingQueueOperator()
     faults = FaultyQueueOperator(recording, seed=1, lease_expiry_rate=1.0)
-    descriptor = ActorDescriptor(
-        Slow, "Ping-Slow", parallelism=2, idempotent=True, emits=("Echoed",)
-    )
-    async with ActorHost(
-        faults, [descriptor], inbox=Inbox.in_memory(), backoff=FAST, poll_wait=1
-    ) as host:
-        ping = Event(event_type="Ping")
-        await faults.push(ping)
-        await both.wait()
-        faults.calm()
-        await faults.wait_idle(5)
+    descriptor = ActorDescriptor(Slow, "Ping-Slow", idempotent=True, emits=("Echoed",))
+    inbox = Inbox.in_memory()  # shared, as a store is by replicas
+    hosts = [ActorHost(faults, [descriptor], inbox=inbox, backoff=FAST, poll_wait=1) for _ in "ab"]
+    for host in hosts:
+        await host.start()
+    ping = Event(event_type="Ping")
+    await faults.push(ping)
+    await both.wait()
+    faults.calm()
+    await faults.wait_idle(5)
+    for host in hosts:
+        await host.stop()
 
-    stats = host.stats()["Slow@Ping-Slow"]
-    assert stats.lease_lost >= 1
-    assert stats.succeeded + stats.duplicates >= 1
+    stats = [host.stats()["Slow@Ping-Slow"] for host in hosts]
+    assert sum(s.lease_lost for s in stats) >= 1
+    assert sum(s.succeeded + s.duplicates for s in stats) >= 1
     echoed = [e for e in recording.published if e.event_type == "Echoed"]
     assert started[ping.id] >= 2
     assert len(echoed) >= 2
