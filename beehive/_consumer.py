@@ -203,7 +203,7 @@ class Consumer:
             del self._in_flight[id(event)]
             counters.in_flight -= 1
             elapsed = time.monotonic() - started
-            counters.processing_seconds += elapsed
+            counters.observe(elapsed)
             if actor is not None and self._closes:
                 await self._close(actor)
             self._log(event, outcome, elapsed)

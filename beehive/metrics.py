@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from beehive.queues.base import QueueDepth
-from beehive.stats import ActorStats
+from beehive.stats import PROCESSING_BUCKETS, ActorStats
 
 if TYPE_CHECKING:
     from beehive.host import ActorHost
@@ -98,21 +98,14 @@ def _header(family: _Family) -> list[str]:
 
 
 def _histogram(labels: Mapping[str, str], stats: ActorStats) -> list[str]:
-    """Cumulative buckets when the stats carry them (``processing_buckets`` with bounds
-    ``beehive.stats.PROCESSING_BUCKETS``); otherwise the ``+Inf`` bucket, sum and count."""
-    import beehive.stats
-
-    bounds: Sequence[float] = getattr(beehive.stats, "PROCESSING_BUCKETS", ())
-    counts: Sequence[int] = getattr(stats, "processing_buckets", ())
-    finished = stats.received - stats.in_flight
+    """Cumulative buckets (bounds ``PROCESSING_BUCKETS``), then ``+Inf``, sum and count."""
     lines = []
-    if bounds and len(counts) >= len(bounds):
-        cumulative = 0
-        for bound, count in zip(bounds, counts, strict=False):
-            cumulative += count
-            le = _labels(**labels, le=_number(float(bound)))
-            lines.append(f"{_PROCESSING.name}_bucket{le} {cumulative}")
-        finished = sum(counts)  # what the buckets saw, so +Inf and count agree with them
+    cumulative = 0
+    for bound, count in zip(PROCESSING_BUCKETS, stats.processing_buckets, strict=False):
+        cumulative += count
+        le = _labels(**labels, le=_number(float(bound)))
+        lines.append(f"{_PROCESSING.name}_bucket{le} {cumulative}")
+    finished = sum(stats.processing_buckets)
     name = _PROCESSING.name
     lines.append(f"{name}_bucket{_labels(**labels, le='+Inf')} {finished}")
     lines.append(f"{name}_sum{_labels(**labels)} {_number(float(stats.processing_seconds))}")

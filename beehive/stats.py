@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Final
+
+PROCESSING_BUCKETS: Final = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+"""Upper bounds (seconds, inclusive) of the processing-time histogram's buckets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +38,8 @@ class ActorStats:
     in_flight: int = 0
     processing_seconds: float = 0.0
     """Total time spent in ``process`` and settling, over every message."""
+    processing_buckets: tuple[int, ...] = ()
+    """Messages per bucket: one per bound of PROCESSING_BUCKETS, then one for longer ones."""
 
 
 class Counters:
@@ -29,6 +50,7 @@ class Counters:
         "duplicates",
         "in_flight",
         "lease_lost",
+        "processing_buckets",
         "processing_seconds",
         "received",
         "retried",
@@ -39,6 +61,12 @@ class Counters:
         self.received = self.succeeded = self.retried = self.dead_lettered = 0
         self.lease_lost = self.duplicates = self.in_flight = 0
         self.processing_seconds = 0.0
+        self.processing_buckets = [0] * (len(PROCESSING_BUCKETS) + 1)
+
+    def observe(self, seconds: float) -> None:
+        """Count one finished message that took ``seconds``."""
+        self.processing_seconds += seconds
+        self.processing_buckets[bisect_left(PROCESSING_BUCKETS, seconds)] += 1
 
     def snapshot(self) -> ActorStats:
         return ActorStats(
@@ -50,4 +78,5 @@ class Counters:
             duplicates=self.duplicates,
             in_flight=self.in_flight,
             processing_seconds=self.processing_seconds,
+            processing_buckets=tuple(self.processing_buckets),
         )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 
-import beehive.stats
 from beehive import ActorHost, Event, discover
 from beehive.metrics import render, scrape
 from beehive.queues.base import QueueDepth
 from beehive.queues.memory import InMemoryQueueOperator
-from beehive.stats import ActorStats
+from beehive.stats import ActorStats, Counters
 from tests.example_app.models import OrderAccepted
 from tests.example_app.services import Container
 
@@ -44,38 +40,22 @@ def test_every_family_has_help_and_type_and_one_sample_per_actor() -> None:
     assert text.endswith("\n")
 
 
-def test_the_histogram_counts_finished_messages_without_buckets_from_the_core() -> None:
-    stats = ActorStats(received=5, succeeded=3, in_flight=2, processing_seconds=1.5)
+def test_the_histogram_has_cumulative_buckets_sum_and_count() -> None:
+    counters = Counters()
+    for seconds in (0.001, 0.004, 0.02, 0.3, 120.0):
+        counters.observe(seconds)
 
-    values = samples(render({ACTOR: stats}))
+    values = samples(render({ACTOR: counters.snapshot()}))
 
-    assert values[f'beehive_processing_seconds_bucket{{actor="{ACTOR}",le="+Inf"}}'] == "3"
-    assert values[f'beehive_processing_seconds_count{{actor="{ACTOR}"}}'] == "3"
-    assert values[f'beehive_processing_seconds_sum{{actor="{ACTOR}"}}'] == "1.5"
+    def bucket(le: str) -> str:
+        return values[f'beehive_processing_seconds_bucket{{actor="{ACTOR}",le="{le}"}}']
 
-
-@dataclass(frozen=True)
-class BucketedStats:
-    received: int = 6
-    succeeded: int = 6
-    retried: int = 0
-    dead_lettered: int = 0
-    lease_lost: int = 0
-    in_flight: int = 0
-    processing_seconds: float = 3.2
-    processing_buckets: tuple[int, ...] = (3, 2, 1)
-
-
-def test_buckets_are_cumulative_when_the_stats_carry_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(beehive.stats, "PROCESSING_BUCKETS", (0.1, 1.0), raising=False)
-    stats: Any = BucketedStats()
-
-    values = samples(render({ACTOR: stats}))
-
-    bucket = "beehive_processing_seconds_bucket"
-    assert values[f'{bucket}{{actor="{ACTOR}",le="0.1"}}'] == "3"
-    assert values[f'{bucket}{{actor="{ACTOR}",le="1.0"}}'] == "5"
-    assert values[f'{bucket}{{actor="{ACTOR}",le="+Inf"}}'] == "6"
+    assert (bucket("0.005"), bucket("0.025"), bucket("0.5"), bucket("60.0")) == ("2", "3", "4", "4")
+    assert bucket("+Inf") == "5"
+    assert values[f'beehive_processing_seconds_count{{actor="{ACTOR}"}}'] == "5"
+    assert float(values[f'beehive_processing_seconds_sum{{actor="{ACTOR}"}}']) == pytest.approx(
+        120.325
+    )
 
 
 def test_label_values_are_escaped() -> None:
