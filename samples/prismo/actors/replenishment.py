@@ -128,13 +128,15 @@ class ActionParkedOrdersActor:
             if order.quantity <= left and order.id not in woken:
                 woken.append(order.id)
                 left -= order.quantity
+        # Each woken order continues its own journey (and trace), not the requester's.
         return [
             Event(
                 ItemBackInStockForOrder(
                     order_id=order_id,
                     product_id=arrived.product_id,
                     request_id=arrived.request_id,
-                )
+                ),
+                correlation_id=order_id,
             )
             for order_id in woken
         ]
