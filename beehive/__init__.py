@@ -22,6 +22,7 @@ from beehive.errors import (
 from beehive.events import Event
 from beehive.host import ActorHost
 from beehive.inbox import Inbox, InboxRecord
+from beehive.journal import Journal, JournalEntry
 from beehive.names import QueueName
 from beehive.stats import ActorStats
 
@@ -44,6 +45,8 @@ __all__ = [
     "Backoff",
     "Inbox",
     "InboxRecord",
+    "Journal",
+    "JournalEntry",
     # errors
     "ActorConfigurationError",
     "BadEventBody",
