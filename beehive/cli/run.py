@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
 import os
 import signal
@@ -126,8 +127,28 @@ async def serve(
     """Run the host and the endpoint until a signal; 0 after a graceful stop.
 
     The operator is built from ``args`` unless given (tests pass one to publish into it);
-    either way it is closed on the way out.
+    either way it is closed on the way out. The container's resources (dependency-injector
+    ``Resource`` providers: clients, connections) are initialised first and shut down last.
     """
+    await _resources(container, "init_resources")
+    try:
+        return await _serve(args, descriptors, container, operator)
+    finally:
+        await _resources(container, "shutdown_resources")
+
+
+async def _resources(container: Any | None, method: str) -> None:
+    outcome = getattr(container, method, lambda: None)()
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+async def _serve(
+    args: argparse.Namespace,
+    descriptors: list[ActorDescriptor],
+    container: Any | None,
+    operator: QueueOperator | None,
+) -> int:
     inbox = inbox_for(descriptors, container, args.backend)
     journal = journal_for(args.backend, os.environ) if getattr(args, "journal", False) else None
     if operator is None:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import containers, providers
@@ -52,15 +52,6 @@ async def wait_for(port: int, path: str, status: int) -> None:
 @pytest.fixture(autouse=True)
 def _log_to_caplog(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="beehive")
-
-
-@pytest.fixture
-def restore_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_serves_until_sigterm_then_stops_gracefully(caplog: pytest.LogCaptureFixture) -> None:
@@ -122,12 +113,28 @@ async def test_a_broker_that_refuses_is_a_start_error() -> None:
         await serve(run_args(), discover(APP), Container(), Refusing())  # type: ignore[arg-type]
 
 
+async def test_the_containers_resources_are_set_up_first_and_shut_down_last() -> None:
+    lifecycle: list[str] = []
+
+    async def open_connection() -> AsyncIterator[str]:
+        lifecycle.append("open")
+        yield "connection"
+        lifecycle.append("close")
+
+    class WithResources(Container):
+        connection = providers.Resource(open_connection)
+
+    with pytest.raises(StartError):
+        await serve(run_args(), discover(APP), WithResources(), Refusing())  # type: ignore[arg-type]
+
+    assert lifecycle == ["open", "close"]
+
+
 async def test_an_actor_that_cannot_be_built_is_a_configuration_error() -> None:
     with pytest.raises(CommandError, match="payment_gateway"):
         await serve(run_args(), discover(APP), None, InMemoryQueueOperator())  # type: ignore[arg-type]
 
 
-@pytest.mark.usefixtures("restore_root_logger")
 def test_main_turns_a_start_error_into_exit_code_1(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,7 +150,6 @@ def test_main_turns_a_start_error_into_exit_code_1(
     )
 
 
-@pytest.mark.usefixtures("restore_root_logger")
 def test_a_port_in_use_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
