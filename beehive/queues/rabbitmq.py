@@ -47,6 +47,7 @@ from typing import Any, Final, Literal
 
 try:
     import aio_pika
+    from aio_pika.abc import AbstractChannel
     from aiormq.abc import DeliveredMessage
     from aiormq.exceptions import ChannelClosed, ChannelNotFoundEntity, ChannelPreconditionFailed
     from pamqp.commands import Basic
@@ -485,16 +486,7 @@ class RabbitMQQueueOperator(QueueOperator):
         name = QueueName(name)
         events: list[Event] = []
         async with self._link.admin() as channel:
-            try:
-                queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
-            except ChannelNotFoundEntity:
-                raise QueueNotFoundError(f"no subscription or queue named {name}") from None
-            count = queue.declaration_result.message_count or 0
-            underlay = await channel.get_underlay_channel()
-            for _ in range(count):
-                message = await underlay.basic_get(queue.name, no_ack=False)
-                if not isinstance(message.delivery, Basic.GetOk):
-                    break
+            async for message in self._peek_dead_letters(channel, name):
                 try:
                     events.append(dead_lettered(decode(message, name.topic, lenient=True)))
                 except Exception as error:
@@ -540,16 +532,7 @@ class RabbitMQQueueOperator(QueueOperator):
         selected ones. Closing the channel gives the others back, in their order."""
         done = 0
         async with self._link.admin() as channel:
-            try:
-                queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
-            except ChannelNotFoundEntity:
-                raise QueueNotFoundError(f"no subscription or queue named {name}") from None
-            count = queue.declaration_result.message_count or 0
-            underlay = await channel.get_underlay_channel()
-            for _ in range(count):
-                message = await underlay.basic_get(queue.name, no_ack=False)
-                if not isinstance(message.delivery, Basic.GetOk):
-                    break
+            async for message in self._peek_dead_letters(channel, name):
                 event_id, dead_reason, decoded = _identify(message, name.topic)
                 if not selected(event_id, dead_reason, ids=ids, reason=reason):
                     continue
@@ -561,6 +544,23 @@ class RabbitMQQueueOperator(QueueOperator):
                 await ack(message)
                 done += 1
         return done
+
+    @staticmethod
+    async def _peek_dead_letters(
+        channel: AbstractChannel, name: QueueName
+    ) -> AsyncIterator[DeliveredMessage]:
+        """Every dead letter of ``name``, taken unacknowledged on ``channel`` (closing the
+        channel gives back what was not acked, in order)."""
+        try:
+            queue = await channel.declare_queue(dead_letter_queue(str(name)), passive=True)
+        except ChannelNotFoundEntity:
+            raise QueueNotFoundError(f"no subscription or queue named {name}") from None
+        underlay = await channel.get_underlay_channel()
+        for _ in range(queue.declaration_result.message_count or 0):
+            message = await underlay.basic_get(queue.name, no_ack=False)
+            if not isinstance(message.delivery, Basic.GetOk):
+                return
+            yield message
 
     # -- lifecycle ------------------------------------------------------------------------------
 
