@@ -2,7 +2,7 @@
 
 Overrides are keyed by actor class name (every source of that class) or by descriptor name
 (``ActorClass@Topic-Subscription``, one source) and may set ``parallelism``,
-``max_deliveries``, ``lease_seconds``, ``max_lease_seconds`` and ``enabled``.
+``max_deliveries``, ``lease_seconds``, ``max_lease_seconds``, ``enabled`` and ``idempotent``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ SETTINGS: dict[str, type] = {
     "lease_seconds": float,
     "max_lease_seconds": float,
     "enabled": bool,
+    "idempotent": bool,
 }
 ENV_PREFIX = "BEEHIVE_ACTOR__"
 

@@ -49,13 +49,19 @@ def test_overrides_from_toml(tmp_path: Path) -> None:
 def test_overrides_from_environment_variables() -> None:
     environ = {
         "BEEHIVE_ACTOR__PaymentActor__MAX_DELIVERIES": "3",
+        "BEEHIVE_ACTOR__PaymentActor__IDEMPOTENT": "true",
         "BEEHIVE_ACTOR__TracingActor__ENABLED": "false",
         "PATH": "/bin",
     }
 
     overrides = overrides_from_env(environ)
 
-    assert overrides == {"PaymentActor": {"max_deliveries": 3}, "TracingActor": {"enabled": False}}
+    assert overrides == {
+        "PaymentActor": {"max_deliveries": 3, "idempotent": True},
+        "TracingActor": {"enabled": False},
+    }
+    payment = by_name(apply_overrides(DESCRIPTORS, overrides), "PaymentActor@OrderAccepted-Payment")
+    assert payment.idempotent
 
 
 @pytest.mark.parametrize(
