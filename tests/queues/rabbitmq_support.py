@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -76,3 +78,21 @@ async def rabbitmq_backend(**options: object) -> AsyncIterator[QueueOperator]:
         async with RabbitMQQueueOperator(RABBITMQ_URL) as cleaner:
             for name in sorted(operator.created, key=lambda n: not n.is_subscription):
                 await cleaner.delete_queue(name)
+
+
+def start_worker(module: str, *args: str) -> subprocess.Popen[str]:
+    """``python -m module RABBITMQ_URL *args`` from the repository root, once it printed
+    "ready" (the worker's host is consuming)."""
+    root = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", module, RABBITMQ_URL, *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert worker.stdout is not None
+    if worker.stdout.readline().strip() != "ready":
+        worker.kill()
+        raise RuntimeError(f"the worker process {module} did not start")
+    return worker

@@ -8,14 +8,11 @@ connections, a worker process killed mid-run and a broker restart.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -28,13 +25,13 @@ from tests.queues.rabbitmq_support import (
     rabbitmq_backend,
     rabbitmqctl,
     require_broker,
+    start_worker,
 )
 
 aio_pika = pytest.importorskip("aio_pika")
 from beehive.queues.rabbitmq import RabbitMQQueueOperator  # noqa: E402
 
 Unique = Callable[[str], str]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -304,25 +301,7 @@ async def test_a_lost_connection_loses_the_lease_and_the_broker_redelivers(
 
 
 def _start_worker(source: str, parallelism: int) -> subprocess.Popen[str]:
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.queues.rabbitmq_chain",
-            RABBITMQ_URL,
-            source,
-            str(parallelism),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert worker.stdout is not None
-    if worker.stdout.readline().strip() != "ready":
-        worker.kill()
-        raise RuntimeError("the worker process did not start")
-    return worker
+    return start_worker("tests.queues.rabbitmq_chain", source, str(parallelism))
 
 
 @pytest.mark.slow

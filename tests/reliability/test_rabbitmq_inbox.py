@@ -11,13 +11,10 @@ so every job's side effect (its tally) happens exactly once.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -26,12 +23,15 @@ from beehive import Event
 from beehive.inbox import Inbox
 from beehive.queues import QueueOperator
 from tests.azurite import Azurite
-from tests.queues.rabbitmq_support import RABBITMQ_URL, rabbitmq_backend, rabbitmqctl
+from tests.queues.rabbitmq_support import (
+    rabbitmq_backend,
+    rabbitmqctl,
+    start_worker,
+)
 from tests.reliability.rabbitmq_inbox_worker import azure_inbox, tally_host, worker_host
 from tests.reliability.support import until
 
 pytest.importorskip("aio_pika")
-ROOT = Path(__file__).resolve().parents[2]
 JOBS, PARALLELISM = 200, 4
 
 
@@ -65,28 +65,9 @@ def jobs(topic: str, done: str) -> list[Event]:
     return [Event(event_type=topic, body=str(i), properties={"done": done}) for i in range(JOBS)]
 
 
-def start_worker(source: str, connection: str, prefix: str) -> subprocess.Popen[str]:
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.reliability.rabbitmq_inbox_worker",
-            RABBITMQ_URL,
-            source,
-            str(PARALLELISM),
-            connection,
-            prefix,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert worker.stdout is not None
-    if worker.stdout.readline().strip() != "ready":
-        worker.kill()
-        raise RuntimeError("the worker process did not start")
-    return worker
+def start_inbox_worker(source: str, connection: str, prefix: str) -> subprocess.Popen[str]:
+    module = "tests.reliability.rabbitmq_inbox_worker"
+    return start_worker(module, source, str(PARALLELISM), connection, prefix)
 
 
 @pytest.mark.slow
@@ -100,7 +81,9 @@ async def test_a_worker_killed_mid_run_makes_no_duplicate_side_effect(
     tallies: Counter[str] = Counter()
 
     async with tally_host(rabbit, f"{done}-Tally", inbox, tallies) as tally:
-        worker = await asyncio.to_thread(start_worker, source, azurite.connection_string, prefix)
+        worker = await asyncio.to_thread(
+            start_inbox_worker, source, azurite.connection_string, prefix
+        )
         try:
             await until(lambda: len(tallies) >= 40, timeout=30, what="40 jobs done")
             worker.send_signal(signal.SIGKILL)
