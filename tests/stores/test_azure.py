@@ -22,7 +22,6 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
 from beehive.stores import ConcurrencyConflictError, LockNotAcquiredError, NotFoundError
-from beehive.stores._azure_locks import lease_seconds
 from beehive.stores._names import table_name
 from beehive.stores.azure import (
     AzureCollectionStore,
@@ -31,6 +30,7 @@ from beehive.stores.azure import (
     AzureKeyValueStore,
     AzureLockStore,
 )
+from beehive.stores.azure._locks import lease_seconds
 from tests.azurite import ACCOUNT, ACCOUNT_KEY, ROOT, Azurite
 from tests.stores.conftest import AzureBackend
 from tests.stores.entities import Order, ParkedItem

@@ -18,7 +18,7 @@ from typing import Any, Final, Self
 from urllib.parse import urlsplit
 
 from beehive.errors import NotFoundError
-from beehive.stores._azure_common import (
+from beehive.stores.azure._common import (
     AsyncTokenCredential,
     AzureStore,
     Credential,

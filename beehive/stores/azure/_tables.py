@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from beehive.errors import ValueTooLargeError
-from beehive.stores._azure_common import (
+from beehive.stores.azure._common import (
     AsyncTokenCredential,
     AzureStore,
     Credential,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
 from beehive.errors import ConcurrencyConflictError, CounterUnderflowError
-from beehive.stores._azure_common import Credential, MatchConditions
-from beehive.stores._azure_tables import TableBacked, table_service, table_service_from
+from beehive.stores.azure._common import Credential, MatchConditions
+from beehive.stores.azure._tables import TableBacked, table_service, table_service_from
 
 try:
     from azure.core.exceptions import (

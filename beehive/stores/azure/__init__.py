@@ -16,18 +16,17 @@ one rule (any ``str`` of 1 to 255 characters), escaped where Azure forbids chara
 
 Limits: an entity's JSON may be up to 704 KiB (a larger one is refused with a ``ValueError``);
 counters are signed 64-bit integers; a lock's expiry, for ttls shorter than Azure's leases,
-relies on the machines' clocks agreeing (see :mod:`beehive.stores._azure_locks`). The modules
-``_azure_records``, ``_azure_counters``, ``_azure_blobs`` and ``_azure_locks`` describe the
-layouts.
+relies on the machines' clocks agreeing (see :mod:`beehive.stores.azure._locks`). The
+package's modules ``_records``, ``_counters``, ``_blobs`` and ``_locks`` describe the layouts.
 """
 
 from __future__ import annotations
 
-from beehive.stores._azure_blobs import AzureKeyValueStore
-from beehive.stores._azure_common import Credential
-from beehive.stores._azure_counters import AzureCounterStore
-from beehive.stores._azure_locks import AzureLockStore
-from beehive.stores._azure_records import AzureCollectionStore, AzureKeyedListStore
+from beehive.stores.azure._blobs import AzureKeyValueStore
+from beehive.stores.azure._common import Credential
+from beehive.stores.azure._counters import AzureCounterStore
+from beehive.stores.azure._locks import AzureLockStore
+from beehive.stores.azure._records import AzureCollectionStore, AzureKeyedListStore
 
 __all__ = [
     "AzureCollectionStore",

@@ -27,8 +27,8 @@ from collections.abc import Awaitable, Callable
 from typing import Final, Self
 
 from beehive.errors import LockNotAcquiredError
-from beehive.stores._azure_blobs import BlobBacked, blob_service, blob_service_from
-from beehive.stores._azure_common import Credential, HttpResponseError, MatchConditions
+from beehive.stores.azure._blobs import BlobBacked, blob_service, blob_service_from
+from beehive.stores.azure._common import Credential, HttpResponseError, MatchConditions
 
 try:
     from azure.core.exceptions import (

@@ -6,8 +6,8 @@ is the id, escaped. A keyed list is a table named after the list; each key is on
 a key's items are read with one partition query, page by page, and removed in batch
 transactions of 100. Keys too long for Azure (1 KiB) are hashed, and the original names kept in
 ``Id`` and ``Key`` properties. The entity's JSON is in ``Json`` (see
-:mod:`beehive.stores._azure_tables`), its ``etag`` is the row's ETag and its ``last_modified``
-the row's Timestamp.
+:mod:`beehive.stores.azure._tables`), its ``etag`` is the row's ETag and its
+``last_modified`` the row's Timestamp.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Self
 
 from beehive.errors import KeyAlreadyExistsError, NotFoundError
-from beehive.stores._azure_common import Credential, HttpResponseError, MatchConditions, conflict
-from beehive.stores._azure_tables import (
+from beehive.stores.azure._common import Credential, HttpResponseError, MatchConditions, conflict
+from beehive.stores.azure._tables import (
     Connect,
     TableBacked,
     Tables,

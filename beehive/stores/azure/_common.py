@@ -1,6 +1,6 @@
 """What every Azure store shares: the SDK import, credentials, closing, errors without secrets.
 
-Imported first by every ``_azure_*`` module, so a missing extra fails here with the extra to
+Imported first by every module of this package, so a missing extra fails here with the extra to
 install.
 """
 
