@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import inspect
 import logging
+import random
 import re
 import time
 from abc import ABC, abstractmethod
@@ -31,13 +33,19 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Generic
 
-from beehive.errors import LockNotAcquiredError
+from beehive.errors import (
+    ConcurrencyConflictError,
+    KeyAlreadyExistsError,
+    LockNotAcquiredError,
+    NotFoundError,
+)
 from beehive.stores._entities import Codec, EntityT, check_entity_type
 from beehive.stores._names import check_name, check_prefix
 
 logger = logging.getLogger("beehive.stores")
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+DEFAULT_MODIFY_ATTEMPTS = 50
 _METADATA_KEY = re.compile("[A-Za-z_][A-Za-z0-9_]*")
 _METADATA_VALUE = re.compile("[\x20-\x7e]*")
 
@@ -121,6 +129,77 @@ class CollectionStore(ABC, Generic[EntityT]):
         else:
             entity = self._checked(entity_or_id)
             await self._delete(self._codec.id_of(entity), self._codec.etag_of(entity))
+
+    async def modify(
+        self,
+        id: str,
+        change: Callable[[EntityT], EntityT | Awaitable[EntityT]],
+        *,
+        default: Callable[[], EntityT] | None = None,
+        attempts: int = DEFAULT_MODIFY_ATTEMPTS,
+    ) -> EntityT:
+        """Read, change and write back one entity under ETag concurrency; the stored entity.
+
+        ``change`` (a plain function or an ``async`` one) takes the current entity and returns
+        the new one. When another writer got there first, the entity is read again and
+        ``change`` runs again on the newer version, so the decision is always made on what is
+        stored; it may therefore run several times, and what it notes on its last run is what
+        was stored. Returning the very entity it was given writes nothing (that entity comes
+        back). A missing entity raises ``NotFoundError``, unless ``default()`` makes one, which
+        ``change`` then edits and which is inserted. After ``attempts`` lost races in a row,
+        ``ConcurrencyConflictError``. Only for concurrency-aware entity types: without an etag
+        there is nothing to make the write conditional on.
+        """
+        if not self.concurrency_aware:
+            raise TypeError(
+                f"modify needs a concurrency-aware entity type: {self.entity_type.__name__} "
+                "has no etag and last_modified fields, so a write could not be conditional"
+            )
+        if not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"attempts must be a positive int, got {attempts!r}")
+        id = check_name("id", id)
+        for attempt in range(attempts):
+            if attempt:
+                # A lost race: let the winners finish before reading again.
+                await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * attempt)))
+            try:
+                return await self._modify_once(id, change, default)
+            except (ConcurrencyConflictError, KeyAlreadyExistsError):
+                continue
+        raise ConcurrencyConflictError(
+            f"{self.entity_type.__name__} {id!r} in collection {self.name!r} was changed by "
+            f"another writer on each of {attempts} attempts to modify it; try again later, or "
+            "pass a larger attempts="
+        )
+
+    async def _modify_once(
+        self,
+        id: str,
+        change: Callable[[EntityT], EntityT | Awaitable[EntityT]],
+        default: Callable[[], EntityT] | None,
+    ) -> EntityT:
+        current: EntityT | None = None
+        try:
+            base = current = await self._get(id)
+        except NotFoundError:
+            if default is None:
+                raise
+            base = self._checked(default())
+        changed = change(base)
+        if inspect.isawaitable(changed):
+            changed = await changed
+        if changed is base and current is not None:
+            return current
+        changed = self._checked(changed)
+        if self._codec.id_of(changed) != id:
+            raise ValueError(
+                f"the change of {self.entity_type.__name__} {id!r} returned an entity with id "
+                f"{self._codec.id_of(changed)!r}; a change must keep the id"
+            )
+        if current is None:
+            return await self._insert(changed)
+        # Conditional on the version read, whatever etag the change left on its result.
+        return await self._update(changed, self._codec.etag_of(current))
 
     def list(self) -> AsyncIterator[EntityT]:
         """Every entity, lazily, in no particular order (backends page behind the scenes)."""

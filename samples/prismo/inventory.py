@@ -29,7 +29,6 @@ from beehive.stores import (
     KeyedListStore,
     NotFoundError,
 )
-from samples.prismo.concurrency import modify
 from samples.prismo.entities import (
     LineStatus,
     Order,
@@ -123,18 +122,20 @@ class Inventory:
         except CounterUnderflowError:
             return Take("short", ledger)
 
-        def record(current: OrderStock) -> OrderStock:
-            now = current.lines.get(product_id)
-            if current.cancelled or now is None or now.status != expected:
-                return current
-            return current.with_line(product_id, status="taken")
+        taken = False
 
-        change = await modify(self.ledgers, order_id, record, current=ledger)
-        if not change.written:
+        def record(current: OrderStock) -> OrderStock:
+            nonlocal taken  # as of the last run: the one whose result was stored
+            now = current.lines.get(product_id)
+            taken = not (current.cancelled or now is None or now.status != expected)
+            return current.with_line(product_id, status="taken") if taken else current
+
+        ledger = await self.ledgers.modify(order_id, record)
+        if not taken:
             # Cancelled, or taken by another delivery, since we read the ledger: give it back.
             await self.counters.increment(STOCK, product_id, line.quantity)
-            return Take("settled", change.after)
-        return Take("taken", change.after, completed=change.after.complete)
+            return Take("settled", ledger)
+        return Take("taken", ledger, completed=ledger.complete)
 
     async def wait_for_stock(
         self, order_id: str, product_id: str, *, unanswered: str | None = None
@@ -146,21 +147,26 @@ class Inventory:
         otherwise its outstanding request stands.
         """
 
-        def edit(current: OrderStock) -> OrderStock:
-            line = current.lines.get(product_id)
-            if current.cancelled or line is None:
-                return current
-            if line.status == "pending":
-                return current.with_line(product_id, status="waiting", requests=1)
-            if line.status == "waiting" and unanswered == self._request(order_id, product_id, line):
-                return current.with_line(product_id, requests=line.requests + 1)
-            return current
+        requested = False
 
-        change = await modify(self.ledgers, order_id, edit)
-        line = change.after.lines.get(product_id)
-        if change.after.cancelled or line is None or line.status != "waiting":
+        def request(current: OrderStock) -> OrderStock:
+            nonlocal requested  # as of the last run: the one whose result was stored
+            line, edited = current.lines.get(product_id), current
+            if line is not None and not current.cancelled:
+                if line.status == "pending":
+                    edited = current.with_line(product_id, status="waiting", requests=1)
+                elif line.status == "waiting" and unanswered == self._request(
+                    order_id, product_id, line
+                ):
+                    edited = current.with_line(product_id, requests=line.requests + 1)
+            requested = edited is not current
+            return edited
+
+        ledger = await self.ledgers.modify(order_id, request)
+        line = ledger.lines.get(product_id)
+        if ledger.cancelled or line is None or line.status != "waiting":
             return None
-        return Wait(self._request(order_id, product_id, line), line.quantity, change.written)
+        return Wait(self._request(order_id, product_id, line), line.quantity, requested)
 
     @staticmethod
     def _request(order_id: str, product_id: str, line: StockLine) -> str:
@@ -173,7 +179,11 @@ class Inventory:
         A ledger not opened yet is created closed, so the inventory check never starts.
         """
 
+        before: OrderStock | None = None
+
         def close(current: OrderStock) -> OrderStock:
+            nonlocal before  # as of the last run: the ledger this call closed, if it did
+            before = None if current.cancelled else current
             if current.cancelled:
                 return current
             lines = {
@@ -186,16 +196,14 @@ class Inventory:
             }
             return current.model_copy(update={"cancelled": True, "lines": lines})
 
-        change = await modify(
-            self.ledgers, order_id, close, default=lambda: OrderStock(id=order_id)
-        )
+        ledger = await self.ledgers.modify(order_id, close, default=lambda: OrderStock(id=order_id))
         returned: dict[str, int] = {}
-        if change.written and change.before is not None:
-            for product_id, line in change.before.lines.items():
+        if before is not None:
+            for product_id, line in before.lines.items():
                 if line.status == "taken":
                     await self.receive(product_id, line.quantity)
                     returned[product_id] = line.quantity
-        for product_id, line in change.after.lines.items():
+        for product_id, line in ledger.lines.items():
             if line.status == "dropped":
                 await self.unqueue(product_id, order_id)
         return returned

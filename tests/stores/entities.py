@@ -30,6 +30,15 @@ class ParkedItem(BaseModel):
     last_modified: datetime | None = None
 
 
+class Tally(BaseModel):
+    """A concurrency-aware count, for read-modify-write races."""
+
+    id: str
+    count: int = 0
+    etag: str | None = None
+    last_modified: datetime | None = None
+
+
 class FrozenParkedItem(BaseModel):
     """A concurrency-aware entity that cannot be mutated in place."""
 

@@ -18,7 +18,14 @@ from beehive.stores import (
     NotFoundError,
 )
 from tests.stores.conftest import PROPERTIES, Backend
-from tests.stores.entities import INVALID_NAMES, FrozenParkedItem, Order, ParkedItem, names
+from tests.stores.entities import (
+    INVALID_NAMES,
+    FrozenParkedItem,
+    Order,
+    ParkedItem,
+    Tally,
+    names,
+)
 
 
 @pytest.fixture
@@ -358,3 +365,136 @@ async def test_any_legal_collection_name_works(backend: Backend, name: str) -> N
         await store.insert(Order(id="o-1"))
         assert store.name == name
         assert await store.get("o-1") == Order(id="o-1")
+
+
+# --- modify: read, change, write back under ETag concurrency -------------------------------
+
+
+def make_ready(item: ParkedItem) -> ParkedItem:
+    return item.model_copy(update={"ready": True})
+
+
+async def test_modify_writes_the_change_and_returns_the_stored_entity(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    inserted = await parked.insert(ParkedItem(id="i-1"))
+
+    stored = await parked.modify("i-1", make_ready)
+
+    assert stored.ready
+    assert stored.etag != inserted.etag
+    assert await parked.get("i-1") == stored
+
+
+async def test_modify_takes_an_async_change(parked: CollectionStore[ParkedItem]) -> None:
+    await parked.insert(ParkedItem(id="i-1"))
+
+    async def change(item: ParkedItem) -> ParkedItem:
+        await asyncio.sleep(0)
+        return item.model_copy(update={"product_id": "p-2"})
+
+    assert (await parked.modify("i-1", change)).product_id == "p-2"
+    assert (await parked.get("i-1")).product_id == "p-2"
+
+
+async def test_modify_reapplies_the_change_to_what_another_writer_stored(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    await parked.insert(ParkedItem(id="i-1"))
+    seen: list[ParkedItem] = []
+
+    async def change(item: ParkedItem) -> ParkedItem:
+        seen.append(item)
+        if len(seen) == 1:  # another writer gets in between our read and our write
+            await parked.update(item.model_copy(update={"product_id": "p-2"}))
+        return item.model_copy(update={"ready": True})
+
+    stored = await parked.modify("i-1", change)
+
+    assert [item.product_id for item in seen] == ["p-1", "p-2"]
+    assert stored.ready
+    assert stored.product_id == "p-2"  # the other writer's change is kept, not overwritten
+    assert await parked.get("i-1") == stored
+
+
+async def test_concurrent_modifies_all_apply(backend: Backend) -> None:
+    async with backend.collection(Tally) as tallies:
+        await tallies.insert(Tally(id="t-1"))
+
+        def add_one(tally: Tally) -> Tally:
+            return tally.model_copy(update={"count": tally.count + 1})
+
+        await asyncio.gather(*(tallies.modify("t-1", add_one) for _ in range(10)))
+
+        assert (await tallies.get("t-1")).count == 10
+
+
+async def test_modify_returning_the_same_entity_writes_nothing(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    inserted = await parked.insert(ParkedItem(id="i-1"))
+
+    stored = await parked.modify("i-1", lambda item: item)
+
+    assert stored == inserted
+    assert (await parked.get("i-1")).etag == inserted.etag
+
+
+async def test_modify_of_a_missing_entity_raises_or_starts_from_the_default(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    with pytest.raises(NotFoundError, match="i-1"):
+        await parked.modify("i-1", make_ready)
+
+    stored = await parked.modify("i-1", make_ready, default=lambda: ParkedItem(id="i-1"))
+
+    assert stored.ready
+    assert stored.etag
+    assert await parked.get("i-1") == stored
+
+
+async def test_modify_with_a_default_loses_an_insert_race_and_changes_the_winner(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    async def change(item: ParkedItem) -> ParkedItem:
+        if not await parked.exists("i-1"):  # another writer inserts first
+            await parked.insert(ParkedItem(id="i-1", product_id="p-2"))
+        return make_ready(item)
+
+    stored = await parked.modify("i-1", change, default=lambda: ParkedItem(id="i-1"))
+
+    assert stored.ready
+    assert stored.product_id == "p-2"
+
+
+async def test_modify_gives_up_after_its_attempts_with_a_clear_error(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    await parked.insert(ParkedItem(id="i-1"))
+    runs = 0
+
+    async def always_overtaken(item: ParkedItem) -> ParkedItem:
+        nonlocal runs
+        runs += 1
+        await parked.update(item)  # someone else writes every time
+        return make_ready(item)
+
+    with pytest.raises(ConcurrencyConflictError, match=r"'i-1'.*3 attempts"):
+        await parked.modify("i-1", always_overtaken, attempts=3)
+
+    assert runs == 3
+    assert not (await parked.get("i-1")).ready
+
+
+async def test_modify_refuses_what_it_cannot_do_safely(
+    orders: CollectionStore[Order], parked: CollectionStore[ParkedItem]
+) -> None:
+    await parked.insert(ParkedItem(id="i-1"))
+
+    with pytest.raises(TypeError, match="concurrency-aware"):
+        await orders.modify("o-1", lambda order: order)
+    with pytest.raises(ValueError, match="keep the id"):
+        await parked.modify("i-1", lambda item: item.model_copy(update={"id": "i-2"}))
+    with pytest.raises(ValueError, match="attempts"):
+        await parked.modify("i-1", make_ready, attempts=0)
+    assert not await parked.exists("i-2")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from beehive import Event, actor
 from beehive.stores import CollectionStore
-from samples.prismo.concurrency import modify
 from samples.prismo.entities import CancellationReason, Order
 from samples.prismo.events import (
     FraudCheckFailed,
@@ -36,12 +35,16 @@ class CancelOrderActor:
         model, reason = _REASONS[event.event_type]
         order_id = event.body_as(model).order_id
 
+        cancelled_here = False
+
         def cancel(order: Order) -> Order:
+            nonlocal cancelled_here  # as of the last run: the one whose result was stored
+            cancelled_here = not order.cancelled
             if order.cancelled:
                 return order
             return order.model_copy(update={"cancelled": True, "cancellation_reason": reason})
 
-        change = await modify(self.orders, order_id, cancel)
-        first_reason = change.after.cancellation_reason
+        order = await self.orders.modify(order_id, cancel)
+        first_reason = order.cancellation_reason
         cancelled = Event(OrderCancelled(order_id=order_id, reason=first_reason or reason))
-        return [cancelled] if change.written else replay(event, [cancelled])
+        return [cancelled] if cancelled_here else replay(event, [cancelled])

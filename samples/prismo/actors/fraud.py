@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from beehive import Event, actor
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
-from samples.prismo.concurrency import find
 from samples.prismo.entities import FraudAssessment
 from samples.prismo.events import (
     FraudCheckFailed,
@@ -12,6 +11,7 @@ from samples.prismo.events import (
     PaymentAuthorised,
     subscription,
 )
+from samples.prismo.lookup import find
 from samples.prismo.redelivery import replay
 from samples.prismo.services import FraudChecker
 

@@ -11,7 +11,6 @@ from typing import Literal
 
 from beehive import Event, actor
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
-from samples.prismo.concurrency import find, modify
 from samples.prismo.entities import FulfilmentGate, Order, Shipment
 from samples.prismo.events import (
     FraudCheckPassed,
@@ -20,6 +19,7 @@ from samples.prismo.events import (
     OrderShipped,
     subscription,
 )
+from samples.prismo.lookup import find
 from samples.prismo.redelivery import replay
 
 Branch = Literal["fraud", "stock"]
@@ -62,16 +62,21 @@ class FulfilmentGateActor:
     async def process(self, event: Event) -> list[Event]:
         model, branch = _BRANCHES[event.event_type]
         order_id = event.body_as(model).order_id
-        change = await modify(
-            self.gates,
-            order_id,
-            lambda gate: arrive(gate, branch),
-            default=lambda: FulfilmentGate(id=order_id),
+        arrived_here = False
+
+        def arrive_here(gate: FulfilmentGate) -> FulfilmentGate:
+            nonlocal arrived_here  # as of the last run: the one whose result was stored
+            arrived = arrive(gate, branch)
+            arrived_here = arrived is not gate
+            return arrived
+
+        gate = await self.gates.modify(
+            order_id, arrive_here, default=lambda: FulfilmentGate(id=order_id)
         )
-        if change.after.opened_by != branch:
+        if gate.opened_by != branch:
             return []
         ready = [Event(OrderReadyForFulfilment(order_id=order_id))]
-        return ready if change.written else replay(event, ready)
+        return ready if arrived_here else replay(event, ready)
 
 
 @actor(subscription(OrderReadyForFulfilment, "Fulfilment"), parallelism=4, emits=[OrderShipped])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from beehive import Event, actor
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
-from samples.prismo.concurrency import find, modify
 from samples.prismo.entities import Order, Payment
 from samples.prismo.events import (
     OrderAccepted,
@@ -13,6 +12,7 @@ from samples.prismo.events import (
     PaymentFailed,
     subscription,
 )
+from samples.prismo.lookup import find
 from samples.prismo.redelivery import replay
 from samples.prismo.services import PaymentGateway
 
@@ -80,8 +80,7 @@ class RefundActor:
         if payment is None or payment.status != "authorised":
             return []
         await self.gateway.refund(payment.reference, idempotency_key=f"refund:{order_id}")
-        await modify(
-            self.payments,
+        await self.payments.modify(
             order_id,
             lambda p: (
                 p.model_copy(update={"status": "refunded"}) if p.status == "authorised" else p

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from beehive import Event, actor
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
-from samples.prismo.concurrency import find
 from samples.prismo.entities import Replenishment, order_of
 from samples.prismo.events import (
     ItemBackInStockForOrder,
@@ -14,6 +13,7 @@ from samples.prismo.events import (
     subscription,
 )
 from samples.prismo.inventory import Inventory
+from samples.prismo.lookup import find
 from samples.prismo.redelivery import replay
 from samples.prismo.services import Supplier
 
