@@ -8,6 +8,7 @@ completes, retries or dead-letters each message.
 from beehive.actors import ActorDescriptor, ProcessorActor, actor, discover
 from beehive.backoff import Backoff
 from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
+from beehive.contract import ExternalEvents
 from beehive.errors import (
     ActorConfigurationError,
     BadEventBody,
@@ -35,6 +36,7 @@ __all__ = [
     "ProcessorActor",
     "actor",
     "discover",
+    "ExternalEvents",
     # configuration
     "apply_overrides",
     "overrides_from_env",

@@ -1,5 +1,5 @@
 """The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
-tend the dead letters (``dlq``), follow one correlation (``trace``).
+tend the dead letters (``dlq``), follow one correlation (``trace``), ``check`` the network.
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import dlq, graph, run, topology, trace
+from beehive.cli import check, dlq, graph, run, topology, trace
 from beehive.cli._common import CommandError
 
 __all__ = ["main"]
@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
         "show one correlation's journey through the actors, from the event journal",
         trace.configure,
         trace.main,
+    ),
+    "check": (
+        "find the event network's problems before deploying it",
+        check.configure,
+        check.main,
     ),
 }
 

@@ -24,3 +24,10 @@ OrderShipped-Email                                     (emails the customer)
 <every topic>-Trace                                    (logs the event)
 =====================================================  ==========================================
 """
+
+from beehive import ExternalEvents
+from samples.prismo.events import OrderAccepted
+
+external = ExternalEvents(
+    inputs=[OrderAccepted], description="orders placed by the shop (scripts/prismo places them)"
+)

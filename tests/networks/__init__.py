@@ -1,0 +1,1 @@
+"""Small event networks, each with the problems one ``beehive check`` test looks for."""
