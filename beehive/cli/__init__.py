@@ -1,5 +1,6 @@
 """The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
-tend the dead letters (``dlq``), follow one correlation (``trace``), ``check`` the network.
+tend the dead letters (``dlq``), follow one correlation (``trace``), ``check`` the network,
+publish it as ``asyncapi``.
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import check, dlq, graph, run, topology, trace
+from beehive.cli import asyncapi, check, dlq, graph, run, topology, trace
 from beehive.cli._common import CommandError
 
 __all__ = ["main"]
@@ -39,6 +40,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
         "find the event network's problems before deploying it",
         check.configure,
         check.main,
+    ),
+    "asyncapi": (
+        "write the event network as an AsyncAPI 3.0 document",
+        asyncapi.configure,
+        asyncapi.main,
     ),
 }
 
