@@ -23,6 +23,7 @@ ENV PATH=/opt/beehive/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BEEHIVE_APP_DIR=/app \
+    BEEHIVE_HOST=0.0.0.0 \
     BEEHIVE_PORT=8080 \
     BEEHIVE_LOG_FORMAT=json
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin beehive
@@ -32,5 +33,5 @@ COPY ${APP}/ /app/${APP}/
 USER 10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "beehive._endpoint", "/healthz"]
+    CMD ["python", "-m", "beehive.web", "/healthz"]
 ENTRYPOINT ["beehive", "run"]

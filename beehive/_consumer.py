@@ -342,9 +342,15 @@ class Consumer:
             ]
             for flight in due:
                 flight.renewed = now
-            await asyncio.gather(
-                *(self._settle_quietly(self._operator.renew_lease(f.event)) for f in due)
-            )
+            await asyncio.gather(*(self._renew(f.event) for f in due))
+
+    async def _renew(self, event: Event) -> None:
+        try:
+            await self._operator.renew_lease(event)
+        except Exception as error:
+            logger.warning("%s: %s", self.descriptor.name, error)
+        else:
+            self.counters.lease_renewals += 1
 
     async def _settle_quietly(self, settle: Any) -> None:
         try:

@@ -1,18 +1,31 @@
-"""The host's counters in the Prometheus text exposition format (version 0.0.4).
+"""The host's metrics through ``prometheus_client``: a collector over the host's counters.
 
-Per actor (label ``actor="ActorClass@Topic-Subscription"``, plus ``queue``): messages received,
-succeeded, retried, dead-lettered, whose lease was lost, in flight, and the processing-time
-histogram. Per queue, where the backend can tell: active and dead-lettered messages.
+Per actor (labels ``actor="ActorClass@Topic-Subscription"`` and ``queue``): messages
+received, succeeded, retried, dead-lettered, recognised as duplicates, whose lease was lost,
+lease renewals, messages in flight, and a histogram of processing time. Per queue, from the
+backend's ``depth()``: messages by state. Beside them, whatever the process's default
+registry holds: the process and platform metrics, and the application's own.
+:data:`METRICS` lists every family the host adds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+from starlette.responses import Response
 
 from beehive.queues.base import QueueDepth
 from beehive.stats import PROCESSING_BUCKETS, ActorStats
@@ -22,141 +35,111 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("beehive.metrics")
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_COUNTERS = {
+    "beehive_messages_received": ("received", "Messages leased from the actor's queue."),
+    "beehive_messages_succeeded": ("succeeded", "Messages processed and completed."),
+    "beehive_messages_retried": ("retried", "Messages abandoned for a retry."),
+    "beehive_messages_dead_lettered": ("dead_lettered", "Messages the host dead-lettered."),
+    "beehive_messages_duplicates": (
+        "duplicates",
+        "Redeliveries an idempotent actor's inbox recognised and completed unprocessed.",
+    ),
+    "beehive_messages_lease_lost": (
+        "lease_lost",
+        "Messages whose lease ran out, or whose settling failed, before they were settled.",
+    ),
+    "beehive_lease_renewals": ("lease_renewals", "Leases renewed during long processing."),
+}
+_IN_FLIGHT = "beehive_messages_in_flight"
+_PROCESSING = "beehive_processing_seconds"
+_QUEUE = "beehive_queue_messages"
+
+METRICS: Mapping[str, tuple[str, str]] = {
+    **{f"{name}_total": ("counter", text) for name, (_, text) in _COUNTERS.items()},
+    _IN_FLIGHT: ("gauge", "Messages being processed now."),
+    _PROCESSING: ("histogram", "Time spent processing, publishing and settling one message."),
+    _QUEUE: (
+        "gauge",
+        "Messages in the actor's queue or subscription, by state: active, scheduled, leased, "
+        "dead_lettered (the states the broker reports).",
+    ),
+}
+"""Every metric family the host exposes: name -> (type, help). Counters end in ``_total``."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Family:
-    name: str
-    kind: str
-    help: str
+class Snapshot:
+    """What one scrape reports: counters by actor, each actor's queue, depths by queue."""
+
+    stats: Mapping[str, ActorStats]
+    queues: Mapping[str, str] = field(default_factory=dict)
+    depths: Mapping[str, QueueDepth] = field(default_factory=dict)
 
 
-_COUNTERS = (
-    (_Family("beehive_messages_received_total", "counter", "Messages leased."), "received"),
-    (
-        _Family("beehive_messages_succeeded_total", "counter", "Messages completed."),
-        "succeeded",
-    ),
-    (
-        _Family("beehive_messages_retried_total", "counter", "Messages abandoned for a retry."),
-        "retried",
-    ),
-    (
-        _Family("beehive_messages_dead_lettered_total", "counter", "Messages dead-lettered."),
-        "dead_lettered",
-    ),
-    (
-        _Family(
-            "beehive_messages_lease_lost_total",
-            "counter",
-            "Messages whose lease ran out, or whose settling failed, before they were settled.",
-        ),
-        "lease_lost",
-    ),
-    (
-        _Family(
-            "beehive_messages_duplicates_total",
-            "counter",
-            "Redeliveries an idempotent actor's inbox recognised and completed unprocessed.",
-        ),
-        "duplicates",
-    ),
-    (_Family("beehive_messages_in_flight", "gauge", "Messages being processed now."), "in_flight"),
-)
-_PROCESSING = _Family(
-    "beehive_processing_seconds",
-    "histogram",
-    "Time spent processing, publishing and settling one message.",
-)
-_QUEUE_ACTIVE = _Family(
-    "beehive_queue_active_messages", "gauge", "Messages waiting in the queue or subscription."
-)
-_QUEUE_DEAD = _Family(
-    "beehive_queue_dead_lettered_messages",
-    "gauge",
-    "Messages in the dead-letter queue of the queue or subscription.",
-)
+class HostCollector(Collector):
+    """The families of :data:`METRICS` for one :class:`Snapshot`."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def _labels(self, actor: str) -> list[str]:
+        return [actor, self._snapshot.queues.get(actor, "")]
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._snapshot.stats
+        labels = ["actor", "queue"]
+        for name, (attribute, text) in _COUNTERS.items():
+            counter = CounterMetricFamily(name, text, labels=labels)
+            for actor, s in stats.items():
+                counter.add_metric(self._labels(actor), getattr(s, attribute))
+            yield counter
+        in_flight = GaugeMetricFamily(_IN_FLIGHT, METRICS[_IN_FLIGHT][1], labels=labels)
+        histogram = HistogramMetricFamily(_PROCESSING, METRICS[_PROCESSING][1], labels=labels)
+        for actor, s in stats.items():
+            in_flight.add_metric(self._labels(actor), s.in_flight)
+            histogram.add_metric(self._labels(actor), _buckets(s), sum_value=s.processing_seconds)
+        yield in_flight
+        yield histogram
+        queue = GaugeMetricFamily(_QUEUE, METRICS[_QUEUE][1], labels=["queue", "state"])
+        for name, depth in self._snapshot.depths.items():
+            for state in ("active", "scheduled", "leased", "dead_lettered"):
+                value = getattr(depth, state)
+                if value is not None:
+                    queue.add_metric([name, state], value)
+        yield queue
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _header(family: _Family) -> list[str]:
-    return [f"# HELP {family.name} {family.help}", f"# TYPE {family.name} {family.kind}"]
-
-
-def _histogram(labels: Mapping[str, str], stats: ActorStats) -> list[str]:
-    """Cumulative buckets (bounds ``PROCESSING_BUCKETS``), then ``+Inf``, sum and count."""
-    lines = []
-    cumulative = 0
+def _buckets(stats: ActorStats) -> list[tuple[str, float]]:
+    """Cumulative counts per upper bound, then ``+Inf``: the host counts per bucket."""
+    buckets, cumulative = [], 0
     for bound, count in zip(PROCESSING_BUCKETS, stats.processing_buckets, strict=False):
         cumulative += count
-        le = _labels(**labels, le=_number(float(bound)))
-        lines.append(f"{_PROCESSING.name}_bucket{le} {cumulative}")
-    finished = sum(stats.processing_buckets)
-    name = _PROCESSING.name
-    lines.append(f"{name}_bucket{_labels(**labels, le='+Inf')} {finished}")
-    lines.append(f"{name}_sum{_labels(**labels)} {_number(float(stats.processing_seconds))}")
-    lines.append(f"{name}_count{_labels(**labels)} {finished}")
-    return lines
+        buckets.append((str(float(bound)), float(cumulative)))
+    buckets.append(("+Inf", float(sum(stats.processing_buckets))))
+    return buckets
 
 
-def render(
-    stats: Mapping[str, ActorStats],
-    *,
-    queues: Mapping[str, str] | None = None,
-    depths: Mapping[str, QueueDepth] | None = None,
-) -> str:
-    """The exposition text for ``stats`` (by actor name) and ``depths`` (by queue name).
+class _Default(Collector):
+    """The process's default registry (process, platform and GC metrics, the app's own)."""
 
-    ``queues`` maps an actor name to the queue it reads, added as the ``queue`` label.
-    """
-    queues = queues or {}
-
-    def labels(actor: str) -> dict[str, str]:
-        return {"actor": actor, "queue": queues[actor]} if actor in queues else {"actor": actor}
-
-    lines: list[str] = []
-    for family, field in _COUNTERS:
-        lines += _header(family)
-        lines += [
-            f"{family.name}{_labels(**labels(actor))} {getattr(s, field, 0)}"
-            for actor, s in stats.items()
-        ]
-    lines += _header(_PROCESSING)
-    for actor, s in stats.items():
-        lines += _histogram(labels(actor), s)
-    if depths:
-        lines += _queue_lines(depths)
-    return "\n".join(lines) + "\n"
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
 
 
-def _queue_lines(depths: Mapping[str, QueueDepth]) -> Iterable[str]:
-    yield from _header(_QUEUE_ACTIVE)
-    for queue, depth in depths.items():
-        yield f"{_QUEUE_ACTIVE.name}{_labels(queue=queue)} {depth.active}"
-    yield from _header(_QUEUE_DEAD)
-    for queue, depth in depths.items():
-        yield f"{_QUEUE_DEAD.name}{_labels(queue=queue)} {depth.dead_lettered}"
+def registry(snapshot: Snapshot, *, default: bool = True) -> CollectorRegistry:
+    """A registry of ``snapshot``'s families, and of the default registry's unless told not."""
+    found = CollectorRegistry(auto_describe=False)
+    found.register(HostCollector(snapshot))
+    if default:
+        found.register(_Default())
+    return found
 
 
-async def scrape(host: ActorHost, *, timeout: float = 2.0) -> str:
-    """The metrics of a running host, with the queue depths its operator can report.
+async def scrape(host: ActorHost, *, timeout: float = 2.0) -> Snapshot:
+    """The counters of a running host, with the depth of every queue its actors read.
 
-    Backends that can count messages offer ``depth(name) -> QueueDepth`` (the in-memory one
-    does); a depth that fails or takes longer than ``timeout`` is left out, not an error.
+    A depth that fails or takes longer than ``timeout`` is left out, not an error: the
+    broker may be away, and the scrape must answer anyway.
     """
     queues = {d.name: d.source for d in host.descriptors}
     depths: dict[str, QueueDepth] = {}
@@ -168,4 +151,11 @@ async def scrape(host: ActorHost, *, timeout: float = 2.0) -> str:
                     depths[source] = await depth(source)
             except Exception as error:
                 logger.debug("no depth for %s: %s", source, error)
-    return render(host.stats(), queues=queues, depths=depths)
+    return Snapshot(host.stats(), queues, depths)
+
+
+async def metrics_response(host: ActorHost, accept: str | None) -> Response:
+    """``/metrics`` for ``host``: Prometheus text, or OpenMetrics when ``accept`` asks for it."""
+    encode, content_type = choose_encoder(accept or "")
+    body = encode(registry(await scrape(host)))
+    return Response(body, headers={"Content-Type": content_type})

@@ -33,6 +33,8 @@ class ActorStats:
     retried: int = 0
     dead_lettered: int = 0
     lease_lost: int = 0
+    lease_renewals: int = 0
+    """Leases renewed while processing took longer than a quarter of the lease."""
     duplicates: int = 0
     """Redeliveries an idempotent actor's inbox recognised: completed without processing."""
     in_flight: int = 0
@@ -50,6 +52,7 @@ class Counters:
         "duplicates",
         "in_flight",
         "lease_lost",
+        "lease_renewals",
         "processing_buckets",
         "processing_seconds",
         "received",
@@ -59,7 +62,7 @@ class Counters:
 
     def __init__(self) -> None:
         self.received = self.succeeded = self.retried = self.dead_lettered = 0
-        self.lease_lost = self.duplicates = self.in_flight = 0
+        self.lease_lost = self.lease_renewals = self.duplicates = self.in_flight = 0
         self.processing_seconds = 0.0
         self.processing_buckets = [0] * (len(PROCESSING_BUCKETS) + 1)
 
@@ -75,6 +78,7 @@ class Counters:
             retried=self.retried,
             dead_lettered=self.dead_lettered,
             lease_lost=self.lease_lost,
+            lease_renewals=self.lease_renewals,
             duplicates=self.duplicates,
             in_flight=self.in_flight,
             processing_seconds=self.processing_seconds,

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from beehive import logs
-from beehive._endpoint import HealthEndpoint
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     BACKENDS,
@@ -36,8 +35,8 @@ from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
 from beehive.inbox import Inbox
 from beehive.journal import Journal
-from beehive.metrics import scrape
 from beehive.queues.base import QueueOperator
+from beehive.web import Server, endpoint
 
 if TYPE_CHECKING:
     from beehive.dashboard import Dashboard
@@ -67,7 +66,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="Service Bus namespace (name or FQDN) reached with a managed identity",
     )
-    add_option(parser, "--host", default="0.0.0.0", help="address of the health/metrics endpoint")
+    add_option(
+        parser,
+        "--host",
+        default="127.0.0.1",
+        help="address of the HTTP endpoint (0.0.0.0 to be reached from other machines; the "
+        "container image sets it)",
+    )
     add_option(parser, "--port", default=8080, type=int, help="port of the health/metrics endpoint")
     add_option(
         parser,
@@ -168,28 +173,26 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for signum in SIGNALS:
         loop.add_signal_handler(signum, stopping.set)
-    dashboard = dashboard_for(host, os.environ) if getattr(args, "dashboard", False) else None
-    endpoint = HealthEndpoint(
-        args.host,
-        args.port,
-        ready=lambda: host.running and not stopping.is_set(),
-        metrics=lambda: scrape(host),
-        routes=dashboard,
+    token = os.environ.get(DASHBOARD_TOKEN) or None
+    dashboard = dashboard_for(host, token) if getattr(args, "dashboard", False) else None
+    app = endpoint(
+        host, ready=lambda: host.running and not stopping.is_set(), dashboard=dashboard, token=token
     )
+    server = Server(app, args.host, args.port)
     try:
         try:
-            await endpoint.start()
+            await server.start()
         except OSError as error:
             where = f"{args.host}:{args.port}"
             raise CommandError(f"cannot listen on {where}: {error.strerror}") from None
         logger.info(
             "health and metrics on http://%s:%d",
             args.host,
-            endpoint.port,
-            extra={"port": endpoint.port},
+            server.port,
+            extra={"port": server.port},
         )
         if dashboard is not None:
-            logger.info("dashboard on http://%s:%d/ (%r)", args.host, endpoint.port, dashboard)
+            logger.info("dashboard on http://%s:%d/ (%r)", args.host, server.port, dashboard)
         if await _start(host, stopping):
             logger.info(
                 "running %d actors on %s: %s",
@@ -203,7 +206,7 @@ async def _serve(
     finally:
         for signum in SIGNALS:
             loop.remove_signal_handler(signum)
-        await endpoint.aclose()
+        await server.aclose()
         await operator.close()
         close = getattr(journal.store, "close", None) if journal is not None else None
         if close is not None:
@@ -212,15 +215,12 @@ async def _serve(
     return 0
 
 
-def dashboard_for(host: ActorHost, environ: Mapping[str, str]) -> Dashboard:
-    """The dashboard of ``host``; replay is on when ``BEEHIVE_DASHBOARD_TOKEN`` is set.
+def dashboard_for(host: ActorHost, token: str | None) -> Dashboard:
+    """The dashboard of ``host``; replay and send are on with a token (``BEEHIVE_DASHBOARD_TOKEN``:
+    from the environment only, never the command line, where any process could read it)."""
+    from beehive.dashboard import Dashboard
 
-    The token comes from the environment only, never the command line (where any process
-    could read it).
-    """
-    from beehive.dashboard import Dashboard  # the dashboard draws with beehive.cli.graph
-
-    return Dashboard(host, token=environ.get(DASHBOARD_TOKEN) or None, journey=host.journal)
+    return Dashboard(host, token=token, journey=host.journal)
 
 
 def journal_for(backend: str, environ: Mapping[str, str]) -> Journal:

@@ -1,11 +1,9 @@
-"""The dashboard's routes: the page, its JSON API and the one write, replay (token only)."""
+"""The dashboard as an ASGI app: the page, its JSON API, and the two writes (token only)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hmac
-import json
 import logging
 import time
 from collections import deque
@@ -16,24 +14,29 @@ from importlib.resources import files
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from beehive._endpoint import Request, Response
 from beehive.dashboard import _graph
 from beehive.errors import BeeHiveError
 from beehive.events import Event
 from beehive.host import ActorHost
 from beehive.queues._dead_letters import summary
 from beehive.queues.base import QueueDepth
+from beehive.web._requests import BadRequest, answer, check_token, read_json
+from beehive.web._send import Sending
 
 logger = logging.getLogger("beehive.dashboard")
 
 RATE_WINDOW = 10.0
 """Seconds over which per-actor rates are averaged."""
 _STATIC = {
-    "/": ("index.html", "text/html; charset=utf-8"),
-    "/index.html": ("index.html", "text/html; charset=utf-8"),
-    "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "/static/app.css": ("app.css", "text/css; charset=utf-8"),
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
 }
 _SECURITY = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -54,11 +57,12 @@ Journey = Callable[[str], Awaitable[Sequence[Any]]]
 
 
 class Dashboard:
-    """Routes for :class:`beehive._endpoint.HealthEndpoint` that show ``host`` live.
+    """The live dashboard of ``host``, an ASGI app: serve it, or mount it in your own app.
 
-    ``token`` enables replay (without it the dashboard is read-only); ``journey`` (a
-    :class:`Journal` or a coroutine function) feeds the journey search. Dead letters are
-    peeked at most every ``refresh`` seconds, whatever the number of pages polling.
+    ``token`` enables the writes, replay and send (without it the dashboard is read-only);
+    ``journey`` (a :class:`Journal` or a coroutine function) feeds the journey search. Dead
+    letters are peeked at most every ``refresh`` seconds, whatever the number of pages
+    polling. The page uses relative links, so it works under any mount path.
     """
 
     def __init__(
@@ -82,35 +86,44 @@ class Dashboard:
         self._dead_errors: dict[str, str] = {}
         self._dead_at = float("-inf")
         self._peeking = asyncio.Lock()
+        self._app = Starlette(
+            routes=[
+                Route("/", self._page, methods=["GET"]),
+                Route("/index.html", self._page, methods=["GET"]),
+                Route("/static/{name}", self._file, methods=["GET"]),
+                Route("/api/state", self._state, methods=["GET"]),
+                Route("/api/graph.svg", self._graph, methods=["GET"]),
+                Route("/api/journey", self._journey_of, methods=["GET"]),
+                Route("/api/replay", self._replay, methods=["POST"]),
+                Route("/api/send", Sending(host, token).send, methods=["POST"]),
+            ]
+        )
 
     def __repr__(self) -> str:  # never the token
-        return f"Dashboard(replay={'on' if self._token else 'off'})"
+        return f"Dashboard(writes={'on' if self._token else 'off'})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
     @property
     def _sources(self) -> list[str]:
         return sorted({d.source for d in self._host.descriptors})
 
-    async def __call__(self, request: Request) -> Response | None:
-        path, method = request.path, request.method
-        if path in _STATIC or path.startswith("/api/"):
-            allowed = ("POST",) if path == "/api/replay" else ("GET", "HEAD")
-            if method not in allowed:
-                return _json(
-                    {"error": f"{' or '.join(allowed)} only"}, HTTPStatus.METHOD_NOT_ALLOWED
-                )
-        if path in _STATIC:
-            name, content_type = _STATIC[path]
-            return Response(HTTPStatus.OK, content_type, _static(name), _SECURITY)
-        if path == "/api/state":
-            return _json(await self.state())
-        if path == "/api/graph.svg":
-            svg = _graph.render(self._host.descriptors).encode()
-            return Response(HTTPStatus.OK, "image/svg+xml", svg, _SECURITY)
-        if path == "/api/journey":
-            return await self._journey_of(request.query.get("correlation_id", ""))
-        if path == "/api/replay":
-            return await self._replay(request)
-        return None
+    async def _page(self, request: Request) -> Response:
+        return _file_response("index.html")
+
+    async def _file(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in _STATIC:
+            return answer({"error": "not found"}, HTTPStatus.NOT_FOUND)
+        return _file_response(name)
+
+    async def _state(self, request: Request) -> Response:
+        return answer(await self.state())
+
+    async def _graph(self, request: Request) -> Response:
+        svg = _graph.render(self._host.descriptors)
+        return Response(svg, media_type="image/svg+xml", headers=_SECURITY)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -190,48 +203,41 @@ class Dashboard:
         rows.sort(key=lambda row: str(row["timestamp"]), reverse=True)
         return rows[: self._recent]
 
-    async def _journey_of(self, correlation_id: str) -> Response:
+    async def _journey_of(self, request: Request) -> Response:
         if self._journey is None:
-            return _json({"configured": False, "entries": []})
+            return answer({"configured": False, "entries": []})
+        correlation_id = request.query_params.get("correlation_id", "")
         if not correlation_id:
-            return _json({"error": "give ?correlation_id=..."}, HTTPStatus.BAD_REQUEST)
+            return answer({"error": "give ?correlation_id=..."}, HTTPStatus.BAD_REQUEST)
         entries = await self._journey(correlation_id)
-        return _json({"configured": True, "entries": [_plain(entry) for entry in entries]})
+        return answer({"configured": True, "entries": [_plain(entry) for entry in entries]})
 
-    # -- the one write ----------------------------------------------------------------------------
+    # -- writes (send is beehive.web's route, shared with the endpoint) ------------------------
 
     async def _replay(self, request: Request) -> Response:
-        if self._token is None:
-            return _json(
-                {"error": "the dashboard is read-only: set BEEHIVE_DASHBOARD_TOKEN to replay"},
-                HTTPStatus.FORBIDDEN,
-            )
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), self._token):
-            logger.warning("dashboard replay refused: wrong or missing token")
-            return _json({"error": "wrong or missing token"}, HTTPStatus.UNAUTHORIZED)
         try:
-            asked = json.loads(request.body)
-            queue, event_id = asked["queue"], asked["id"]
-            if not isinstance(queue, str) or not isinstance(event_id, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            return _json({"error": 'send {"queue": "...", "id": "..."}'}, HTTPStatus.BAD_REQUEST)
-        if queue not in self._sources:
-            return _json({"error": f"{queue} is no queue of this host"}, HTTPStatus.NOT_FOUND)
+            check_token(request, self._token, "replay")
+            queue, event_id = _replay_request(await read_json(request))
+            if queue not in self._sources:
+                raise BadRequest(HTTPStatus.NOT_FOUND, f"{queue} is no queue of this host")
+        except BadRequest as refused:
+            return refused.response()
         try:
             count = await self._host.operator.replay_dead_letters(queue, ids=[event_id])
         except BeeHiveError as error:
-            return _json({"error": str(error)}, HTTPStatus.CONFLICT)
+            return answer({"error": str(error)}, HTTPStatus.CONFLICT)
         finally:
             self._dead_at = float("-inf")  # show the change on the next poll
         logger.info("dashboard replayed %d dead letter(s) %s into %s", count, event_id, queue)
-        return _json({"replayed": count}, HTTPStatus.OK if count else HTTPStatus.NOT_FOUND)
+        return answer({"replayed": count}, HTTPStatus.OK if count else HTTPStatus.NOT_FOUND)
 
 
-def _json(value: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
-    body = json.dumps(value, default=str).encode()
-    return Response(status, "application/json", body, {"Cache-Control": "no-store"})
+def _replay_request(asked: Any) -> tuple[str, str]:
+    queue = asked.get("queue") if isinstance(asked, dict) else None
+    event_id = asked.get("id") if isinstance(asked, dict) else None
+    if not isinstance(queue, str) or not isinstance(event_id, str):
+        raise BadRequest(HTTPStatus.BAD_REQUEST, 'send {"queue": "...", "id": "..."}')
+    return queue, event_id
 
 
 def _plain(entry: Any) -> Any:
@@ -248,3 +254,7 @@ def _plain(entry: Any) -> Any:
 @cache
 def _static(name: str) -> bytes:
     return files("beehive.dashboard").joinpath("static", name).read_bytes()
+
+
+def _file_response(name: str) -> Response:
+    return Response(_static(name), media_type=_STATIC[name], headers=_SECURITY)

@@ -9,14 +9,14 @@ import uuid
 import pytest
 
 from beehive import ActorHost, Event
-from beehive._endpoint import HealthEndpoint
 from beehive.cli import main
 from beehive.cli.run import dashboard_for, journal_for
 from beehive.journal import Journal, JournalEntry
 from beehive.queues import InMemoryQueueOperator
 from beehive.stores.azure import AzureKeyedListStore
+from beehive.web import endpoint
 from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture
-from tests.dashboard.test_api import get_json
+from tests.dashboard.test_api import client_of, get_json
 from tests.journal.test_journal import DESCRIPTORS
 
 
@@ -90,18 +90,12 @@ def test_run_journal_is_in_memory_on_the_memory_backend_and_refused_elsewhere() 
 async def test_the_dashboard_journey_search_returns_journal_entries() -> None:
     operator = InMemoryQueueOperator()
     host = ActorHost(operator, DESCRIPTORS, poll_wait=0.2, journal=Journal.in_memory())
-    endpoint = HealthEndpoint(
-        "127.0.0.1", 0, ready=lambda: True, metrics=_no_metrics, routes=dashboard_for(host, {})
-    )
-    async with host:
-        await endpoint.start()
-        try:
-            await operator.push(Event(event_type="Start", body="{}", correlation_id="order-5"))
-            await operator.wait_idle(10)
-            # before any flush: the journal shows what it holds in memory too
-            body = await get_json(endpoint.port, "/api/journey?correlation_id=order-5")
-        finally:
-            await endpoint.aclose()
+    app = endpoint(host, dashboard=dashboard_for(host, None))
+    async with host, client_of(app) as client:
+        await operator.push(Event(event_type="Start", body="{}", correlation_id="order-5"))
+        await operator.wait_idle(10)
+        # before any flush: the journal shows what it holds in memory too
+        body = await get_json(client, "/api/journey?correlation_id=order-5")
 
     assert body["configured"] is True
     assert [e["outcome"] for e in body["entries"]] == [
@@ -111,7 +105,3 @@ async def test_the_dashboard_journey_search_returns_journal_entries() -> None:
         "dead-lettered",
     ]
     assert {"timestamp", "event_type", "actor", "seconds", "event_id"} <= set(body["entries"][0])
-
-
-async def _no_metrics() -> str:
-    return "metrics\n"

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from beehive import ActorHost, discover
-from beehive._endpoint import HealthEndpoint
 from beehive.backoff import Backoff
 from beehive.dashboard import Dashboard, Journal, Journey
 from beehive.queues.memory import InMemoryQueueOperator
+from beehive.web import Server, endpoint
 
 T = TypeVar("T")
 SHOP = "tests.dashboard.shop"
@@ -28,7 +28,7 @@ class LiveHost:
         self.loop = loop
         self.operator: InMemoryQueueOperator
         self.host: ActorHost
-        self.endpoint: HealthEndpoint
+        self.server: Server
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
@@ -36,7 +36,7 @@ class LiveHost:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.endpoint.port}/"
+        return f"http://127.0.0.1:{self.server.port}/"
 
 
 @contextmanager
@@ -55,13 +55,11 @@ def live_host(
         )
         await live.host.start()
         dashboard = Dashboard(live.host, token=token, journey=journey, refresh=0.2)
-        live.endpoint = HealthEndpoint(
-            "127.0.0.1", 0, ready=lambda: True, metrics=_no_metrics, routes=dashboard
-        )
-        await live.endpoint.start()
+        live.server = Server(endpoint(live.host, dashboard=dashboard), "127.0.0.1", 0)
+        await live.server.start()
 
     async def stop() -> None:
-        await live.endpoint.aclose()
+        await live.server.aclose()
         await live.host.stop(1)
         await live.operator.close()
 
@@ -75,7 +73,3 @@ def live_host(
             loop.call_soon_threadsafe(loop.stop)
             thread.join(10)
             loop.close()
-
-
-async def _no_metrics() -> str:
-    return ""

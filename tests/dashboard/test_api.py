@@ -1,4 +1,4 @@
-"""The dashboard's routes over real HTTP: the page, the JSON API, replay and its token."""
+"""The dashboard's routes, through the ASGI app: the page, the JSON API, replay and its token."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from beehive import ActorHost, discover
-from beehive._endpoint import HealthEndpoint
 from beehive.backoff import Backoff
 from beehive.cli import parser
 from beehive.dashboard import Dashboard, Journal, Journey
 from beehive.dashboard._graph import render
 from beehive.queues.memory import InMemoryQueueOperator
+from beehive.web import endpoint
 from tests.dashboard.shop import placed
 
 TOKEN = "api-test-token-7f3a"
@@ -28,32 +29,22 @@ PAYMENT = "OrderPlaced-Payment"
 class Served:
     operator: InMemoryQueueOperator
     host: ActorHost
-    port: int
+    client: httpx.AsyncClient
 
 
 async def request(
-    port: int,
+    client: httpx.AsyncClient,
     method: str,
     path: str,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {len(body)}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    writer.write(head.encode() + b"\r\n" + body)
-    await writer.drain()
-    response = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    await writer.wait_closed()
-    top, _, content = response.partition(b"\r\n\r\n")
-    lines = top.decode().split("\r\n")
-    fields = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), {k.lower(): v for k, v in fields.items()}, content
+) -> tuple[int, httpx.Headers, bytes]:
+    response = await client.request(method, path, content=body, headers=headers)
+    return response.status_code, response.headers, response.content
 
 
-async def get_json(port: int, path: str) -> Any:
-    status, _, body = await request(port, "GET", path)
+async def get_json(client: httpx.AsyncClient, path: str) -> Any:
+    status, _, body = await request(client, "GET", path)
     assert status == 200, body
     return json.loads(body)
 
@@ -66,21 +57,15 @@ async def serve(
         operator, discover("tests.dashboard.shop"), poll_wait=0.1, backoff=Backoff(0.01, 2, 0.05)
     )
     dashboard = Dashboard(host, token=token, journey=journey, refresh=0)
-    endpoint = HealthEndpoint(
-        "127.0.0.1", 0, ready=lambda: True, metrics=_no_metrics, routes=dashboard
-    )
-    async with operator, host:
-        await endpoint.start()
-        try:
-            await operator.push_batch([placed("o-1"), placed("o-2", declined=True)])
-            await operator.wait_idle(10)
-            yield Served(operator, host, endpoint.port)
-        finally:
-            await endpoint.aclose()
+    app = endpoint(host, dashboard=dashboard)
+    async with operator, host, client_of(app) as client:
+        await operator.push_batch([placed("o-1"), placed("o-2", declined=True)])
+        await operator.wait_idle(10)
+        yield Served(operator, host, client)
 
 
-async def _no_metrics() -> str:
-    return "metrics\n"
+def client_of(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://beehive")
 
 
 @pytest.fixture
@@ -96,20 +81,20 @@ async def read_only() -> AsyncIterator[Served]:
 
 
 async def test_the_page_and_its_files_are_served_with_a_strict_policy(served: Served) -> None:
-    status, headers, page = await request(served.port, "GET", "/")
+    status, headers, page = await request(served.client, "GET", "/")
     assert status == 200
     assert headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in headers["content-security-policy"]
-    assert b'src="/static/app.js"' in page
+    assert b'src="static/app.js"' in page, "relative: the page works wherever it is mounted"
     assert b"http" not in page.replace(b"http-equiv", b""), "nothing from elsewhere"
     for path in ("/static/app.js", "/static/app.css"):
-        assert (await request(served.port, "GET", path))[0] == 200
-    assert (await request(served.port, "GET", "/healthz"))[2] == b"ok\n", "probes still answer"
-    assert (await request(served.port, "GET", "/nowhere"))[0] == 404
+        assert (await request(served.client, "GET", path))[0] == 200
+    assert (await request(served.client, "GET", "/healthz"))[2] == b"ok\n", "probes still answer"
+    assert (await request(served.client, "GET", "/nowhere"))[0] == 404
 
 
 async def test_state_has_actors_queues_and_dead_letters(served: Served) -> None:
-    state = await get_json(served.port, "/api/state")
+    state = await get_json(served.client, "/api/state")
 
     actors = {a["name"]: a for a in state["actors"]}
     assert actors[f"Payment@{PAYMENT}"]["succeeded"] == 1
@@ -126,7 +111,7 @@ async def test_state_has_actors_queues_and_dead_letters(served: Served) -> None:
 
 
 async def test_graph_is_svg_with_every_actor(served: Served) -> None:
-    status, headers, svg = await request(served.port, "GET", "/api/graph.svg")
+    status, headers, svg = await request(served.client, "GET", "/api/graph.svg")
     assert status == 200
     assert headers["content-type"] == "image/svg+xml"
     for name in ("Payment", "Warehouse", "Shipping", "Audit"):
@@ -148,7 +133,7 @@ async def test_replay_with_the_token_moves_the_dead_letter_back(
     body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
 
     status, _, answer = await request(
-        served.port, "POST", "/api/replay", body, {"Authorization": f"Bearer {TOKEN}"}
+        served.client, "POST", "/api/replay", body, {"Authorization": f"Bearer {TOKEN}"}
     )
     await served.operator.wait_idle(10)
 
@@ -168,7 +153,7 @@ async def test_replay_without_the_right_token_is_refused(
     headers = {"Authorization": authorization} if authorization else {}
     body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
 
-    status, _, _ = await request(served.port, "POST", "/api/replay", body, headers)
+    status, _, _ = await request(served.client, "POST", "/api/replay", body, headers)
 
     assert status == 401
     assert len(await served.operator.dead_letters(PAYMENT)) == 1
@@ -180,12 +165,12 @@ async def test_a_read_only_dashboard_refuses_every_replay(read_only: Served) -> 
     body = json.dumps({"queue": PAYMENT, "id": dead.id}).encode()
 
     status, _, answer = await request(
-        read_only.port, "POST", "/api/replay", body, {"Authorization": "Bearer anything"}
+        read_only.client, "POST", "/api/replay", body, {"Authorization": "Bearer anything"}
     )
 
     assert status == 403
     assert "BEEHIVE_DASHBOARD_TOKEN" in json.loads(answer)["error"]
-    assert (await get_json(read_only.port, "/api/state"))["replay"] is False
+    assert (await get_json(read_only.client, "/api/state"))["replay"] is False
 
 
 @pytest.mark.parametrize(
@@ -199,17 +184,17 @@ async def test_a_read_only_dashboard_refuses_every_replay(read_only: Served) -> 
 )
 async def test_bad_replay_requests(served: Served, body: bytes, status: int) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    assert (await request(served.port, "POST", "/api/replay", body, auth))[0] == status
+    assert (await request(served.client, "POST", "/api/replay", body, auth))[0] == status
 
 
 async def test_methods_are_checked(served: Served) -> None:
-    assert (await request(served.port, "GET", "/api/replay"))[0] == 405
-    assert (await request(served.port, "POST", "/api/state"))[0] == 405
-    assert (await request(served.port, "DELETE", "/"))[0] == 405
+    assert (await request(served.client, "GET", "/api/replay"))[0] == 405
+    assert (await request(served.client, "POST", "/api/state"))[0] == 405
+    assert (await request(served.client, "DELETE", "/"))[0] == 405
 
 
 async def test_journey_without_a_journal(served: Served) -> None:
-    answer = await get_json(served.port, "/api/journey?correlation_id=o-1")
+    answer = await get_json(served.client, "/api/journey?correlation_id=o-1")
     assert answer == {"configured": False, "entries": []}
 
 
@@ -232,11 +217,11 @@ class Book:
 async def test_journey_from_a_journal() -> None:
     assert isinstance(Book(), Journal)
     async for served in serve(journey=Book()):
-        answer = await get_json(served.port, "/api/journey?correlation_id=o-1")
+        answer = await get_json(served.client, "/api/journey?correlation_id=o-1")
         assert answer["configured"] is True
         assert answer["entries"][0]["actor"] == "Payment"
         assert answer["entries"][1]["event_type"] == "PaymentTaken"
-        assert (await get_json(served.port, "/api/state"))["journal"] is True
+        assert (await get_json(served.client, "/api/state"))["journal"] is True
 
 
 def test_run_has_a_dashboard_flag_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,8 +249,9 @@ async def test_beehive_run_dashboard_serves_the_page_on_the_endpoint(
     running = asyncio.create_task(run_serve(args, discover("tests.dashboard.shop"), None))
     port = await endpoint_port(caplog)
 
-    status, _, page = await request(port, "GET", "/")
-    state = await get_json(port, "/api/state")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        status, _, page = await request(client, "GET", "/")
+        state = await get_json(client, "/api/state")
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(running, 10) == 0
 

@@ -53,11 +53,18 @@ def test_it_runs_as_a_non_root_user_with_no_secret_baked_in() -> None:
     assert not re.search(r"(?i)(key|secret|password|connection_string)\s*=", DOCKERFILE)
 
 
+def test_the_image_listens_beyond_the_container_on_purpose() -> None:
+    """Outside a container the endpoint binds 127.0.0.1; the image says 0.0.0.0 explicitly."""
+    *_, runtime = instructions("ENV")
+
+    assert "BEEHIVE_HOST=0.0.0.0" in runtime.split()
+
+
 def test_healthcheck_and_entrypoint() -> None:
     (healthcheck,) = instructions("HEALTHCHECK")
     (entrypoint,) = instructions("ENTRYPOINT")
 
-    assert healthcheck.endswith('CMD ["python", "-m", "beehive._endpoint", "/healthz"]')
+    assert healthcheck.endswith('CMD ["python", "-m", "beehive.web", "/healthz"]')
     assert json.loads(entrypoint) == ["beehive", "run"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["beehive"] == "beehive.cli:main"

@@ -65,7 +65,7 @@ async def test_a_short_run_on_memory_answers_probes_then_stops_on_sigterm() -> N
             healthcheck = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "beehive._endpoint",
+                "beehive.web",
                 "/healthz",
                 env=environment(BEEHIVE_PORT=str(port)),
             )

@@ -129,7 +129,7 @@ function render(state) {
 
 async function poll() {
   try {
-    const answer = await fetch("/api/state", { cache: "no-store" });
+    const answer = await fetch("api/state", { cache: "no-store" });
     if (!answer.ok) throw new Error(answer.status + " " + answer.statusText);
     render(await answer.json());
   } catch (error) {
@@ -147,7 +147,7 @@ async function replay(queue, id, button) {
   status.className = "";
   status.textContent = "replaying " + id.slice(0, 8) + "…";
   try {
-    const answer = await fetch("/api/replay", {
+    const answer = await fetch("api/replay", {
       method: "POST",
       headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
       body: JSON.stringify({ queue, id }),
@@ -168,7 +168,7 @@ async function searchJourney(event) {
   const result = document.getElementById("journey-result");
   const id = document.getElementById("correlation-id").value.trim();
   if (!id) return;
-  const answer = await fetch("/api/journey?correlation_id=" + encodeURIComponent(id));
+  const answer = await fetch("api/journey?correlation_id=" + encodeURIComponent(id));
   const journey = await answer.json();
   if (!journey.configured) {
     result.replaceChildren(el("p", "Journal not configured: the host keeps no event journal."));
@@ -197,7 +197,7 @@ async function searchJourney(event) {
 }
 
 async function loadNetwork() {
-  const answer = await fetch("/api/graph.svg");
+  const answer = await fetch("api/graph.svg");
   // Server-made markup from the actors' own names, escaped there: the one innerHTML here.
   document.getElementById("network").innerHTML = await answer.text();
 }
