@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -75,15 +76,22 @@ def problems(error: ValidationError) -> str:
     )
 
 
-def event_models(descriptors: Iterable[ActorDescriptor]) -> dict[str, type[BaseModel]]:
-    """Event models by event type: the pydantic models the actors' modules define or import.
+def event_models(
+    sources: Iterable[ActorDescriptor | ModuleType],
+) -> dict[str, type[BaseModel]]:
+    """Event models by event type: the pydantic models that the modules, or the modules of the
+    actors, define or import.
 
     A topic is named after its model's class, so the model of ``OrderPlaced`` is the class
     ``OrderPlaced`` that the actors reading or emitting it use.
     """
     models: dict[str, type[BaseModel]] = {}
-    for descriptor in descriptors:
-        module = sys.modules.get(descriptor.actor_type.__module__)
+    for source in sources:
+        module = (
+            source
+            if isinstance(source, ModuleType)
+            else sys.modules.get(source.actor_type.__module__)
+        )
         for value in vars(module).values() if module is not None else ():
             if isinstance(value, type) and issubclass(value, BaseModel) and value is not Event:
                 models.setdefault(value.__name__, value)

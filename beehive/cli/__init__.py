@@ -1,6 +1,6 @@
 """The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
-tend the dead letters (``dlq``), follow one correlation (``trace``), ``check`` the network,
-publish it as ``asyncapi``.
+``send`` events, tend the dead letters (``dlq``), follow one correlation (``trace``), ``check``
+the network, publish it as ``asyncapi``.
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -13,13 +13,18 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import asyncapi, check, dlq, graph, run, topology, trace
+from beehive.cli import asyncapi, check, dlq, graph, run, send, topology, trace
 from beehive.cli._common import CommandError
 
 __all__ = ["main"]
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "run": ("run the actor host until SIGTERM or SIGINT", run.configure, run.main),
+    "send": (
+        "send events to the broker, or to a running host's endpoint (--to URL)",
+        send.configure,
+        send.main,
+    ),
     "topology": (
         "print the topics, subscriptions and queues the actors need",
         topology.configure,

@@ -162,6 +162,7 @@ class Dashboard:
             "dead_letters": self._most_recent(dead),
             "replay": self._token is not None,
             "journal": self._journey is not None,
+            "event_types": sorted({d.queue.topic for d in self._host.descriptors}),
         }
 
     async def _dead_letters(self) -> dict[str, list[Event]]:

@@ -1,9 +1,10 @@
 """The dashboard in a real headless Chromium (Debian's chromium and chromium-driver).
 
 It loads the page while orders flow, sees the counts move, finds the dead letter, is refused
-a replay with the wrong token, replays with the right one through the button, and searches a
-journey. The screenshot goes to ``BEEHIVE_DASHBOARD_SCREENSHOT`` when set (the README's
-``docs/dashboard.png`` is made that way), else to the test's temporary directory.
+a replay with the wrong token, replays with the right one through the button, searches a
+journey, and sends events through the send form. The screenshot goes to
+``BEEHIVE_DASHBOARD_SCREENSHOT`` when set (the README's ``docs/dashboard.png`` is made that
+way), else to the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -156,6 +157,30 @@ def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
         assert live.call(live.operator.dead_letters("OrderPlaced-Payment")) == []
         shipped = live.host.stats()["Shipping@OrderPacked-Shipping"].succeeded
         assert shipped == len(pushed)
+
+        # The send form: a body failing the event's model is refused with why, then one
+        # that fits is sent twice and runs through the chain.
+        kind = browser.find_element(By.ID, "send-type")  # type: ignore[attr-defined]
+        body = browser.find_element(By.ID, "send-body")  # type: ignore[attr-defined]
+        count = browser.find_element(By.ID, "send-count")  # type: ignore[attr-defined]
+        send = browser.find_element(By.CSS_SELECTOR, "#send-form button")  # type: ignore[attr-defined]
+        kind.send_keys("OrderPlaced")
+        body.clear()
+        body.send_keys('{"declined": "maybe"}')
+        send.click()
+        wait.until(
+            shown.text_to_be_present_in_element((By.ID, "send-status"), "order_id: Field required")
+        )
+        body.clear()
+        body.send_keys('{"order_id": "from-the-form"}')
+        count.clear()
+        count.send_keys("2")
+        send.click()
+        wait.until(shown.text_to_be_present_in_element((By.ID, "send-status"), "sent 2"))
+        live.call(live.operator.wait_idle(WAIT))
+        wait.until(lambda b: _number(b, payment) == len(pushed) + 2)
+        shipped = live.host.stats()["Shipping@OrderPacked-Shipping"].succeeded
+        assert shipped == len(pushed) + 2
 
 
 async def _stop(stop: asyncio.Event) -> None:

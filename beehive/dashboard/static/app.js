@@ -17,6 +17,7 @@ function num(value) {
 }
 
 function age(seconds) {
+  if (seconds === null || seconds === undefined) return "unknown";
   for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60]]) {
     if (seconds >= size) return Math.floor(seconds / size) + unit;
   }
@@ -123,6 +124,12 @@ function render(state) {
   document.getElementById("no-dead-letters").hidden = state.dead_letters.length > 0;
   document.getElementById("read-only").hidden = state.replay;
   document.getElementById("token-label").hidden = !state.replay;
+  document.getElementById("send-form").hidden = !state.replay;
+  document.getElementById("send-read-only").hidden = state.replay;
+  const types = document.getElementById("event-types");
+  if (types.children.length !== state.event_types.length) {
+    types.replaceChildren(...state.event_types.map((t) => { const o = el("option"); o.value = t; return o; }));
+  }
   annotateNetwork(state.actors);
   document.body.dataset.journal = state.journal ? "on" : "off";
 }
@@ -196,6 +203,38 @@ async function searchJourney(event) {
   result.replaceChildren(table);
 }
 
+async function sendEvent(event) {
+  event.preventDefault();
+  const status = document.getElementById("send-status");
+  const eventType = document.getElementById("send-type").value.trim();
+  let body;
+  try {
+    body = JSON.parse(document.getElementById("send-body").value || "{}");
+  } catch (error) {
+    status.className = "bad";
+    status.textContent = "the body is not JSON: " + error.message;
+    return;
+  }
+  const count = Number(document.getElementById("send-count").value || 1);
+  status.className = "";
+  status.textContent = "sending…";
+  try {
+    const answer = await fetch("api/send", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + token },
+      body: JSON.stringify({ event_type: eventType, body, count }),
+    });
+    const result = await answer.json();
+    if (!answer.ok) throw new Error(result.error || answer.statusText);
+    status.className = "ok";
+    const readers = result.readers.length ? "" : " (no actor here reads it)";
+    status.textContent = `sent ${result.sent} ${eventType}${readers}: ${result.ids[0].slice(0, 8)}`;
+  } catch (error) {
+    status.className = "bad";
+    status.textContent = "send failed: " + error.message;
+  }
+}
+
 async function loadNetwork() {
   const answer = await fetch("api/graph.svg");
   // Server-made markup from the actors' own names, escaped there: the one innerHTML here.
@@ -205,5 +244,6 @@ async function loadNetwork() {
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("token").addEventListener("input", (e) => { token = e.target.value; });
   document.getElementById("journey-form").addEventListener("submit", searchJourney);
+  document.getElementById("send-form").addEventListener("submit", sendEvent);
   loadNetwork().finally(poll);
 });
