@@ -56,7 +56,7 @@ def test_overrides_from_environment_variables() -> None:
 
     overrides = overrides_from_env(environ)
 
-    assert overrides == {
+    assert {actor: settings.changes() for actor, settings in overrides.items()} == {
         "PaymentActor": {"max_deliveries": 3, "idempotent": True},
         "TracingActor": {"enabled": False},
     }
@@ -67,12 +67,20 @@ def test_overrides_from_environment_variables() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"PaymentActor": {"colour": "blue"}}, "unknown setting.*colour.*allowed: parallelism"),
+        (
+            {"PaymentActor": {"colour": "blue"}},
+            "colour of actor PaymentActor: unknown setting.*allowed: parallelism",
+        ),
         (
             {"PaymentActor": {"parallelism": "many"}},
-            "parallelism of actor PaymentActor must be int",
+            "parallelism of actor PaymentActor: Input should be a valid integer",
         ),
-        ({"PaymentActor": {"parallelism": 0}}, "parallelism must be at least 1"),
+        ({"PaymentActor": {"parallelism": 0}}, "greater than or equal to 1"),
+        (
+            {"PaymentActr": {"parallelism": 2}},
+            "PaymentActr, which is no actor here; known: "
+            "PaymentActor, PaymentActor@OrderAccepted-Payment, ShippingActor",
+        ),
     ],
 )
 def test_bad_overrides_say_what_is_allowed(
@@ -85,9 +93,9 @@ def test_bad_overrides_say_what_is_allowed(
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("BEEHIVE_ACTOR__PaymentActor__SPEED", "1", "SETTING one of PARALLELISM"),
-        ("BEEHIVE_ACTOR__PaymentActor__ENABLED", "maybe", "expected true or false"),
-        ("BEEHIVE_ACTOR__PaymentActor__PARALLELISM", "x", "PARALLELISM"),
+        ("BEEHIVE_ACTOR__PaymentActor__SPEED", "1", "PaymentActor__SPEED: unknown setting"),
+        ("BEEHIVE_ACTOR__PaymentActor__ENABLED", "maybe", "ENABLED: Input should be a valid bool"),
+        ("BEEHIVE_ACTOR__PaymentActor__PARALLELISM", "x", "PARALLELISM: Input should be a valid"),
     ],
 )
 def test_bad_environment_variables_name_the_variable(
@@ -101,3 +109,33 @@ def test_disabled_descriptors_do_not_run() -> None:
     result = apply_overrides(discover(TracingActor), {"TracingActor": {"enabled": False}})
 
     assert ActorHost(InMemoryQueueOperator(), result).descriptors == []
+
+
+def test_variables_lose_their_case_but_still_find_the_actor() -> None:
+    overrides = overrides_from_env({"beehive_actor__paymentactor__parallelism": "9"})
+
+    payment = by_name(apply_overrides(DESCRIPTORS, overrides), "PaymentActor@OrderAccepted-Payment")
+    assert payment.parallelism == 9
+
+
+def test_a_variable_naming_no_actor_is_an_error_listing_the_known_ones() -> None:
+    overrides = overrides_from_env({"BEEHIVE_ACTOR__PaymentActr__PARALLELISM": "2"})
+
+    with pytest.raises(ValueError, match="PaymentActr, which is no actor here; known: Payment"):
+        apply_overrides(DESCRIPTORS, overrides)
+
+
+def test_a_toml_table_naming_no_actor_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "actors.toml"
+    path.write_text("[Nobody]\nparallelism = 2\n")
+
+    with pytest.raises(ValueError, match="Nobody, which is no actor here; known: "):
+        apply_overrides(DESCRIPTORS, overrides_from_toml(path))
+
+
+def test_a_bad_toml_value_names_the_file_table_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "actors.toml"
+    path.write_text("[PaymentActor]\nlease_seconds = -1\n")
+
+    with pytest.raises(ValueError, match=r"actors.toml: \[PaymentActor\] lease_seconds: Input"):
+        overrides_from_toml(path)

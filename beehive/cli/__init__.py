@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from beehive.cli import asyncapi, check, dlq, graph, run, send, topology, trace
-from beehive.cli._common import CommandError
+from beehive.cli._common import CommandError, resolve
 
-__all__ = ["main"]
+__all__ = ["main", "parse", "parser"]
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "run": ("run the actor host until SIGTERM or SIGINT", run.configure, run.main),
@@ -74,10 +74,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The arguments of ``argv``, with what the command line left out read from the settings
+    (its variables, else the defaults). Raises CommandError for a bad value."""
+    args = parser().parse_args(argv)
+    resolve(args)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (2 for a usage or configuration error)."""
     try:
-        args = parser().parse_args(argv)
+        args = parse(argv)
         code: int = args.handler(args)
     except CommandError as error:
         print(f"beehive: error: {error}", file=sys.stderr)

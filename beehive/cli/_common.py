@@ -8,10 +8,14 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from beehive import settings
 from beehive.actors import ActorDescriptor, discover
 from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
 from beehive.errors import BeeHiveError
@@ -35,53 +39,104 @@ def split_list(raw: str) -> list[str]:
     return raw.replace(",", " ").split()
 
 
+@dataclass(frozen=True, slots=True)
+class _Option:
+    dest: str
+    field: str
+    flag: str
+
+
+_OPTIONS = "_settings_options"
+
+
+def _register(parser: argparse.ArgumentParser, option: _Option) -> None:
+    options: list[_Option] = parser.get_default(_OPTIONS) or []
+    parser.set_defaults(**{_OPTIONS: [*options, option]})
+
+
+def _field(variable: str) -> str:
+    try:
+        return settings.field_of(variable)
+    except KeyError:
+        raise TypeError(
+            f"{variable} has no field in beehive.settings.Settings: add one (its type, default "
+            "and description make the option and the configuration reference)"
+        ) from None
+
+
 def add_option(
     parser: argparse.ArgumentParser,
     flag: str,
     *,
     help: str,
-    default: Any = None,
-    type: Callable[[str], Any] = str,
     metavar: str | None = None,
     many: bool = False,
     env: str | None = None,
 ) -> None:
-    """An option whose default comes from its ``BEEHIVE_...`` variable, then from ``default``.
+    """An option backed by its ``BEEHIVE_...`` variable: its type and default come from
+    :class:`beehive.settings.Settings` (resolved by :func:`resolve`, after parsing).
 
-    ``many`` options may be repeated, and their variable holds a comma-separated list. ``env``
-    names the variable when the flag's own name would be ambiguous across commands.
+    ``many`` options may be repeated. ``env`` names the variable when the flag's own name
+    would be ambiguous across commands.
     """
     variable = env or env_name(flag)
-    raw = os.environ.get(variable)
-    if raw is not None and raw != "":
-        try:
-            default = [type(x) for x in split_list(raw)] if many else type(raw)
-        except ValueError:
-            raise CommandError(f"{variable}={raw!r} is not a valid {flag} value") from None
-    shown = f" (default: {default})" if default not in (None, []) else ""
-    parser.add_argument(
+    field = _field(variable)
+    default = settings.Settings.model_fields[field].get_default(call_default_factory=True)
+    shown = f" (default: {default})" if default not in (None, [], "") else ""
+    action = parser.add_argument(
         flag,
-        default=[] if many and default is None else default,
-        type=type,
+        default=None,
         metavar=metavar,
         action="extend" if many else "store",
         nargs="+" if many else None,
         help=f"{help}{shown} [env {variable}]",
     )
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+    _register(parser, _Option(action.dest, field, flag))
 
 
 def add_flag(parser: argparse.ArgumentParser, flag: str, *, help: str) -> None:
     """An on/off option, on when given or when its ``BEEHIVE_...`` variable says true."""
     variable = env_name(flag)
-    raw = os.environ.get(variable, "").strip().lower()
-    if raw not in _TRUE + _FALSE:
-        raise CommandError(f"{variable}={raw!r} is not a valid {flag} value: use true or false")
-    parser.add_argument(
-        flag, action="store_true", default=raw in _TRUE, help=f"{help} [env {variable}]"
+    action = parser.add_argument(
+        flag, action="store_true", default=None, help=f"{help} [env {variable}]"
     )
+    _register(parser, _Option(action.dest, _field(variable), flag))
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> None:
+    """Fill in the options the command line left out from their variables (of ``environ``,
+    default ``os.environ``), else their defaults, all validated by the settings model.
+
+    Only the running command's options are read: a bad variable of another command is no
+    error here. A bad value is a CommandError naming the option or the variable.
+    """
+    options: list[_Option] = getattr(args, _OPTIONS, None) or []
+    given = {o.field: getattr(args, o.dest) for o in options if getattr(args, o.dest) is not None}
+    try:
+        values = settings.read([o.field for o in options], given, environ)
+    except ValidationError as error:
+        raise CommandError(_bad_setting(error, options, given, environ)) from None
+    for option in options:
+        setattr(args, option.dest, values[option.field])
+
+
+def _bad_setting(
+    error: ValidationError,
+    options: list[_Option],
+    given: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+) -> str:
+    problem = error.errors()[0]
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    flag = next((o.flag for o in options if o.field == field), field)
+    if field in given:
+        where = f"{flag} {given[field]!r}"
+    else:
+        variable = settings.variable(field)
+        environ = os.environ if environ is None else environ
+        raw = next((v for k, v in environ.items() if k.upper() == variable), "")
+        where = f"{variable}={raw!r} ({flag})"
+    return f"{where}: {problem['msg']}"
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +150,6 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
     add_option(
         parser,
         "--app-dir",
-        default=".",
         help="directory put first on sys.path to import the modules from",
     )
     add_option(
@@ -148,7 +202,7 @@ def select(
 
 
 def modules_of(args: argparse.Namespace) -> list[str]:
-    modules: list[str] = args.modules or split_list(os.environ.get(f"{ENV_PREFIX}MODULES", ""))
+    modules: list[str] = args.modules or settings.read(["modules"])["modules"]
     if not modules:
         raise CommandError(f"name the modules holding your actors (or set {ENV_PREFIX}MODULES)")
     return modules
@@ -206,11 +260,20 @@ def load_container(spec: str | None) -> Any | None:
     return container
 
 
-def _required(environ: Mapping[str, str], *names: str) -> str:
-    for name in names:
-        if environ.get(name):
-            return environ[name]
-    raise CommandError(f"the {' or '.join(names)} environment variable is not set")
+def setting(field: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting (a secret unwrapped); a bad value is a CommandError naming its variable."""
+    try:
+        return settings.get(field, environ)
+    except ValidationError as error:
+        problem = error.errors()[0]["msg"]
+        raise CommandError(f"{settings.variable(field)}: {problem}") from None
+
+
+def _required(environ: Mapping[str, str], field: str) -> str:
+    value: str | None = setting(field, environ)
+    if not value:
+        raise CommandError(f"the {settings.variable(field)} environment variable is not set")
+    return value
 
 
 def make_operator(
@@ -226,7 +289,7 @@ def make_operator(
 
         return InMemoryQueueOperator()
     if backend == "rabbitmq":
-        url = _required(environ, f"{ENV_PREFIX}RABBITMQ_URL")
+        url = _required(environ, "rabbitmq_url")
         try:
             from beehive.queues.rabbitmq import RabbitMQQueueOperator
         except ImportError:
@@ -241,7 +304,7 @@ def make_operator(
             raise CommandError(
                 "the servicebus backend needs: pip install 'beehive-actors[azure]'"
             ) from None
-        connection = environ.get(f"{ENV_PREFIX}SERVICEBUS_CONNECTION_STRING")
+        connection = setting("servicebus_connection_string", environ)
         if connection:
             try:
                 return ServiceBusQueueOperator.from_connection_string(connection)

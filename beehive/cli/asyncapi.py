@@ -21,7 +21,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser,
         "--format",
         env="BEEHIVE_ASYNCAPI_FORMAT",
-        default="json",
         help=f"one of {', '.join(FORMATS)}",
     )
     add_option(

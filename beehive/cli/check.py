@@ -19,7 +19,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser,
         "--broker",
         env="BEEHIVE_CHECK_BROKER",
-        default="servicebus",
         help=f"whose naming rules and limits to apply: {', '.join(RULES)}",
     )
 

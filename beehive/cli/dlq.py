@@ -46,7 +46,7 @@ def _action(
 ) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, help=summary, description=summary)
     parser.add_argument("queue", metavar="QUEUE", help="subscription (Topic-Sub) or queue name")
-    add_option(parser, "--backend", default="memory", help=f"one of {', '.join(BACKENDS)}")
+    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
     add_option(
         parser,
         "--servicebus-namespace",

@@ -97,7 +97,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser,
         "--format",
         env="BEEHIVE_GRAPH_FORMAT",
-        default="mermaid",
         help=f"one of {', '.join(FORMATS)}",
     )
     add_option(

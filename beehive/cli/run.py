@@ -16,13 +16,14 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from beehive import logs
+from beehive._observe import Observer
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     BACKENDS,
-    ENV_PREFIX,
     CommandError,
     add_flag,
     add_option,
@@ -30,6 +31,7 @@ from beehive.cli._common import (
     load_container,
     load_descriptors,
     make_operator,
+    setting,
 )
 from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
@@ -59,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:NAME",
         help="dependency-injector container (class or instance) providing actors' parameters",
     )
-    add_option(parser, "--backend", default="memory", help=f"one of {', '.join(BACKENDS)}")
+    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
     add_option(
         parser,
         "--servicebus-namespace",
@@ -69,24 +71,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_option(
         parser,
         "--host",
-        default="127.0.0.1",
         help="address of the HTTP endpoint (0.0.0.0 to be reached from other machines; the "
         "container image sets it)",
     )
-    add_option(parser, "--port", default=8080, type=int, help="port of the health/metrics endpoint")
+    add_option(parser, "--port", help="port of the health/metrics endpoint")
     add_option(
         parser,
         "--grace",
-        default=30.0,
-        type=float,
         metavar="SECONDS",
         help="on SIGTERM, how long in-flight messages may take to finish",
     )
     add_option(
         parser,
         "--poll-wait",
-        default=5.0,
-        type=float,
         metavar="SECONDS",
         help="how long one long-poll of the broker waits",
     )
@@ -103,8 +100,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "dashboard's journey search): in the Azure tables BEEHIVE_STORAGE_CONNECTION_STRING or "
         "BEEHIVE_STORAGE_TABLE_ENDPOINT names, else in memory on the memory backend",
     )
-    add_option(parser, "--log-format", default="text", help=f"one of {', '.join(logs.FORMATS)}")
-    add_option(parser, "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    add_flag(
+        parser,
+        "--tracing",
+        help="trace every message with OpenTelemetry, exported over OTLP as the standard "
+        "OTEL_* variables say (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...); needs "
+        "the otel extra",
+    )
+    add_option(parser, "--log-format", help=f"one of {', '.join(logs.FORMATS)}")
+    add_option(parser, "--log-level", help="DEBUG, INFO, WARNING or ERROR")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -155,6 +159,7 @@ async def _serve(
     operator: QueueOperator | None,
 ) -> int:
     inbox = inbox_for(descriptors, container, args.backend)
+    exporting = tracing_for(os.environ) if getattr(args, "tracing", False) else None
     journal = journal_for(args.backend, os.environ) if getattr(args, "journal", False) else None
     if operator is None:
         operator = make_operator(
@@ -168,12 +173,13 @@ async def _serve(
         stop_grace=args.grace,
         inbox=inbox,
         journal=journal,
+        tracing=exporting.tracing if exporting is not None else None,
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in SIGNALS:
         loop.add_signal_handler(signum, stopping.set)
-    token = os.environ.get(DASHBOARD_TOKEN) or None
+    token = setting("dashboard_token") or None
     dashboard = dashboard_for(host, token) if getattr(args, "dashboard", False) else None
     app = endpoint(
         host, ready=lambda: host.running and not stopping.is_set(), dashboard=dashboard, token=token
@@ -211,6 +217,8 @@ async def _serve(
         close = getattr(journal.store, "close", None) if journal is not None else None
         if close is not None:
             await close()
+        if exporting is not None:
+            await asyncio.to_thread(exporting.provider.shutdown)  # sends what is buffered
     logger.info("stopped")
     return 0
 
@@ -223,12 +231,38 @@ def dashboard_for(host: ActorHost, token: str | None) -> Dashboard:
     return Dashboard(host, token=token, journey=host.journal)
 
 
+@dataclass(frozen=True, slots=True)
+class Exporting:
+    """``beehive run --tracing``: the host's tracing, and the SDK provider to flush at stop."""
+
+    tracing: Observer
+    provider: Any
+
+
+def tracing_for(environ: Mapping[str, str]) -> Exporting:
+    """OpenTelemetry tracing exported over OTLP/HTTP, configured by the standard ``OTEL_*``
+    variables (endpoint, headers, timeout, service name, resource attributes, sampler)."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        from beehive.tracing import Tracing
+    except ImportError:
+        raise CommandError("--tracing needs: pip install 'beehive-actors[otel]'") from None
+    service = environ.get("OTEL_SERVICE_NAME") or "beehive"
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return Exporting(Tracing(tracer_provider=provider), provider)
+
+
 def journal_for(backend: str, environ: Mapping[str, str]) -> Journal:
     """The journal of ``beehive run --journal``: in the Azure tables the environment names
     (shared by every replica, read by ``beehive trace``), else in memory on the memory backend."""
     from beehive.cli.trace import CONNECTION_STRING, TABLE_ENDPOINT, journal_from
 
-    journal = journal_from(environ, environ.get(f"{ENV_PREFIX}STORAGE_TABLE_PREFIX", ""))
+    journal = journal_from(environ, setting("storage_table_prefix", environ))
     if journal is not None:
         return journal
     if backend == "memory":

@@ -31,7 +31,7 @@ from beehive.cli._common import (
     add_option,
     import_module,
     make_operator,
-    split_list,
+    setting,
 )
 from beehive.errors import BadEventBody
 from beehive.events import Event, PropertyValue
@@ -88,8 +88,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="modules whose models validate the body when sending to the broker "
         "(default: BEEHIVE_MODULES)",
     )
-    add_option(parser, "--app-dir", default=".", help="directory put first on sys.path")
-    add_option(parser, "--backend", default="memory", help=f"one of {', '.join(BACKENDS)}")
+    add_option(parser, "--app-dir", help="directory put first on sys.path")
+    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
     add_option(
         parser,
         "--servicebus-namespace",
@@ -102,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
     outgoing = _outgoing(args)
     try:
         if args.to:
-            answer = _post(args.to, args.token or os.environ.get(TOKEN_VARIABLE), outgoing)
+            answer = _post(args.to, args.token or setting("dashboard_token"), outgoing)
             ids, readers = answer["ids"], answer.get("readers")
         else:
             events = outgoing.events(event_models(_modules(args)))
@@ -164,7 +164,7 @@ def _property(given: str) -> tuple[str, PropertyValue]:
 
 
 def _modules(args: argparse.Namespace) -> list[Any]:
-    names = args.send_modules or split_list(os.environ.get("BEEHIVE_MODULES", ""))
+    names = args.send_modules or setting("modules")
     if not names:
         return []
     app_dir = str(Path(args.app_dir).resolve())

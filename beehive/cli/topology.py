@@ -207,7 +207,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser,
         "--format",
         env="BEEHIVE_TOPOLOGY_FORMAT",
-        default="table",
         help=f"output format: {', '.join(FORMATS)} (bicep: the infra/bicep parameters file)",
     )
     add_option(

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from beehive.cli._common import ENV_PREFIX, CommandError, add_option
+from beehive.cli._common import ENV_PREFIX, CommandError, add_option, setting
 from beehive.journal import Journal, JournalEntry
 
 CONNECTION_STRING = f"{ENV_PREFIX}STORAGE_CONNECTION_STRING"
@@ -29,7 +29,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_option(
         parser,
         "--table-prefix",
-        default="",
         metavar="PREFIX",
         help="prefix of the journal's tables, as the host was given",
         env=f"{ENV_PREFIX}STORAGE_TABLE_PREFIX",
@@ -38,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def journal_from(environ: Mapping[str, str], table_prefix: str = "") -> Journal | None:
     """The journal in the Azure tables the environment names, or None when it names none."""
-    connection, endpoint = environ.get(CONNECTION_STRING), environ.get(TABLE_ENDPOINT)
+    connection = setting("storage_connection_string", environ)
+    endpoint = setting("storage_table_endpoint", environ)
     if not connection and not endpoint:
         return None
     try:

@@ -27,14 +27,16 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
         (["topology", "tests.no_such_module"], "cannot import 'tests.no_such_module'"),
         (["topology", "tests.example_app.models"], "no @actor classes found"),
         (["topology", APP, "--only", "Nobody"], "no actor named Nobody; known:"),
-        (["topology", APP, "--format", "yaml"], "unknown format 'yaml'"),
+        (["topology", APP, "--format", "yaml"], "--format 'yaml': Input should be 'table', 'json'"),
+        (["run", APP, "--port", "99999"], "--port '99999': Input should be less than or equal to"),
+        (["run", APP, "--log-level", "LOUD"], "Input should be 'DEBUG', 'INFO', 'WARNING' or"),
         (["topology"], "name the modules holding your actors"),
         (["run", APP, "--container", "tests.example_app.services"], "module:Container"),
         (["run", APP, "--container", "tests.example_app.services:Nope"], "has no 'Nope'"),
-        (["run", APP, "--backend", "kafka"], "unknown backend 'kafka'"),
+        (["run", APP, "--backend", "kafka"], "Input should be 'memory', 'rabbitmq' or"),
         (["run", APP, "--backend", "rabbitmq"], "BEEHIVE_RABBITMQ_URL"),
         (["run", APP, "--backend", "servicebus"], "BEEHIVE_SERVICEBUS_NAMESPACE"),
-        (["run", APP, "--log-format", "xml"], "unknown log format 'xml'"),
+        (["run", APP, "--log-format", "xml"], "--log-format 'xml': Input should be 'text'"),
         (["run", APP, "--config", "/no/such/file.toml"], "bad actor configuration"),
     ],
 )
@@ -105,7 +107,25 @@ def test_a_bad_number_in_the_environment_is_a_clean_error(
     code, _, err = run_cli(capsys, "run", APP)
 
     assert code == 2
-    assert err == "beehive: error: BEEHIVE_PORT='eighty' is not a valid --port value\n"
+    assert err == (
+        "beehive: error: BEEHIVE_PORT='eighty' (--port): Input should be a valid integer, "
+        "unable to parse string as an integer\n"
+    )
+
+
+def test_the_environment_is_read_only_for_the_command_that_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEEHIVE_PORT", "eighty")
+    monkeypatch.setenv("BEEHIVE_TOPOLOGY_FORMAT", "json")
+
+    assert run_cli(capsys, "topology", APP)[0] == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    with pytest.raises(SystemExit):
+        main(["topology", "--help"])
+    assert "(default: table)" in capsys.readouterr().out, "help shows the code's default"
 
 
 def test_per_actor_settings_come_from_the_environment_too(

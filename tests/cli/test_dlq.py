@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from beehive import Event
-from beehive.cli import main, parser
+from beehive.cli import main, parse, parser
 from beehive.cli._common import CommandError
 from beehive.cli.dlq import age, execute
 from beehive.queues import QueueOperator
@@ -57,7 +57,7 @@ async def seed(operator: QueueOperator) -> tuple[str, list[Event]]:
 
 async def run(operator: QueueOperator, *argv: str, **options: object) -> tuple[int, str]:
     out = io.StringIO()
-    code = await execute(parser().parse_args(["dlq", *argv]), operator, out=out, **options)  # type: ignore[arg-type]
+    code = await execute(parse(["dlq", *argv]), operator, out=out, **options)  # type: ignore[arg-type]
     return code, out.getvalue()
 
 

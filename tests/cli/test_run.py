@@ -12,7 +12,7 @@ import pytest
 from dependency_injector import containers, providers
 
 from beehive import Event, actor, discover
-from beehive.cli import main, parser
+from beehive.cli import main, parse
 from beehive.cli._common import CommandError
 from beehive.cli.run import StartError, inbox_for, serve
 from beehive.inbox import Inbox
@@ -29,7 +29,7 @@ DEADLINE = 10.0
 
 def run_args(*extra: str) -> object:
     argv = ["run", APP, "--host", "127.0.0.1", "--port", "0", "--poll-wait", "0.2", *extra]
-    return parser().parse_args(argv)
+    return parse(argv)
 
 
 async def endpoint_port(caplog: pytest.LogCaptureFixture) -> int:

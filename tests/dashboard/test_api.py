@@ -14,7 +14,7 @@ import pytest
 
 from beehive import ActorHost, discover
 from beehive.backoff import Backoff
-from beehive.cli import parser
+from beehive.cli import parse
 from beehive.dashboard import Dashboard, Journal, Journey
 from beehive.dashboard._graph import render
 from beehive.queues.memory import InMemoryQueueOperator
@@ -226,10 +226,10 @@ async def test_journey_from_a_journal() -> None:
 
 def test_run_has_a_dashboard_flag_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BEEHIVE_DASHBOARD", raising=False)
-    assert parser().parse_args(["run", "m"]).dashboard is False
-    assert parser().parse_args(["run", "m", "--dashboard"]).dashboard is True
+    assert parse(["run", "m"]).dashboard is False
+    assert parse(["run", "m", "--dashboard"]).dashboard is True
     monkeypatch.setenv("BEEHIVE_DASHBOARD", "true")
-    assert parser().parse_args(["run", "m"]).dashboard is True
+    assert parse(["run", "m"]).dashboard is True
 
 
 async def test_beehive_run_dashboard_serves_the_page_on_the_endpoint(
@@ -243,7 +243,7 @@ async def test_beehive_run_dashboard_serves_the_page_on_the_endpoint(
 
     caplog.set_level(logging.INFO, logger="beehive")
     monkeypatch.setenv("BEEHIVE_DASHBOARD_TOKEN", TOKEN)
-    args = parser().parse_args(
+    args = parse(
         ["run", "tests.dashboard.shop", "--host", "127.0.0.1", "--port", "0", "--dashboard"]
     )
     running = asyncio.create_task(run_serve(args, discover("tests.dashboard.shop"), None))
