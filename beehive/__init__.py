@@ -15,6 +15,7 @@ from beehive.errors import (
     BeeHiveError,
     DeadLetter,
     EventTooLargeError,
+    EventVersionError,
     LeaseLostError,
     QueueNotFoundError,
     ReplayRefusedError,
@@ -26,11 +27,14 @@ from beehive.inbox import Inbox, InboxRecord
 from beehive.journal import Journal, JournalEntry
 from beehive.names import QueueName
 from beehive.stats import ActorStats
+from beehive.versions import Upcasters, event_version
 
 __all__ = [
     # events
     "Event",
     "QueueName",
+    "Upcasters",
+    "event_version",
     # actors
     "ActorDescriptor",
     "ProcessorActor",
@@ -55,6 +59,7 @@ __all__ = [
     "BeeHiveError",
     "DeadLetter",
     "EventTooLargeError",
+    "EventVersionError",
     "LeaseLostError",
     "QueueNotFoundError",
     "ReplayRefusedError",

@@ -16,6 +16,11 @@ class BadEventBody(BeeHiveError):
     """
 
 
+class EventVersionError(BadEventBody):
+    """An event's version cannot be read here: newer than its model, or older with no upcaster
+    to bring it up (see :mod:`beehive.versions`). Dead-lettered at once, never mis-read."""
+
+
 class DeadLetter(BeeHiveError):
     """Raised by an actor to dead-letter the current event at once, with this message as reason."""
 

@@ -9,6 +9,7 @@ from uuid import uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from beehive.errors import BadEventBody
+from beehive.versions import VERSION_PROPERTY, check_version, declared_version
 
 PropertyValue = str | int | float | bool
 M = TypeVar("M", bound=BaseModel)
@@ -26,8 +27,9 @@ class Event(BaseModel):
     """A timestamped, immutable, unique fact, as it travels through queues.
 
     ``Event(OrderAccepted(order_id="o-1"))`` serialises the model and takes ``event_type`` and
-    ``queue_name`` (the topic it is published to) from its class name; keyword arguments
-    override any field. ``Event(event_type="Ping", body="{}")`` builds the envelope directly.
+    ``queue_name`` (the topic it is published to) from its class name, and the model's declared
+    version (``@event_version``) as its ``event_version`` property; keyword arguments override
+    any field. ``Event(event_type="Ping", body="{}")`` builds the envelope directly.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,12 +56,20 @@ class Event(BaseModel):
                 )
             name = type(model).__name__
             fields = {"event_type": name, "body": model.model_dump_json(), **fields}
+            version = declared_version(type(model))
+            if version is not None:
+                fields["properties"] = {VERSION_PROPERTY: version, **fields.get("properties", {})}
         if not fields.get("queue_name") and "event_type" in fields:
             fields["queue_name"] = fields["event_type"]
         super().__init__(**fields)
 
     def body_as(self, model: type[M]) -> M:
-        """The body validated as ``model``; raises BadEventBody naming what was wrong."""
+        """The body validated as ``model``; raises BadEventBody naming what was wrong.
+
+        An event of another version than the model's raises EventVersionError (see
+        :mod:`beehive.versions`): the host upgrades older ones first when given upcasters.
+        """
+        check_version(self, model)
         try:
             return model.model_validate_json(self.body or "null")
         except ValidationError as error:

@@ -21,6 +21,7 @@ from beehive.journal import Journal
 from beehive.names import QueueName
 from beehive.queues.base import QueueOperator, seconds
 from beehive.stats import ActorStats
+from beehive.versions import Upcasters, upcasting
 
 logger = logging.getLogger("beehive.host")
 
@@ -45,6 +46,9 @@ class ActorHost:
     OpenTelemetry span per message and carries the trace context in the events' properties;
     ``journal`` (a :class:`~beehive.journal.Journal`) records every message handled, per
     correlation, for ``beehive trace``. Without them the host pays nothing for either.
+
+    ``upcasters`` (:class:`beehive.versions.Upcasters`) upgrade events of older versions
+    before the actors see them; events newer than their model are dead-lettered.
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class ActorHost:
         inbox: Inbox | None = None,
         tracing: Observer | None = None,
         journal: Journal | None = None,
+        upcasters: Upcasters | None = None,
     ) -> None:
         self._operator = operator
         self._descriptors = [d for d in descriptors if d.enabled]
@@ -71,6 +76,7 @@ class ActorHost:
         self._inbox = inbox
         self._tracing = tracing
         self._journal = journal
+        self._upcasters = upcasters
         self._purger: asyncio.Task[None] | None = None
         self._consumers: list[Consumer] = []
         self._pulses: dict[str, float] = {}
@@ -118,6 +124,8 @@ class ActorHost:
                 "and the host has no inbox: pass ActorHost(..., inbox=Inbox(store))"
             )
         factories = [actor_factory(d.actor_type, self._container) for d in self._descriptors]
+        if self._upcasters is not None:
+            factories = [upcasting(factory, self._upcasters) for factory in factories]
         await self._setup_topology()
         observer = combine(self._tracing, self._journal)
         if self._journal is not None:

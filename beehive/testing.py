@@ -25,6 +25,7 @@ from beehive.host import ActorHost
 from beehive.inbox import Inbox
 from beehive.queues.base import seconds
 from beehive.queues.memory import InMemoryQueueOperator
+from beehive.versions import Upcasters
 
 __all__ = [
     "FAST_BACKOFF",
@@ -62,7 +63,7 @@ class ActorHarness:
     With ``raise_errors`` (the default), the first unexpected exception an actor raises is
     re-raised from ``wait_idle``, so a failing test shows the actor's traceback at once.
     Pass ``raise_errors=False`` to test retries and dead-lettering. Idempotent actors get
-    ``inbox``, or a fresh in-memory one.
+    ``inbox``, or a fresh in-memory one; ``upcasters`` go to the host.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class ActorHarness:
         backoff: Backoff = FAST_BACKOFF,
         operator: RecordingQueueOperator | None = None,
         inbox: Inbox | None = None,
+        upcasters: Upcasters | None = None,
     ) -> None:
         descriptors = list(descriptors)
         if inbox is None and any(d.idempotent for d in descriptors):
@@ -89,6 +91,7 @@ class ActorHarness:
             poll_wait=60.0,
             on_failure=lambda _descriptor, _event, error: self.errors.append(error),
             inbox=inbox,
+            upcasters=upcasters,
         )
 
     async def publish(self, *events: Event) -> None:

@@ -28,9 +28,11 @@ from beehive.cli._common import (
     add_flag,
     add_option,
     add_selection,
+    import_module,
     load_container,
     load_descriptors,
     make_operator,
+    modules_of,
     setting,
 )
 from beehive.errors import ActorConfigurationError
@@ -38,6 +40,7 @@ from beehive.host import ActorHost
 from beehive.inbox import Inbox
 from beehive.journal import Journal
 from beehive.queues.base import QueueOperator
+from beehive.versions import find_upcasters
 from beehive.web import Server, endpoint
 
 if TYPE_CHECKING:
@@ -174,6 +177,7 @@ async def _serve(
         inbox=inbox,
         journal=journal,
         tracing=exporting.tracing if exporting is not None else None,
+        upcasters=find_upcasters(*map(import_module, modules_of(args))),
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
