@@ -201,6 +201,9 @@ class Settings(_Sourced):
     check_broker: str = Field(
         "servicebus", description="beehive check: whose naming rules and limits apply"
     )
+    schema_against: str | None = Field(
+        None, description="beehive schema check: the snapshot to compare the code with"
+    )
 
 
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("beehive_environ", default=None)

@@ -1,6 +1,6 @@
 """The ``beehive`` command: ``run`` the actor host, print the ``topology``, draw the ``graph``,
 ``send`` events, tend the dead letters (``dlq``), follow one correlation (``trace``), ``check``
-the network, publish it as ``asyncapi``.
+the network, publish it as ``asyncapi``, guard its events' ``schema``.
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from beehive.cli import asyncapi, check, dlq, graph, run, send, topology, trace
+from beehive.cli import asyncapi, check, dlq, graph, run, schema, send, topology, trace
 from beehive.cli._common import CommandError, resolve
 
 __all__ = ["main", "parse", "parser"]
@@ -50,6 +50,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
         "write the event network as an AsyncAPI 3.0 document",
         asyncapi.configure,
         asyncapi.main,
+    ),
+    "schema": (
+        "snapshot the events' schemas, or check the code against a snapshot",
+        schema.configure,
+        schema.main,
     ),
 }
 
