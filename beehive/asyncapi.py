@@ -2,8 +2,10 @@
 
 One channel per topic and plain queue; one ``receive`` operation per actor source and one
 ``send`` operation per event an actor ``emits``; one message per event type, its payload the
-JSON Schema of its pydantic model (draft 07, as pydantic writes it), its headers beehive's
-envelope. Channels and operations carry the AMQP 0-9-1 bindings of the RabbitMQ mapping
+JSON Schema of its pydantic model (declared as draft 07, which the AsyncAPI tools read; the
+keywords pydantic writes for plain models are the same there), its headers beehive's
+envelope (``x-event-version`` gives the body's version, see :mod:`beehive.versions`).
+Channels and operations carry the AMQP 0-9-1 bindings of the RabbitMQ mapping
 (a topic is a fanout exchange, a subscription a queue bound to it); AsyncAPI has no Service
 Bus binding, so the Service Bus entities and settings travel as ``x-servicebus`` extensions.
 """
@@ -19,6 +21,7 @@ from pydantic.json_schema import models_json_schema
 
 from beehive.actors import ActorDescriptor
 from beehive.contract import Contract, EventType
+from beehive.versions import version_of
 
 VERSION: Final = "3.0.0"
 AMQP_BINDING: Final = "0.3.0"
@@ -104,6 +107,7 @@ def _message(event: EventType) -> dict[str, Any]:
             "schemaFormat": SCHEMA_FORMAT,
             "schema": {"$ref": f"#/components/schemas/{event.model.__name__}"},
         }
+        message["x-event-version"] = version_of(event.model)
     return message
 
 

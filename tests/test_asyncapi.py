@@ -96,6 +96,7 @@ def test_prismo_channels_operations_and_payloads(capsys: pytest.CaptureFixture[s
     assert message["payload"]["schema"] == {
         "$ref": "#/components/schemas/OrderItemsNotYetAccountedFor"
     }
+    assert message["x-event-version"] == 1
     items = schemas["OrderItemsNotYetAccountedFor"]["properties"]["items"]
     assert items["items"] == {"$ref": "#/components/schemas/OrderLine"}
     assert schemas["OrderLine"]["required"] == ["product_id", "quantity"]

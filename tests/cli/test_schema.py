@@ -123,7 +123,14 @@ def test_a_new_version_with_its_upcaster_passes(
     code, out = schema(capsys, "check", write("bridged", V2_BRIDGED), "--against", lock)
 
     assert code == 0
-    assert out.splitlines()[0] == "OrderPlaced: compatible: version 1 -> 2, upcasters bridge it"
+    assert out.splitlines() == [  # as docs/how-to/evolving-events.md shows it
+        "OrderPlaced: compatible: version 1 -> 2, upcasters bridge it",
+        "OrderPlaced: compatible: field total removed (or renamed): events in flight still carry "
+        "it (upcast from version 1)",
+        "OrderPlaced: compatible: field total_cents added without a default: events in flight do "
+        "not have it (upcast from version 1)",
+        "0 breaking, 3 compatible",
+    ]
 
 
 def test_a_missing_or_foreign_snapshot_is_a_usage_error(
