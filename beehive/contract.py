@@ -15,12 +15,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
 
 from pydantic import BaseModel
 
 from beehive.actors import ActorDescriptor, _modules, _topic_name
-from beehive.events import Event
+from beehive.sending import event_models
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -144,21 +143,10 @@ def _models(
 ) -> dict[str, type[BaseModel]]:
     """The model of each event type: the first pydantic class of its name, looking in the
     declared externals, then the actors' modules, then the modules given."""
-    candidates: list[Any] = [m for x in externals for m in x.models]
-    for module_name in dict.fromkeys(d.actor_type.__module__ for d in descriptors):
-        module = sys.modules.get(module_name)
-        if module is not None:
-            candidates.extend(vars(module).values())
-    for module in modules:
-        for each in _modules(module):
-            candidates.extend(vars(each).values())
     found: dict[str, type[BaseModel]] = {}
-    for value in candidates:
-        if (
-            inspect.isclass(value)
-            and issubclass(value, BaseModel)
-            and value is not Event
-            and value.__name__ in names
-        ):
-            found.setdefault(value.__name__, value)
-    return found
+    for model in (m for x in externals for m in x.models):
+        found.setdefault(model.__name__, model)
+    walked = [each for module in modules for each in _modules(module)]
+    for name, model in event_models([*descriptors, *walked]).items():
+        found.setdefault(name, model)
+    return {name: model for name, model in found.items() if name in names}

@@ -16,6 +16,7 @@ from beehive.actors import ActorDescriptor
 from beehive.errors import BadEventBody
 from beehive.events import Event, PropertyValue
 from beehive.names import QueueName
+from beehive.versions import VERSION_PROPERTY, declared_version
 
 MAX_COUNT = 10_000
 
@@ -46,7 +47,10 @@ class Outgoing(BaseModel):
     def events(self, models: Mapping[str, type[BaseModel]]) -> list[Event]:
         """The events to push; raises BadEventBody when the body fails the event's model."""
         model = models.get(self.event_type)
+        properties = self.properties
         if model is not None:
+            if (version := declared_version(model)) is not None:
+                properties = {VERSION_PROPERTY: version, **properties}
             try:
                 body = model.model_validate(self.body).model_dump_json()
             except ValidationError as error:
@@ -60,7 +64,7 @@ class Outgoing(BaseModel):
             Event(
                 event_type=self.event_type,
                 body=body,
-                properties=self.properties,
+                properties=properties,
                 session_id=self.session_id,
                 correlation_id=self.correlation_id,
                 enqueue_time=due,

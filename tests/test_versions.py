@@ -56,6 +56,18 @@ def test_an_event_carries_its_model_s_declared_version() -> None:
     assert (version_of(OrderPlaced), version_of(Unversioned)) == (3, 1)
 
 
+def test_beehive_send_stamps_the_model_s_version_too() -> None:
+    from beehive.sending import Outgoing
+
+    outgoing = Outgoing(
+        event_type="OrderPlaced", body={"order_id": "o", "currency": "EUR", "total_cents": 1}
+    )
+    [event] = outgoing.events({"OrderPlaced": OrderPlaced})
+
+    assert event.properties == {VERSION_PROPERTY: 3}
+    assert event.body_as(OrderPlaced).total_cents == 1
+
+
 def test_upcasters_chain_each_older_version_up_to_the_current_one() -> None:
     assert upcasters.upcast(V1).body_as(OrderPlaced) == OrderPlaced(
         order_id="o-1", currency="EUR", total_cents=1250
