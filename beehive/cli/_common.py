@@ -139,6 +139,17 @@ def _bad_setting(
     return f"{where}: {problem['msg']}"
 
 
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the broker (its secrets are variables only)."""
+    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
+    add_option(
+        parser,
+        "--servicebus-namespace",
+        metavar="NAME",
+        help="Service Bus namespace (name or FQDN) reached with a managed identity",
+    )
+
+
 def add_selection(parser: argparse.ArgumentParser) -> None:
     """The arguments every command has: the modules, the app dir, the actor selection."""
     parser.add_argument(

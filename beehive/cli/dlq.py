@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from beehive.cli._common import BACKENDS, CommandError, add_option, make_operator
+from beehive.cli._common import CommandError, add_backend, make_operator
 from beehive.errors import BeeHiveError
 from beehive.events import Event
 from beehive.names import QueueName
@@ -46,13 +46,7 @@ def _action(
 ) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, help=summary, description=summary)
     parser.add_argument("queue", metavar="QUEUE", help="subscription (Topic-Sub) or queue name")
-    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
-    add_option(
-        parser,
-        "--servicebus-namespace",
-        metavar="NAME",
-        help="Service Bus namespace (name or FQDN) reached with a managed identity",
-    )
+    add_backend(parser)
     return parser
 
 

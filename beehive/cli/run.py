@@ -23,8 +23,8 @@ from beehive import logs
 from beehive._observe import Observer
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
-    BACKENDS,
     CommandError,
+    add_backend,
     add_flag,
     add_option,
     add_selection,
@@ -64,13 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:NAME",
         help="dependency-injector container (class or instance) providing actors' parameters",
     )
-    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
-    add_option(
-        parser,
-        "--servicebus-namespace",
-        metavar="NAME",
-        help="Service Bus namespace (name or FQDN) reached with a managed identity",
-    )
+    add_backend(parser)
     add_option(
         parser,
         "--host",

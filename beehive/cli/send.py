@@ -26,8 +26,8 @@ from pydantic import ValidationError
 
 from beehive.actors import discover
 from beehive.cli._common import (
-    BACKENDS,
     CommandError,
+    add_backend,
     add_option,
     import_module,
     make_operator,
@@ -89,13 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default: BEEHIVE_MODULES)",
     )
     add_option(parser, "--app-dir", help="directory put first on sys.path")
-    add_option(parser, "--backend", help=f"one of {', '.join(BACKENDS)}")
-    add_option(
-        parser,
-        "--servicebus-namespace",
-        metavar="NAME",
-        help="Service Bus namespace (name or FQDN) reached with a managed identity",
-    )
+    add_backend(parser)
 
 
 def main(args: argparse.Namespace) -> int:
