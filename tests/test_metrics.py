@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -147,3 +148,9 @@ async def test_openmetrics_when_the_scraper_asks(
     received = families["beehive_messages_received"]
     assert received.type == "counter"
     assert all(isinstance(s, Sample) for s in received.samples)
+
+
+def test_the_docs_list_every_metric() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "operate.md").read_text()
+
+    assert [name for name in METRICS if f"`{name}`" not in page] == []
