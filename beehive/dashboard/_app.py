@@ -210,7 +210,14 @@ class Dashboard:
         correlation_id = request.query_params.get("correlation_id", "")
         if not correlation_id:
             return answer({"error": "give ?correlation_id=..."}, HTTPStatus.BAD_REQUEST)
-        entries = await self._journey(correlation_id)
+        try:
+            entries = await self._journey(correlation_id)
+        except Exception as error:  # the journal's store may be away: say so, stay up
+            logger.warning("journey of %s failed: %s", correlation_id, error)
+            return answer(
+                {"error": f"the journal could not be read: {type(error).__name__}"},
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            )
         return answer({"configured": True, "entries": [_plain(entry) for entry in entries]})
 
     # -- writes (send is beehive.web's route, shared with the endpoint) ------------------------

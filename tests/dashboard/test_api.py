@@ -260,3 +260,13 @@ async def test_beehive_run_dashboard_serves_the_page_on_the_endpoint(
     assert state["replay"] is True
     assert "dashboard on http://127.0.0.1" in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_a_journal_that_fails_is_a_503_not_a_500() -> None:
+    async def broken(correlation_id: str) -> Sequence[Any]:
+        raise ConnectionError("table storage is away")
+
+    async for served in serve(journey=broken):
+        status, _, body = await request(served.client, "GET", "/api/journey?correlation_id=o-1")
+        assert status == 503
+        assert json.loads(body) == {"error": "the journal could not be read: ConnectionError"}
