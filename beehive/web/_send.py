@@ -38,7 +38,14 @@ class Sending:
                 raise BadRequest(HTTPStatus.UNPROCESSABLE_ENTITY, str(error)) from None
         except BadRequest as refused:
             return refused.response()
-        await self._host.operator.push_batch(events)
+        try:
+            await self._host.operator.push_batch(events)
+        except Exception as error:  # the broker may be away: say so, stay up
+            logger.warning("sending %s failed: %s", outgoing.event_type, error)
+            return answer(
+                {"error": f"the broker did not take the events: {type(error).__name__}"},
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            )
         topic = outgoing.event_type
         readers = sorted({d.source for d in self._host.descriptors if d.queue.topic == topic})
         logger.info("sent %d %s event(s) from outside", len(events), outgoing.event_type)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from beehive import ActorHost
+from beehive import ActorHost, Event, discover
+from beehive.queues.memory import InMemoryQueueOperator
 from beehive.web import endpoint
 from tests.web.conftest import TOKEN, Hosted, client_of
 
@@ -121,3 +124,19 @@ async def test_a_host_without_a_token_refuses_every_send(hosted: Hosted) -> None
 
     assert response.status_code == 403
     assert "BEEHIVE_DASHBOARD_TOKEN" in response.json()["error"]
+
+
+class Unreachable(InMemoryQueueOperator):
+    async def push_batch(self, events: Sequence[Event]) -> None:
+        raise ConnectionError("broker away")
+
+
+async def test_a_broker_that_refuses_is_a_503() -> None:
+    host = ActorHost(Unreachable(), discover("tests.dashboard.shop"))
+    async with client_of(endpoint(host, token=TOKEN)) as client:
+        response = await client.post(
+            "/api/send", json={"event_type": "OrderPlaced", "body": {"order_id": "o"}}, headers=AUTH
+        )
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "the broker did not take the events: ConnectionError"}
