@@ -165,7 +165,10 @@ class Upcasters:
         model = self._models.get(event.event_type)
         if model is None:
             return event
-        version, current = version_of_event(event), version_of(model)
+        current = version_of(model)
+        if event.properties.get(VERSION_PROPERTY, 1) == current:
+            return event  # the usual case, kept to two lookups
+        version = version_of_event(event)
         if version == current:
             return event
         if version > current:
