@@ -75,8 +75,8 @@ def version_of_event(event: Event) -> int:
 def check_version(event: Event, model: type[BaseModel]) -> None:
     """Refuse an event whose version is not the model's (``Event.body_as`` calls this)."""
     declared = declared_version(model)
-    if declared is None and VERSION_PROPERTY not in event.properties:
-        return
+    if event.properties.get(VERSION_PROPERTY) == declared:
+        return  # both current, or both unversioned: the usual case, two lookups
     version, current = version_of_event(event), declared or 1
     if version > current:
         raise EventVersionError(
