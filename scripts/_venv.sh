@@ -1,9 +1,36 @@
-# Sourced by scripts/: creates .venv and installs the project with its extras when missing or stale.
-_stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Sourced by scripts/ with what to set up in .venv:
+#   sample  the package alone, what scripts/prismo needs (no dev tools);
+#   test    the package with the dev, docs, rabbitmq and azure extras, for scripts/test.
+# Each has its own stamp, renewed when pyproject.toml changes; a test setup covers the sample.
+_venv_kind=${1:?"usage: source scripts/_venv.sh sample|test"}
+case $_venv_kind in
+    sample) _venv_target="." ;;
+    test) _venv_target=".[dev,docs,rabbitmq,azure]" ;;
+    *) echo "scripts/_venv.sh: unknown setup $_venv_kind (sample or test)" >&2; return 2 ;;
+esac
+_venv_hash=$(sha256sum pyproject.toml | cut -c1-16)
+_stamp=.venv/.installed-$_venv_kind-$_venv_hash
+
+# Shows pip's progress one line per package, not its whole chatter.
+_venv_pip() {
+    .venv/bin/python -m pip install --disable-pip-version-check "$@" |
+        sed -un -e 's/^Collecting \([^ ]*\).*/  collecting \1/p' \
+            -e 's/^Successfully installed .*/  installed/p' >&2
+}
+
 if [ ! -f "$_stamp" ]; then
-    { [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv; } &&
-        .venv/bin/python -m pip install --quiet --upgrade pip &&
-        .venv/bin/python -m pip install --quiet -e ".[dev,rabbitmq,azure]" &&
-        rm -f .venv/.installed-* &&
+    echo "Setting up .venv for the $_venv_kind (first run, or pyproject.toml changed):" >&2
+    {
+        if [ ! -x .venv/bin/python ]; then
+            echo "  creating .venv" >&2 && "${PYTHON:-python3}" -m venv .venv
+        fi
+    } && {
+        [ "$_venv_kind" = sample ] || _venv_pip --upgrade pip
+    } && _venv_pip -e "$_venv_target" &&
+        rm -f .venv/.installed-"$_venv_kind"-* &&
         touch "$_stamp" || { echo "setting up .venv failed" >&2; return 1; }
+    if [ "$_venv_kind" = test ]; then
+        rm -f .venv/.installed-sample-* && touch ".venv/.installed-sample-$_venv_hash"
+    fi
+    echo "  .venv is ready" >&2
 fi
