@@ -42,14 +42,23 @@ class ActorDescriptor:
     """
 
     actor_type: type
+    """The actor class; the host builds one instance per message."""
     source: str
+    """The queue it reads: ``Topic-Subscription`` or a plain queue name."""
     parallelism: int = 1
+    """Messages processed at once by this actor in one host."""
     max_deliveries: int = 10
+    """Deliveries before the message is dead-lettered."""
     lease_seconds: float = 60.0
+    """Lock duration of a leased message (renewed while the actor runs)."""
     max_lease_seconds: float = 3600.0
+    """Renewal stops after this long; the message is then redelivered."""
     sessions: bool = False
+    """Ordered, one-at-a-time processing per ``session_id``."""
     emits: tuple[str, ...] = field(default=())
+    """Topics the actor publishes (event models or names): created at start, drawn in graphs."""
     enabled: bool = True
+    """A disabled actor is discovered but not run (switch one off by configuration)."""
     idempotent: bool = False
     """Run at most once per event id: the host's inbox records what it published, and a
     redelivery re-publishes that instead of processing again (see :mod:`beehive.inbox`)."""
