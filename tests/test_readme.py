@@ -19,7 +19,7 @@ EXAMPLES = {
 
 
 def test_the_readme_has_runnable_examples() -> None:
-    assert {"quick start", "testing", "stores"} <= set(EXAMPLES)
+    assert {"quick start", "testing"} <= set(EXAMPLES)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
