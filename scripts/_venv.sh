@@ -14,7 +14,8 @@ _stamp=.venv/.installed-$_venv_kind-$_venv_hash
 # Shows pip's progress one line per package, not its whole chatter.
 _venv_pip() {
     .venv/bin/python -m pip install --disable-pip-version-check "$@" |
-        sed -un -e 's/^Collecting \([^ ]*\).*/  collecting \1/p' \
+        sed -un -e 's/^Obtaining .*/  building beehive (editable)/p' \
+            -e 's/^Collecting \([A-Za-z0-9._-]*\).*/  collecting \1/p' \
             -e 's/^Successfully installed .*/  installed/p' >&2
 }
 
