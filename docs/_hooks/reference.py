@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any
 
 ENV_HELP = re.compile(r"\s*\[env ([A-Z0-9_]+)\]")
-DEFAULT_HELP = re.compile(r"\s*\(default: [^)]*\)")
+DEFAULT_HELP = re.compile(r"\s*\(default: [^)]*\)(?=\s*\[env )")  # add_option's, not prose
 ROLE = re.compile(r":[a-z]+:`([^`]+)`")
 
 # Variables read from the environment only, never from an option (secrets above all).
