@@ -4,15 +4,14 @@ A page holding one of the markers below gets, in its place, tables built at buil
 
 - ``<!-- beehive:commands -->``: every ``beehive`` command with its usage and every argument
   and option, its environment variable and its default, read from ``beehive.cli.parser()``;
-- ``<!-- beehive:environment -->``: every ``BEEHIVE_...`` variable: those of the options, and
-  those read from the environment only (secrets and connection settings, listed below);
-- ``<!-- beehive:actor-settings -->``: the per-actor settings, with their TOML key, their
-  ``BEEHIVE_ACTOR__<Class>__<SETTING>`` variable, type, default and meaning, read from
-  ``beehive.config.SETTINGS`` and the fields (and field docstrings) of ``ActorDescriptor``.
+- ``<!-- beehive:environment -->``: every ``BEEHIVE_...`` variable, read from the
+  pydantic-settings model ``beehive.settings.Settings`` (type, default, meaning, whether it is
+  a secret), with the options that set it;
+- ``<!-- beehive:actor-settings -->``: the per-actor settings, read from
+  ``beehive.settings.ActorSettings`` and the defaults of ``ActorDescriptor``, with their TOML
+  key and ``BEEHIVE_ACTOR__<Class>__<SETTING>`` variable.
 
-When settings move to other code (a pydantic-settings model, say), point ``actor_settings`` or
-``environment`` at it: each returns plain rows, and ``tests/docs/test_reference.py`` checks
-that every variable the package reads is documented here.
+``tests/docs/test_reference.py`` checks that every variable the package names is documented.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ import itertools
 import os
 import re
 import textwrap
+import types
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,38 +34,19 @@ ENV_HELP = re.compile(r"\s*\[env ([A-Z0-9_]+)\]")
 DEFAULT_HELP = re.compile(r"\s*\(default: [^)]*\)(?=\s*\[env )")  # add_option's, not prose
 ROLE = re.compile(r":[a-z]+:`([^`]+)`")
 
-# Variables read from the environment only, never from an option (secrets above all).
-ENVIRONMENT_ONLY: dict[str, str] = {
-    "BEEHIVE_RABBITMQ_URL": "RabbitMQ URL, `amqp://user:password@host:5672/vhost`, for "
-    "`--backend rabbitmq` (a secret: never on the command line, masked in every message)",
-    "BEEHIVE_SERVICEBUS_CONNECTION_STRING": "Service Bus connection string for "
-    "`--backend servicebus` (a secret); without it, `--servicebus-namespace` with "
-    "`DefaultAzureCredential`",
-    "BEEHIVE_DASHBOARD_TOKEN": "bearer token that unlocks the dashboard's write actions "
-    "(replay); without it the dashboard is read-only",
-    "BEEHIVE_STORAGE_CONNECTION_STRING": "Azure Storage connection string (Azurite too) of the "
-    "event journal, for `beehive run --journal` and `beehive trace`",
-    "BEEHIVE_STORAGE_TABLE_ENDPOINT": "Table endpoint of the event journal reached with "
-    "`DefaultAzureCredential` (a managed identity), instead of a connection string",
-}
-
 
 @contextmanager
-def _code_defaults() -> Iterator[None]:
-    """Options take their defaults from BEEHIVE_ variables: document the code's, not ours."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith("BEEHIVE_")}
-    for name in saved:
-        del os.environ[name]
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"
+def _columns(width: int) -> Iterator[None]:
+    """argparse wraps usage lines at ``COLUMNS``: the same width wherever the site is built."""
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)
     try:
         yield
     finally:
-        os.environ.update(saved)
-        if columns is None:
+        if saved is None:
             del os.environ["COLUMNS"]
         else:
-            os.environ["COLUMNS"] = columns
+            os.environ["COLUMNS"] = saved
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,15 +74,31 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, str, Any]]:
 
 
 def _argument(action: argparse.Action) -> Argument:
+    from beehive import settings
+
     names = ", ".join(action.option_strings) or (action.metavar or action.dest)
     if action.option_strings and action.nargs != 0:
         names += f" {action.metavar or action.dest.upper()}"
     help_text = action.help or ""
     found = ENV_HELP.search(help_text)
-    meaning = DEFAULT_HELP.sub("", ENV_HELP.sub("", help_text))
+    meaning = ENV_HELP.sub("", DEFAULT_HELP.sub("", help_text))
     default = action.default
-    shown = "" if default in (None, False, [], argparse.SUPPRESS) or action.nargs == 0 else default
+    if found:  # the option's default is its setting's
+        field = settings.Settings.model_fields.get(_field(found.group(1)) or "")
+        default = field.get_default(call_default_factory=True) if field else default
+    shown = (
+        "" if default in (None, False, [], "", argparse.SUPPRESS) or action.nargs == 0 else default
+    )
     return Argument(names, found.group(1) if found else "", str(shown), meaning)
+
+
+def _field(variable: str) -> str | None:
+    from beehive import settings
+
+    try:
+        return settings.field_of(variable)
+    except KeyError:
+        return None
 
 
 def _walk(parser: argparse.ArgumentParser, prefix: str, summary: str) -> Iterator[Command]:
@@ -120,7 +118,7 @@ def commands() -> list[Command]:
     """Every leaf command of ``beehive`` (``beehive dlq list``, ``beehive run``, ...)."""
     from beehive.cli import parser
 
-    with _code_defaults():
+    with _columns(100):
         return list(_walk(parser(), "beehive", ""))
 
 
@@ -148,27 +146,51 @@ def commands_markdown() -> str:
     return "\n".join(out)
 
 
+def _type(annotation: Any) -> str:
+    """``str | None`` is ``str``; ``Literal['a', 'b']`` is ``a or b``; a secret is a ``str``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return " or ".join(_type(kind) for kind in kinds)
+    if typing.get_origin(annotation) is typing.Literal:
+        return " or ".join(str(value) for value in typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _type(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is list:
+        return f"list of {_type(typing.get_args(annotation)[0])}"
+    return getattr(annotation, "__name__", str(annotation)).replace("SecretStr", "str")
+
+
 def environment() -> dict[str, tuple[str, str]]:
     """Every ``BEEHIVE_...`` variable: name -> (where it is used, what it means)."""
-    rows: dict[str, tuple[list[str], str]] = {}
+    from beehive import settings
+
+    options: dict[str, list[str]] = {}
     for command in commands():
         for argument in command.arguments:
             if argument.variable:
-                used, _ = rows.setdefault(argument.variable, ([], argument.meaning))
-                used.append(f"`{command.name} {argument.names.split(',')[0].split()[0]}`")
-    table = {name: (", ".join(used), meaning) for name, (used, meaning) in rows.items()}
-    table.update(
-        {name: ("environment only", meaning) for name, meaning in ENVIRONMENT_ONLY.items()}
-    )
-    table["BEEHIVE_ACTOR__<Class>__<SETTING>"] = (
+                flag = argument.names.split(",")[0].split()[0]
+                options.setdefault(argument.variable, []).append(f"`{command.name} {flag}`")
+    table = {}
+    for name, info in settings.Settings.model_fields.items():
+        if name == "actor":
+            continue  # one variable per actor and setting: the per-actor table
+        variable = settings.variable(name)
+        secret = "SecretStr" in str(info.annotation)
+        used = ", ".join(options.get(variable, [])) or "environment only"
+        default = info.get_default(call_default_factory=True)
+        shown = f"; default `{default}`" if default not in (None, [], "", False) else ""
+        kind = f"`{_type(info.annotation)}`"
+        meaning = f"{info.description or ''} ({kind}{shown}{'; a secret' if secret else ''})"
+        table[variable] = (used, meaning)
+    table[f"{settings.ENV_PREFIX}ACTOR__<Class>__<SETTING>"] = (
         "every command that loads actors",
-        "a per-actor setting (see the table of per-actor settings)",
+        "a per-actor setting (see [per-actor settings](#per-actor-settings))",
     )
     return dict(sorted(table.items()))
 
 
 def environment_markdown() -> str:
-    out = ["| variable | used by | meaning |", "|---|---|---|"]
+    out = ["| variable | set by | meaning |", "|---|---|---|"]
     out += [
         f"| `{name}` | {used} | {_cell(meaning)} |"
         for name, (used, meaning) in environment().items()
@@ -196,13 +218,18 @@ def _field_docstrings(cls: type) -> dict[str, str]:
 def actor_settings() -> list[tuple[str, str, str, str]]:
     """Each per-actor setting: (name, type, default, meaning)."""
     from beehive.actors import ActorDescriptor
-    from beehive.config import SETTINGS
+    from beehive.settings import ActorSettings
 
-    fields = {f.name: f for f in dataclasses.fields(ActorDescriptor)}
+    defaults = {f.name: f.default for f in dataclasses.fields(ActorDescriptor)}
     meanings = _field_docstrings(ActorDescriptor)
     return [
-        (name, kind.__name__, repr(fields[name].default), meanings.get(name, ""))
-        for name, kind in SETTINGS.items()
+        (
+            name,
+            _type(info.annotation),
+            repr(defaults[name]),
+            meanings.get(name) or info.description or "",
+        )
+        for name, info in ActorSettings.model_fields.items()
     ]
 
 
@@ -229,8 +256,9 @@ MARKERS = {
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
-    """mkdocs calls this for every page: replace the markers by the generated tables."""
+    """mkdocs calls this for every page: a marker alone on its line becomes its tables."""
     for marker, generate in MARKERS.items():
-        if marker in markdown:
-            markdown = markdown.replace(marker, generate())
+        pattern = re.compile(rf"^{re.escape(marker)}$", re.MULTILINE)
+        if pattern.search(markdown):
+            markdown = pattern.sub(lambda _: generate(), markdown)
     return markdown

@@ -66,13 +66,13 @@ def test_defaults_are_the_codes_not_the_environment(monkeypatch: pytest.MonkeyPa
 
 
 def test_actor_settings_come_with_type_default_and_meaning() -> None:
-    from beehive.config import SETTINGS
+    from beehive.settings import ActorSettings
 
     rows = {
         name: (kind, default, meaning)
         for name, kind, default, meaning in reference.actor_settings()
     }
-    assert set(rows) == set(SETTINGS)
+    assert set(rows) == set(ActorSettings.model_fields)
     assert rows["parallelism"][:2] == ("int", "1")
     assert all(meaning for _, _, meaning in rows.values())
 
