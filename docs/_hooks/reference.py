@@ -257,8 +257,5 @@ MARKERS = {
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
     """mkdocs calls this for every page: a marker alone on its line becomes its tables."""
-    for marker, generate in MARKERS.items():
-        pattern = re.compile(rf"^{re.escape(marker)}$", re.MULTILINE)
-        if pattern.search(markdown):
-            markdown = pattern.sub(lambda _: generate(), markdown)
-    return markdown
+    lines = markdown.split("\n")
+    return "\n".join(MARKERS[line.strip()]() if line.strip() in MARKERS else line for line in lines)
