@@ -17,13 +17,17 @@ from typing import Any
 
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import CommandError, add_option, add_selection, load_descriptors
+from beehive.limits import ServiceBusRules
 from beehive.names import QueueName
 
 FORMATS = ("table", "json", "bicep")
 PARAMETERS_SCHEMA = (
     "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
 )
-MIN_LOCK_SECONDS, MAX_LOCK_SECONDS = 5, 300  # what Service Bus allows for a lock duration
+MIN_LOCK_SECONDS, MAX_LOCK_SECONDS = (
+    ServiceBusRules.MIN_LOCK_SECONDS,
+    ServiceBusRules.MAX_LOCK_SECONDS,
+)
 BACKLOG_PER_WORKER = 5
 """Scale rules add a replica for every ``parallelism * BACKLOG_PER_WORKER`` waiting messages."""
 
