@@ -17,7 +17,7 @@ per operation with :meth:`FakeNamespace.fail_next`.
 
 Subscription rules: a subscription is created with the service's ``$Default`` rule (a
 ``TrueRuleFilter``). The fake evaluates exactly two filters, that one and beehive's replay
-filter (``_servicebus_topology.replay_filter``: ``NOT EXISTS([beehive.replay_to]) OR
+filter (``beehive.queues.servicebus._topology.replay_filter``: ``NOT EXISTS([beehive.replay_to]) OR
 [beehive.replay_to] = '<subscription>'``), and only one rule per subscription; any other SQL,
 another filter type or a second rule raises ``NotImplementedError``. The dead-letter sub-queue
 can be received from in peek-lock mode: complete removes, abandon gives back with one more
@@ -72,9 +72,9 @@ from azure.servicebus.management import (
 )
 
 from beehive.backoff import Backoff
-from beehive.queues._servicebus_mapping import REPLAY_TO
 from beehive.queues.base import QueueOperator
 from beehive.queues.servicebus import ServiceBusQueueOperator
+from beehive.queues.servicebus._mapping import REPLAY_TO
 
 STANDARD_MAX_MESSAGE_SIZE = 256 * 1024
 MAX_LOCK_DURATION = timedelta(minutes=5)

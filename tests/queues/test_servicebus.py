@@ -21,8 +21,8 @@ from beehive import Event, QueueName
 from beehive.backoff import Backoff
 from beehive.errors import LeaseLostError, QueueNotFoundError, ReplayRefusedError
 from beehive.queues import QueueSettings
-from beehive.queues._servicebus_links import describe
 from beehive.queues.servicebus import EventTooLargeError, ServiceBusQueueOperator
+from beehive.queues.servicebus._links import describe
 from beehive.stores.memory import InMemoryKeyValueStore
 from tests.queues.servicebus_fake import (
     FakeAdministrationClient,

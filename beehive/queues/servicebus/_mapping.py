@@ -42,7 +42,7 @@ def to_message(
     """The message that carries ``event``; with ``claim_check``, the body stays behind.
 
     ``replay_to`` addresses a replayed dead letter to one subscription of its topic (see
-    :func:`beehive.queues._servicebus_topology.replay_filter`).
+    :func:`beehive.queues.servicebus._topology.replay_filter`).
     """
     reserved = [key for key in event.properties if key.startswith(PREFIX)]
     if reserved:

@@ -24,8 +24,8 @@ from azure.servicebus.exceptions import (
 
 from beehive.errors import QueueNotFoundError
 from beehive.names import QueueName
-from beehive.queues._servicebus_links import LOCK_LOST, TRANSIENT, Link, Retrier, describe, logger
-from beehive.queues._servicebus_topology import Topology
+from beehive.queues.servicebus._links import LOCK_LOST, TRANSIENT, Link, Retrier, describe, logger
+from beehive.queues.servicebus._topology import Topology
 
 SESSION_POLL: Final = 0.5
 """Seconds a session link waits for its session's next message before letting it go."""

@@ -17,7 +17,7 @@ from yarl import URL
 
 from beehive.errors import QueueNotFoundError
 from beehive.events import Event
-from beehive.queues._rabbitmq_codec import Outgoing, delay_bucket, delay_queue, encode, now_ms
+from beehive.queues.rabbitmq._codec import Outgoing, delay_bucket, delay_queue, encode, now_ms
 
 logger = logging.getLogger("beehive.queues.rabbitmq")
 

@@ -26,9 +26,9 @@ from azure.servicebus.management import SqlRuleFilter, TrueRuleFilter
 
 from beehive.errors import QueueNotFoundError, ReplayRefusedError
 from beehive.names import QueueKind, QueueName
-from beehive.queues._servicebus_links import TRANSIENT, Retrier, logger
-from beehive.queues._servicebus_mapping import REPLAY_TO
 from beehive.queues.base import QueueSettings
+from beehive.queues.servicebus._links import TRANSIENT, Retrier, logger
+from beehive.queues.servicebus._mapping import REPLAY_TO
 
 MIN_LOCK: Final = 5
 MAX_LOCK: Final = 300

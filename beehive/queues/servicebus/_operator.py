@@ -1,25 +1,4 @@
-"""Azure Service Bus as the broker: topics, subscriptions, queues, sessions, dead-letter queues.
-
-Build it with :meth:`ServiceBusQueueOperator.from_connection_string` or
-:meth:`ServiceBusQueueOperator.from_namespace` (``DefaultAzureCredential`` by default, so a
-managed identity in production). Delivery counts are the broker's; the broker dead-letters a
-message after ``max_deliveries`` with reason ``MaxDeliveryCountExceeded``.
-
-An abandon with a delay keeps the message locked (renewing the lock) until the delay is over and
-then abandons it: a delayed copy would fan out to every subscription of the topic, and within a
-session it would let later messages overtake. If the process dies meanwhile, the lock runs out
-and the message comes back early, with its delivery counted, which is honest.
-
-Transient faults (connection loss, throttling, a busy or slow service) are retried with backoff
-for ``retry_budget`` seconds; a lock lost before settlement raises ``LeaseLostError``. Events too
-large for one message go through the ``claim_check`` store when there is one.
-
-Replaying dead letters receives them from the dead-letter sub-queue and sends each selected one
-again: into a plain queue directly; into a subscription through its topic, addressed to that
-subscription alone by the ``beehive.replay_to`` property, which the rule every beehive
-subscription has filters on (see ``_servicebus_topology``). The others are abandoned back to
-the dead-letter queue when the sweep ends (their delivery count grows by one).
-"""
+"""The Service Bus operator: ``ServiceBusQueueOperator`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -29,31 +8,24 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-try:
-    from azure.core.credentials_async import AsyncTokenCredential
-    from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
-    from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
-    from azure.servicebus.aio.management import ServiceBusAdministrationClient
-    from azure.servicebus.exceptions import ServiceBusError
-except ImportError as error:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "beehive.queues.servicebus needs the Azure SDK: pip install 'beehive-actors[azure]'"
-    ) from error
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.aio.management import ServiceBusAdministrationClient
+from azure.servicebus.exceptions import ServiceBusError
 
 from beehive.backoff import Backoff
-from beehive.errors import EventTooLargeError, LeaseLostError, NotFoundError
+from beehive.errors import LeaseLostError, NotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
-from beehive.queues import _servicebus_mapping as mapping
 from beehive.queues._dead_letters import replayed, selected
-from beehive.queues._servicebus_links import LOCK_LOST, Lease, Link, Retrier, describe, logger
-from beehive.queues._servicebus_publisher import Publisher
-from beehive.queues._servicebus_receivers import Receivers
-from beehive.queues._servicebus_topology import Topology
 from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator, QueueSettings, seconds
+from beehive.queues.servicebus import _mapping as mapping
+from beehive.queues.servicebus._links import LOCK_LOST, Lease, Link, Retrier, describe, logger
+from beehive.queues.servicebus._publisher import Publisher
+from beehive.queues.servicebus._receivers import Receivers
+from beehive.queues.servicebus._topology import Topology
 from beehive.stores.base import KeyValueStore
-
-__all__ = ["EventTooLargeError", "ServiceBusQueueOperator"]
 
 _PEEK_PAGE = 250
 _SWEEP_PAGE = 100

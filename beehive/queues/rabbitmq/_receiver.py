@@ -20,8 +20,8 @@ from pamqp.commands import Basic
 from beehive.events import Event
 from beehive.names import QueueName
 from beehive.queues._lineup import Lineup
-from beehive.queues._rabbitmq_codec import Decoded
 from beehive.queues.base import QueueSettings
+from beehive.queues.rabbitmq._codec import Decoded
 
 
 async def ack(message: DeliveredMessage) -> None:

@@ -14,9 +14,9 @@ from azure.servicebus.exceptions import MessageSizeExceededError
 
 from beehive.errors import EventTooLargeError, QueueNotFoundError
 from beehive.events import Event
-from beehive.queues import _servicebus_mapping as mapping
-from beehive.queues._servicebus_links import Retrier, Sender, logger
-from beehive.queues._servicebus_topology import Topology
+from beehive.queues.servicebus import _mapping as mapping
+from beehive.queues.servicebus._links import Retrier, Sender, logger
+from beehive.queues.servicebus._topology import Topology
 from beehive.stores.base import KeyValueStore
 
 CLAIM_CHECK_PREFIX = "beehive/claim-check/"
