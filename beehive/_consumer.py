@@ -290,7 +290,13 @@ class Consumer:
             if isinstance(error, BadEventBody | DeadLetter) or final:
                 if final and not isinstance(error, BadEventBody | DeadLetter):
                     reason += f" (delivery {event.delivery_count} of {descriptor.max_deliveries})"
-                await self._operator.dead_letter(event, reason[:4096], type(error).__name__)
+                await self._operator.dead_letter(
+                    event,
+                    reason[:4096],
+                    type(error).__name__,
+                    actor=descriptor.name,
+                    error_type=type(error).__name__,
+                )
                 counters.dead_lettered += 1
                 logger.error(
                     "%s: dead-lettered %s %s: %s",

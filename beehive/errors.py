@@ -41,6 +41,25 @@ class EventTooLargeError(BeeHiveError, ValueError):
     """An event is larger than the broker accepts and no claim-check store was configured."""
 
 
+class BrokerError(BeeHiveError):
+    """A broker failed or refused an operation; the message says what the broker said.
+
+    Queue operators raise this (or a subclass) in place of their client library's exceptions,
+    which stay attached as ``__cause__``.
+    """
+
+
+class BrokerUnavailableError(BrokerError, ConnectionError):
+    """The broker cannot be reached, or refuses the credentials (a login or a token).
+
+    Also a ``ConnectionError``. The message names the broker, never a password or key.
+    """
+
+
+class QueueConflictError(BrokerError):
+    """The broker's entities conflict with what was asked (a plain queue named like a topic)."""
+
+
 class QueueNotFoundError(BeeHiveError):
     """A queue, topic or subscription that does not exist was used."""
 
@@ -92,3 +111,8 @@ class ValueTooLargeError(BeeHiveError, ValueError):
 
 class LockNotAcquiredError(BeeHiveError):
     """A lock could not be acquired before the wait ran out."""
+
+
+class LockLostError(BeeHiveError):
+    """A lock held was lost (it expired, or another holder took it): the work it protected
+    may have overlapped another holder's."""

@@ -82,32 +82,7 @@ class Event(BaseModel):
                 f"{model.__name__}: {problems}"
             ) from None
 
-    @property
-    def lease(self) -> Any:
-        """The broker's handle on a leased event (BeeHive's UnderlyingMessage), else None.
-
-        Never serialised; copies made with ``model_copy`` keep it.
-        """
-        private = self.__pydantic_private__
-        return private.get("lease") if private else None
-
-    def leased(self, lease: Any, delivery_count: int) -> Event:
-        """A copy of this event as delivered by a broker, carrying its handle (for operators)."""
-        return self.evolve({"delivery_count": delivery_count}, lease=lease)
-
-    def evolve(self, changes: dict[str, Any], *, lease: Any = None) -> Event:
-        """A copy with ``changes`` applied, trusted and unvalidated: for the host and operators.
-
-        Several times cheaper than ``model_copy``, which matters once per hop.
-        """
-        copy = object.__new__(type(self))
-        values = self.__dict__.copy()
-        values.update(changes)
-        object.__setattr__(copy, "__dict__", values)
-        # Sharing the set is safe: pydantic never mutates it after construction.
-        object.__setattr__(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__)
-        object.__setattr__(copy, "__pydantic_extra__", None)
-        object.__setattr__(
-            copy, "__pydantic_private__", {"lease": lease} if lease is not None else None
-        )
-        return copy
+    def evolve(self, changes: dict[str, Any]) -> Event:
+        """A copy with ``changes`` applied, trusted and unvalidated: for the host and operators
+        (``model_copy`` with an update, which skips validation)."""
+        return self.model_copy(update=changes)

@@ -10,9 +10,9 @@ the given rates (each a probability per call, drawn from one seeded generator), 
 - **lease expiry mid-processing**: the message is leased, and its lock runs out at once: it is
   visible again to other consumers while the first still works on it, whose settling then
   raises ``LeaseLostError``;
-- **publish failure**: ``push`` raises ``ConnectionError`` and sends nothing;
-- **transient connection error**: ``ConnectionError`` from ``next`` (nothing leased), ``push``
-  (nothing sent) or a settle (the message comes back, as when its lock expires);
+- **publish failure**: ``push`` raises ``BrokerUnavailableError`` and sends nothing;
+- **transient connection error**: ``BrokerUnavailableError`` from ``next`` (nothing leased),
+  ``push`` (nothing sent) or a settle (the message comes back, as when its lock expires);
 - **delayed delivery**: a pushed event becomes visible up to ``max_delay`` seconds later;
 - **reordering**: a pushed event without a session is held back and sent after the next push
   (or ``max_delay`` later), so consumers see it out of order. Session events keep their order.
@@ -33,14 +33,23 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from beehive.errors import LeaseLostError
+from beehive.errors import BrokerUnavailableError, LeaseLostError
 from beehive.events import Event
 from beehive.names import QueueName
-from beehive.queues.base import QueueOperator, QueueSettings
+from beehive.queues.base import (
+    DeadLetterInfo,
+    IdleAware,
+    QueueDepth,
+    QueueOperator,
+    QueueSettings,
+    Replay,
+    Selector,
+    seconds,
+)
 
 logger = logging.getLogger("beehive.faults")
 
@@ -52,6 +61,10 @@ _STEPS = ("after_lease", "after_publish", "before_complete")
 
 class SimulatedCrash(ConnectionError):
     """The consumer 'died' at this step: the broker has taken its message back."""
+
+
+def _unavailable(what: str) -> BrokerUnavailableError:
+    return BrokerUnavailableError(f"injected: {what}")
 
 
 class _Held:
@@ -84,10 +97,11 @@ def _rate(name: str, value: float) -> float:
     return value
 
 
-class FaultyQueueOperator(QueueOperator):
+class FaultyQueueOperator(QueueOperator, IdleAware):
     """Wraps ``inner`` (delegation, any backend) and injects faults; see the module docstring.
 
-    Anything else the inner operator offers (``depth``, ``wait_idle``...) is passed through.
+    Topology, dead letters and ``depth`` pass through; it is idle when ``inner`` is (an
+    ``IdleAware`` one) and nothing is held back.
     """
 
     def __init__(
@@ -104,6 +118,7 @@ class FaultyQueueOperator(QueueOperator):
         reorder_rate: float = 0.0,
         max_delay: float | timedelta = 0.05,
     ) -> None:
+        super().__init__()
         self.inner = inner
         self.duplicate_rate = _rate("duplicate_rate", duplicate_rate)
         self.lost_lease_rate = _rate("lost_lease_rate", lost_lease_rate)
@@ -134,7 +149,8 @@ class FaultyQueueOperator(QueueOperator):
         times: int = 1,
         after: bool = False,
     ) -> None:
-        """Make the next ``times`` calls of ``operation`` raise ``error`` (a ConnectionError).
+        """Make the next ``times`` calls of ``operation`` raise ``error`` (by default a
+        ``BrokerUnavailableError``, which is also a ``ConnectionError``).
 
         ``after``: the call reaches the broker first (a reply lost on the way back: a push that
         was sent, a lease that was taken and is given back). A failed settle always gives the
@@ -144,7 +160,7 @@ class FaultyQueueOperator(QueueOperator):
             raise ValueError(
                 f"operation must be one of {', '.join(_OPERATIONS)}, not {operation!r}"
             )
-        error = error or ConnectionError(f"injected: {operation} failed")
+        error = error or _unavailable(f"{operation} failed")
         self._planned.setdefault(operation, []).append(_Planned(error, times, after, None))
 
     def crash_at(
@@ -180,55 +196,44 @@ class FaultyQueueOperator(QueueOperator):
             return True
         return False
 
-    # -- topology: passed through ---------------------------------------------------------------
+    # -- passed through -------------------------------------------------------------------------
 
-    async def setup_queue(
-        self, name: str | QueueName, settings: QueueSettings | None = None
-    ) -> None:
+    async def _setup(self, name: QueueName, settings: QueueSettings) -> None:
         await self.inner.setup_queue(name, settings)
 
-    async def delete_queue(self, name: str | QueueName) -> None:
+    async def _delete(self, name: QueueName) -> None:
         await self.inner.delete_queue(name)
 
-    async def queue_exists(self, name: str | QueueName) -> bool:
+    async def _exists(self, name: QueueName) -> bool:
         return await self.inner.queue_exists(name)
 
-    async def dead_letters(self, name: str | QueueName) -> list[Event]:
+    async def _peek_dead_letters(self, name: QueueName) -> list[Event]:
         return await self.inner.dead_letters(name)
 
-    async def replay_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        return await self.inner.replay_dead_letters(name, ids=ids, reason=reason)
+    async def _prepare_replay(self, name: QueueName) -> None:
+        await self.inner._prepare_replay(name)
 
-    async def purge_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
+    async def _sweep_dead_letters(
+        self, name: QueueName, selector: Selector, replay: Replay | None
     ) -> int:
-        return await self.inner.purge_dead_letters(name, ids=ids, reason=reason)
+        return await self.inner._sweep_dead_letters(name, selector, replay)
+
+    async def _requeue(self, name: QueueName, event: Event) -> None:
+        await self.inner._requeue(name, event)
+
+    async def _depth(self, name: QueueName) -> QueueDepth:
+        return await self.inner.depth(name)
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def push(self, event: Event) -> None:
-        await self.push_batch([event])
-
-    async def push_batch(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
+    async def _send(self, events: Sequence[Event]) -> None:
         plan = self._plan("push")
         if plan is not None and not plan.after:
-            raise plan.error or ConnectionError("injected: push failed")
+            raise plan.error or _unavailable("push failed")
         if self._chance(self.publish_failure_rate, "publish_failure") or self._chance(
             self.transient_error_rate, "transient_error"
         ):
-            raise ConnectionError("injected: connection reset while publishing")
+            raise _unavailable("connection reset while publishing")
         ready = [e for e in (self._disturb(event) for event in events) if e is not None]
         held, self._held_back = self._held_back, []
         if ready:
@@ -236,7 +241,7 @@ class FaultyQueueOperator(QueueOperator):
         if held:
             await self.inner.push_batch(held)  # what was held back goes after: reordered
         if plan is not None:
-            raise plan.error or ConnectionError("injected: push failed")
+            raise plan.error or _unavailable("push failed")
         incoming = self._leased.get(events[0].causation_id or "")
         if (
             incoming is not None
@@ -275,14 +280,15 @@ class FaultyQueueOperator(QueueOperator):
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def next(
-        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
-    ) -> list[Event]:
+    async def _receive(
+        self, name: QueueName, max_count: int, wait: float
+    ) -> list[tuple[Event, _Held]]:
+        """The inner operator's events themselves, each with this wrapper's handle."""
         plan = self._plan("next")
         if plan is not None and not plan.after:
-            raise plan.error or ConnectionError("injected: next failed")
+            raise plan.error or _unavailable("next failed")
         if self._chance(self.transient_error_rate, "transient_error"):
-            raise ConnectionError("injected: connection reset while leasing")
+            raise _unavailable("connection reset while leasing")
         source = str(name)
         held = [
             _Held(e, source) for e in await self.inner.next(name, max_count=max_count, wait=wait)
@@ -294,28 +300,20 @@ class FaultyQueueOperator(QueueOperator):
             for each in held:
                 await self._take_back(each)
             if plan is not None:
-                raise plan.error or ConnectionError("injected: next failed")
+                raise plan.error or _unavailable("next failed")
             raise SimulatedCrash(f"injected: crashed after leasing from {source}")
-        leased = []
         for each in held:
             if self._chance(self.lease_expiry_rate, "lease_expiry"):
                 await self._take_back(each)
             self._leased[each.event.id] = each
-            leased.append(each.event.evolve({}, lease=each))
-        return leased
+        return [(each.event, each) for each in held]
 
     # -- settling -------------------------------------------------------------------------------
 
-    def _held(self, event: Event) -> _Held:
-        held = event.lease
-        if not isinstance(held, _Held):
-            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
-        if held.gone:
-            self._forget(held)
-            raise LeaseLostError(
-                f"the lease on event {event.event_type} {event.id} in {held.source} expired"
-            )
-        return held
+    def _lease_lost(self, handle: _Held) -> bool:
+        if handle.gone:
+            self._forget(handle)
+        return handle.gone
 
     def _forget(self, held: _Held) -> None:
         if self._leased.get(held.event.id) is held:
@@ -336,7 +334,7 @@ class FaultyQueueOperator(QueueOperator):
         elif operation == "complete" and self._plan("before_complete", held.event) is not None:
             error = SimulatedCrash(f"injected: crashed before completing {held.event.id}")
         elif self._chance(self.transient_error_rate, "transient_error"):
-            error = ConnectionError(f"injected: connection reset during {operation}")
+            error = _unavailable(f"connection reset during {operation}")
         elif self._chance(self.lost_lease_rate, "lost_lease"):
             error = LeaseLostError(f"injected: the lease on {held.event.id} was lost")
         if error is not None:
@@ -344,36 +342,38 @@ class FaultyQueueOperator(QueueOperator):
             await self._take_back(held)
             raise error
 
-    async def complete(self, event: Event) -> None:
-        held = self._held(event)
-        await self._settle_faults(held, "complete")
-        self._forget(held)
-        key = (held.source, event.id)
+    async def _complete(self, handle: _Held) -> None:
+        await self._settle_faults(handle, "complete")
+        self._forget(handle)
+        key = (handle.source, handle.event.id)
         if key not in self._duplicated and self._chance(self.duplicate_rate, "duplicate"):
             self._duplicated.add(key)
-            await self._take_back(held)  # the acknowledgement is lost: delivered again
+            await self._take_back(handle)  # the acknowledgement is lost: delivered again
             return
         self._duplicated.discard(key)
-        await self.inner.complete(held.event)
+        await self.inner.complete(handle.event)
 
-    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
-        held = self._held(event)
-        await self._settle_faults(held, "abandon")
-        self._forget(held)
-        await self.inner.abandon(held.event, delay)
+    async def _abandon(self, handle: _Held, delay: float) -> None:
+        await self._settle_faults(handle, "abandon")
+        self._forget(handle)
+        await self.inner.abandon(handle.event, delay)
 
-    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
-        held = self._held(event)
-        await self._settle_faults(held, "dead_letter")
-        self._forget(held)
-        await self.inner.dead_letter(held.event, reason, description)
+    async def _dead_letter(self, handle: _Held, info: DeadLetterInfo) -> None:
+        await self._settle_faults(handle, "dead_letter")
+        self._forget(handle)
+        await self.inner.dead_letter(
+            handle.event,
+            info.reason,
+            info.description,
+            actor=info.actor,
+            error_type=info.error_type,
+        )
 
-    async def renew_lease(self, event: Event) -> None:
-        held = self._held(event)
+    async def _renew(self, handle: _Held) -> None:
         plan = self._plan("renew_lease")
         if plan is not None:
-            raise plan.error or ConnectionError("injected: renew_lease failed")
-        await self.inner.renew_lease(held.event)
+            raise plan.error or _unavailable("renew_lease failed")
+        await self.inner.renew_lease(handle.event)
 
     # -- the rest -------------------------------------------------------------------------------
 
@@ -385,24 +385,34 @@ class FaultyQueueOperator(QueueOperator):
         while self._flushes:
             await asyncio.gather(*self._flushes)
 
-    async def wait_idle(self, timeout: float | timedelta = 10.0) -> None:
-        """The inner operator's ``wait_idle`` (in memory), counting what is held back too."""
-        wait = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        async with asyncio.timeout(wait):
+    async def wait_idle(self, timeout: float | timedelta | None = 10.0) -> None:
+        """The inner operator's ``wait_idle``, counting what is held back too.
+
+        Raises TypeError when the inner operator is not ``IdleAware`` (cannot tell).
+        """
+        inner = self._idle_aware()
+        async with asyncio.timeout(None if timeout is None else seconds(timeout)):
             while True:
                 await self.flush()
-                await self.inner.wait_idle()  # type: ignore[attr-defined]
+                await inner.wait_idle()
                 if not self._held_back and not self._flushes:
                     return
 
-    async def close(self) -> None:
+    @property
+    def is_idle(self) -> bool:
+        return self._idle_aware().is_idle and not self._held_back and not self._flushes
+
+    def _idle_aware(self) -> IdleAware:
+        if not isinstance(self.inner, IdleAware):
+            raise TypeError(
+                f"{self.inner!r} cannot tell when it is idle: wrap an IdleAware operator "
+                "(such as InMemoryQueueOperator) to wait for idle"
+            )
+        return self.inner
+
+    async def _close(self) -> None:
         await self.flush()
         await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":  # not set yet: no recursion
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     def __repr__(self) -> str:
         return f"FaultyQueueOperator({self.inner!r})"

@@ -143,14 +143,12 @@ async def scrape(host: ActorHost, *, timeout: float = 2.0) -> Snapshot:
     """
     queues = {d.name: d.source for d in host.descriptors}
     depths: dict[str, QueueDepth] = {}
-    depth = getattr(host.operator, "depth", None)
-    if callable(depth):
-        for source in sorted(set(queues.values())):
-            try:
-                async with asyncio.timeout(timeout):
-                    depths[source] = await depth(source)
-            except Exception as error:
-                logger.debug("no depth for %s: %s", source, error)
+    for source in sorted(set(queues.values())):
+        try:
+            async with asyncio.timeout(timeout):
+                depths[source] = await host.operator.depth(source)
+        except Exception as error:
+            logger.debug("no depth for %s: %s", source, error)
     return Snapshot(host.stats(), queues, depths)
 
 

@@ -19,10 +19,9 @@ from beehive import settings
 from beehive.actors import ActorDescriptor, discover
 from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
 from beehive.errors import BeeHiveError
-from beehive.queues.base import QueueOperator
+from beehive.queues import BACKENDS, QueueOperator, operator_for
 
 ENV_PREFIX = "BEEHIVE_"
-BACKENDS = ("memory", "rabbitmq", "servicebus")
 
 
 class CommandError(BeeHiveError):
@@ -280,57 +279,11 @@ def setting(field: str, environ: Mapping[str, str] | None = None) -> Any:
         raise CommandError(f"{settings.variable(field)}: {problem}") from None
 
 
-def _required(environ: Mapping[str, str], field: str) -> str:
-    value: str | None = setting(field, environ)
-    if not value:
-        raise CommandError(f"the {settings.variable(field)} environment variable is not set")
-    return value
-
-
 def make_operator(
     backend: str, environ: Mapping[str, str], *, servicebus_namespace: str | None = None
 ) -> QueueOperator:
-    """The queue operator for ``backend``, configured from the environment.
-
-    Secrets (the RabbitMQ URL, the Service Bus connection string) come from the environment
-    only, never from the command line, where any process could read them.
-    """
-    if backend == "memory":
-        from beehive.queues.memory import InMemoryQueueOperator
-
-        return InMemoryQueueOperator()
-    if backend == "rabbitmq":
-        url = _required(environ, "rabbitmq_url")
-        try:
-            from beehive.queues.rabbitmq import RabbitMQQueueOperator
-        except ImportError:
-            raise CommandError(
-                "the rabbitmq backend needs: pip install 'beehive-actors[rabbitmq]'"
-            ) from None
-        return RabbitMQQueueOperator(url)
-    if backend == "servicebus":
-        try:
-            from beehive.queues.servicebus import ServiceBusQueueOperator
-        except ImportError:
-            raise CommandError(
-                "the servicebus backend needs: pip install 'beehive-actors[azure]'"
-            ) from None
-        connection = setting("servicebus_connection_string", environ)
-        if connection:
-            try:
-                return ServiceBusQueueOperator.from_connection_string(connection)
-            except ValueError as error:
-                raise CommandError(str(error)) from None
-        if servicebus_namespace:
-            return ServiceBusQueueOperator.from_namespace(_fqns(servicebus_namespace))
-        raise CommandError(
-            f"the servicebus backend needs {ENV_PREFIX}SERVICEBUS_NAMESPACE "
-            f"(managed identity) or {ENV_PREFIX}SERVICEBUS_CONNECTION_STRING"
-        )
-    raise CommandError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-
-
-def _fqns(namespace: str) -> str:
-    """``prismo`` and ``prismo.servicebus.windows.net`` both name the same namespace."""
-    namespace = namespace.removeprefix("sb://").rstrip("/")
-    return namespace if "." in namespace else f"{namespace}.servicebus.windows.net"
+    """:func:`beehive.queues.operator_for`, its refusals as command errors."""
+    try:
+        return operator_for(backend, environ, servicebus_namespace=servicebus_namespace)
+    except (ValueError, ImportError) as error:
+        raise CommandError(str(error)) from None

@@ -21,8 +21,8 @@ from beehive.cli._common import CommandError, add_backend, make_operator
 from beehive.errors import BeeHiveError
 from beehive.events import Event
 from beehive.names import QueueName
-from beehive.queues._dead_letters import selected, summary
-from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator
+from beehive.queues._dead_letters import summary
+from beehive.queues.base import DeadLetterInfo, QueueOperator, dead_letter_selector
 
 ACTIONS = ("list", "show", "replay", "purge")
 _REASON_WIDTH = 60
@@ -194,9 +194,10 @@ async def _confirmed(
     stdin = stdin or sys.stdin
     if not stdin.isatty():
         raise CommandError("refusing to purge without --yes: standard input is not a terminal")
+    chosen = dead_letter_selector(ids, reason)
     count = sum(
-        selected(e.id, str(e.properties.get(DEAD_LETTER_REASON, "")), ids=ids, reason=reason)
-        for e in await operator.dead_letters(queue)
+        chosen(event.id, DeadLetterInfo.of(event).reason)
+        for event in await operator.dead_letters(queue)
     )
     if count == 0:
         return True  # nothing to lose

@@ -180,17 +180,16 @@ class Dashboard:
             return self._dead
 
     async def _queues(self, dead: Mapping[str, list[Event]]) -> list[dict[str, Any]]:
-        depth = getattr(self._host.operator, "depth", None)
         queues = []
         for source in self._sources:
             row: dict[str, Any] = {"name": source, "active": None, "leased": None}
             row["dead_lettered"] = len(dead[source]) if source in dead else None
-            if callable(depth):
-                try:
-                    found: QueueDepth = await depth(source)
-                    row.update(dataclasses.asdict(found))
-                except Exception as error:
-                    logger.debug("no depth for %s: %s", source, error)
+            try:
+                async with asyncio.timeout(self._peek_timeout):
+                    found: QueueDepth = await self._host.operator.depth(source)
+                row.update(dataclasses.asdict(found))
+            except Exception as error:
+                logger.debug("no depth for %s: %s", source, error)
             row["error"] = self._dead_errors.get(source)
             queues.append(row)
         return queues

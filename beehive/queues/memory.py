@@ -10,28 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.errors import QueueConflictError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
-from beehive.queues._dead_letters import replayed, selected
 from beehive.queues._lineup import Lineup
 from beehive.queues.base import (
-    DEAD_LETTER_DESCRIPTION,
     DEAD_LETTER_REASON,
+    MAX_DELIVERIES_EXCEEDED,
+    SESSION_ID_REQUIRED,
+    DeadLetterInfo,
+    IdleAware,
     QueueDepth,
     QueueOperator,
     QueueSettings,
+    Replay,
+    Selector,
+    destination,
+    no_destination,
     seconds,
 )
 
 logger = logging.getLogger("beehive.queues.memory")
-
-MAX_DELIVERIES_EXCEEDED = "MaxDeliveryCountExceeded"
-SESSION_ID_REQUIRED = "SessionIdRequired"
 
 
 @dataclass(eq=False, slots=True)
@@ -94,27 +97,22 @@ class _Queue:
         return len(self.lineup)
 
 
-class InMemoryQueueOperator(QueueOperator):
+class InMemoryQueueOperator(QueueOperator, IdleAware):
     """The embedded default broker. Safe for any number of tasks on one event loop."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._topics: dict[str, dict[str, _Queue]] = {}
         self._queues: dict[str, _Queue] = {}
         self._timers: set[asyncio.TimerHandle] = set()
-        self._lookup: dict[str | QueueName, _Queue] = {}  # receivers' names, parsed once
+        self._lookup: dict[QueueName, _Queue] = {}
         self._live = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self.dropped = 0
-        """Events published to a topic that had no subscription (Service Bus drops them too)."""
 
     # -- topology -------------------------------------------------------------------------------
 
-    async def setup_queue(
-        self, name: str | QueueName, settings: QueueSettings | None = None
-    ) -> None:
-        name = QueueName(name)
-        settings = settings or QueueSettings()
+    async def _setup(self, name: QueueName, settings: QueueSettings) -> None:
         if name.subscription is not None:
             subscriptions = self._topic_for_setup(name.topic)
             subscriptions.setdefault(name.subscription, _Queue(name, settings))
@@ -122,16 +120,15 @@ class InMemoryQueueOperator(QueueOperator):
             self._topic_for_setup(name.topic)
         else:
             if name.topic in self._topics:
-                raise ValueError(f"cannot create queue {name}: a topic has that name")
+                raise QueueConflictError(f"cannot create queue {name}: a topic has that name")
             self._queues.setdefault(name.topic, _Queue(name, settings))
 
     def _topic_for_setup(self, topic: str) -> dict[str, _Queue]:
         if topic in self._queues:
-            raise ValueError(f"cannot create topic {topic}: a queue has that name")
+            raise QueueConflictError(f"cannot create topic {topic}: a queue has that name")
         return self._topics.setdefault(topic, {})
 
-    async def delete_queue(self, name: str | QueueName) -> None:
-        name = QueueName(name)
+    async def _delete(self, name: QueueName) -> None:
         if name.is_subscription:
             removed = [self._topics.get(name.topic, {}).pop(name.subscription or "", None)]
         elif name.topic in self._topics:
@@ -146,60 +143,44 @@ class InMemoryQueueOperator(QueueOperator):
                 self._discard(queue.active + queue.scheduled + queue.leased)
                 queue.lineup.wake_all()
 
-    async def queue_exists(self, name: str | QueueName) -> bool:
-        name = QueueName(name)
+    async def _exists(self, name: QueueName) -> bool:
         if name.is_subscription:
             return name.subscription in self._topics.get(name.topic, {})
         if name.is_topic:
             return name.topic in self._topics
         return name.topic in self._queues
 
-    def _receiving(self, name: str | QueueName) -> _Queue:
+    def _receiving(self, name: QueueName) -> _Queue:
         queue = self._lookup.get(name)
         if queue is None:
-            queue = self._lookup[name] = self._find(QueueName(name))
-        return queue
-
-    def _find(self, name: QueueName) -> _Queue:
-        queue = (
-            self._topics.get(name.topic, {}).get(name.subscription)
-            if name.subscription
-            else self._queues.get(name.topic)
-        )
-        if queue is None:
-            raise QueueNotFoundError(f"no subscription or queue named {name}; call setup_queue")
+            queue = (
+                self._topics.get(name.topic, {}).get(name.subscription)
+                if name.subscription
+                else self._queues.get(name.topic)
+            )
+            if queue is None:
+                raise QueueNotFoundError(f"no subscription or queue named {name}; call setup_queue")
+            self._lookup[name] = queue
         return queue
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def push(self, event: Event) -> None:
-        self._send(event)
-
-    async def push_batch(self, events: Sequence[Event]) -> None:
+    async def _send(self, events: Sequence[Event]) -> None:
         for event in events:
-            self._send(event)
+            self._send_one(event)
 
-    def _send(self, event: Event) -> None:
-        destination = event.queue_name or event.event_type
-        subscriptions = self._topics.get(destination)
+    def _send_one(self, event: Event) -> None:
+        name = destination(event)
+        subscriptions = self._topics.get(name)
         if subscriptions is not None:
             targets = list(subscriptions.values())
             if not targets:
-                self.dropped += 1
-                logger.warning(
-                    "dropped event %s %s: topic %s has no subscription",
-                    event.event_type,
-                    event.id,
-                    destination,
-                )
+                self._dropped(event, name)
                 return
-        elif destination in self._queues:
-            targets = [self._queues[destination]]
+        elif name in self._queues:
+            targets = [self._queues[name]]
         else:
-            raise QueueNotFoundError(
-                f"cannot publish event {event.event_type} {event.id}: no topic or queue named "
-                f"{destination!r}; call setup_queue first"
-            )
+            raise no_destination(event, name)
         delay = 0.0
         if event.enqueue_time is not None:
             delay = (event.enqueue_time - datetime.now(UTC)).total_seconds()
@@ -211,7 +192,8 @@ class InMemoryQueueOperator(QueueOperator):
         self._idle.clear()
         if queue.settings.sessions and message.event.session_id is None:
             description = f"{queue.name} requires sessions: publish with a session_id"
-            self._bury(queue, message, SESSION_ID_REQUIRED, description, held=False)
+            info = DeadLetterInfo.now(SESSION_ID_REQUIRED, description, message.deliveries)
+            self._bury(queue, message, info, held=False)
         elif delay > 0:
             self._later(queue, message, delay)
         else:
@@ -234,17 +216,15 @@ class InMemoryQueueOperator(QueueOperator):
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def next(
-        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
-    ) -> list[Event]:
-        if max_count < 1:
-            raise ValueError(f"max_count must be at least 1, got {max_count}")
+    async def _receive(
+        self, name: QueueName, max_count: int, wait: float
+    ) -> list[tuple[Event, _Lease]]:
         queue = self._receiving(name)
         leased = self._lease(queue, max_count)
         if leased:
             return leased
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds(wait)
+        deadline = loop.time() + wait
         while loop.time() < deadline:
             if not await queue.lineup.wait(deadline):
                 return []
@@ -253,8 +233,8 @@ class InMemoryQueueOperator(QueueOperator):
                 return leased
         return []
 
-    def _lease(self, queue: _Queue, max_count: int) -> list[Event]:
-        leased: list[Event] = []
+    def _lease(self, queue: _Queue, max_count: int) -> list[tuple[Event, _Lease]]:
+        leased: list[tuple[Event, _Lease]] = []
         loop = asyncio.get_running_loop()
         while len(leased) < max_count:
             message = queue.lineup.take()
@@ -263,65 +243,41 @@ class InMemoryQueueOperator(QueueOperator):
             message.deliveries += 1
             if message.deliveries > queue.settings.max_deliveries:
                 description = f"delivered {message.deliveries - 1} times without completion"
-                self._bury(queue, message, MAX_DELIVERIES_EXCEEDED, description, held=True)
+                info = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, message.deliveries)
+                self._bury(queue, message, info, held=True)
                 continue
             lease = _Lease(queue, message, loop.time() + queue.settings.lease_seconds)
             queue.hold(lease)
-            leased.append(message.event.leased(lease, message.deliveries))
+            leased.append((message.event.evolve({"delivery_count": message.deliveries}), lease))
         return leased
 
     # -- settling -------------------------------------------------------------------------------
 
-    def _settle(self, event: Event) -> _Lease:
-        lease = event.lease
-        if not isinstance(lease, _Lease):
-            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
-        if lease not in lease.queue.leases:
-            raise LeaseLostError(
-                f"the lease on event {event.event_type} {event.id} in {lease.queue.name} "
-                "expired or was settled already"
-            )
-        del lease.queue.leases[lease]
-        return lease
+    def _lease_lost(self, handle: _Lease) -> bool:
+        return handle not in handle.queue.leases
 
-    async def complete(self, event: Event) -> None:
-        lease = self._settle(event)
-        lease.queue.lineup.release(lease.message)
+    async def _complete(self, handle: _Lease) -> None:
+        del handle.queue.leases[handle]
+        handle.queue.lineup.release(handle.message)
         self._discard(1)
 
-    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
-        lease = self._settle(event)
-        queue, message = lease.queue, lease.message
-        wait = seconds(delay)
-        if wait <= 0:
+    async def _abandon(self, handle: _Lease, delay: float) -> None:
+        queue, message = handle.queue, handle.message
+        del queue.leases[handle]
+        if delay <= 0:
             queue.lineup.put(message, front=True)
             queue.lineup.release(message)
         else:
             # A session stays held while its head waits, so later messages cannot overtake it.
-            self._later(queue, message, wait, front=queue.settings.sessions)
+            self._later(queue, message, delay, front=queue.settings.sessions)
 
-    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
-        lease = self._settle(event)
-        self._bury(lease.queue, lease.message, reason, description, held=True)
+    async def _dead_letter(self, handle: _Lease, info: DeadLetterInfo) -> None:
+        del handle.queue.leases[handle]
+        self._bury(handle.queue, handle.message, info, held=True)
 
-    def _bury(
-        self,
-        queue: _Queue,
-        message: _Message,
-        reason: str,
-        description: str | None,
-        *,
-        held: bool,
-    ) -> None:
+    def _bury(self, queue: _Queue, message: _Message, info: DeadLetterInfo, *, held: bool) -> None:
         """Dead-letter a message; ``held`` when it was taken from the queue (its session too)."""
-        properties = {**message.event.properties, DEAD_LETTER_REASON: reason}
-        if description is not None:
-            properties[DEAD_LETTER_DESCRIPTION] = description
-        queue.dead.append(
-            message.event.model_copy(
-                update={"properties": properties, "delivery_count": message.deliveries}
-            )
-        )
+        queue.dead.append(info.stamp(message.event))
         if held:
             queue.lineup.release(message)
         self._discard(1)
@@ -330,55 +286,41 @@ class InMemoryQueueOperator(QueueOperator):
             message.event.event_type,
             message.event.id,
             queue.name,
-            reason,
+            info.reason,
         )
 
-    async def renew_lease(self, event: Event) -> None:
-        lease = self._settle(event)
-        lease.expires_at = asyncio.get_running_loop().time() + lease.queue.settings.lease_seconds
-        lease.queue.hold(lease)
+    async def _renew(self, handle: _Lease) -> None:
+        handle.expires_at = asyncio.get_running_loop().time() + handle.queue.settings.lease_seconds
+        del handle.queue.leases[handle]
+        handle.queue.hold(handle)
 
-    async def dead_letters(self, name: str | QueueName) -> list[Event]:
+    # -- dead letters ---------------------------------------------------------------------------
+
+    async def _peek_dead_letters(self, name: QueueName) -> list[Event]:
         return list(self._receiving(name).dead)
 
-    async def replay_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
+    async def _sweep_dead_letters(
+        self, name: QueueName, selector: Selector, replay: Replay | None
     ) -> int:
         queue = self._receiving(name)
-        chosen = self._take_dead(queue, ids, reason)
-        for event in chosen:
-            self._accept(queue, _Message(replayed(event)), 0.0)
-        return len(chosen)
-
-    async def purge_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        return len(self._take_dead(self._receiving(name), ids, reason))
-
-    @staticmethod
-    def _take_dead(queue: _Queue, ids: Collection[str] | None, reason: str | None) -> list[Event]:
-        """Remove the selected dead letters of ``queue``, keeping the others in order."""
-        chosen: list[Event] = []
         kept: list[Event] = []
-        for event in queue.dead:
-            picked = selected(
-                event.id, str(event.properties.get(DEAD_LETTER_REASON, "")), ids=ids, reason=reason
-            )
-            (chosen if picked else kept).append(event)
+        done = 0
+        for event in list(queue.dead):
+            if not selector(event.id, str(event.properties.get(DEAD_LETTER_REASON, ""))):
+                kept.append(event)
+                continue
+            if replay is not None:
+                await replay(event)
+            done += 1
         queue.dead[:] = kept
-        return chosen
+        return done
+
+    async def _requeue(self, name: QueueName, event: Event) -> None:
+        self._accept(self._receiving(name), _Message(event), 0.0)
 
     # -- inspection -----------------------------------------------------------------------------
 
-    async def depth(self, name: str | QueueName) -> QueueDepth:
+    async def _depth(self, name: QueueName) -> QueueDepth:
         queue = self._receiving(name)
         return QueueDepth(
             active=queue.active,
@@ -405,7 +347,7 @@ class InMemoryQueueOperator(QueueOperator):
     def is_idle(self) -> bool:
         return self._live == 0
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()

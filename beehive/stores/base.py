@@ -36,6 +36,7 @@ from typing import Any, Generic
 from beehive.errors import (
     ConcurrencyConflictError,
     KeyAlreadyExistsError,
+    LockLostError,
     LockNotAcquiredError,
     NotFoundError,
 )
@@ -547,7 +548,7 @@ class LockStore(ABC):
         return await self._release(lock)
 
     async def renew(self, lock: Lock) -> None:
-        """Extend a held lock by its ttl; ``LockNotAcquiredError`` if this holder lost it."""
+        """Extend a held lock by its ttl; ``LockLostError`` if this holder lost it."""
         await self._renew(lock)
 
     @asynccontextmanager
@@ -562,11 +563,11 @@ class LockStore(ABC):
         """Hold the lock for a block, renewing it every ``renew_every`` (default ``ttl / 3``).
 
         If the lock was lost while held (a renewal came too late), leaving the block raises
-        ``LockNotAcquiredError``: the work it protected may have overlapped another holder's.
+        ``LockLostError``: the work it protected may have overlapped another holder's.
         """
         held = await self.acquire(resource, ttl=ttl, wait=wait)
         interval = held.ttl / 3 if renew_every is None else seconds(renew_every)
-        lost: builtins.list[LockNotAcquiredError] = []
+        lost: builtins.list[LockLostError] = []
         renewer = asyncio.create_task(self._keep(held, interval, lost))
         try:
             yield held
@@ -577,19 +578,17 @@ class LockStore(ABC):
             finally:
                 released = await self.release(held)
         if lost or not released:
-            raise LockNotAcquiredError(
+            raise LockLostError(
                 f"lock on {held.resource!r} was lost while held; another holder may have "
                 "taken it before the block ended"
             ) from (lost[0] if lost else None)
 
-    async def _keep(
-        self, lock: Lock, interval: float, lost: builtins.list[LockNotAcquiredError]
-    ) -> None:
+    async def _keep(self, lock: Lock, interval: float, lost: builtins.list[LockLostError]) -> None:
         while True:
             await self._sleep(interval)
             try:
                 await self.renew(lock)
-            except LockNotAcquiredError as error:
+            except LockLostError as error:
                 lost.append(error)
                 return
             except Exception:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from beehive.errors import (
     CounterUnderflowError,
     KeyAlreadyExistsError,
-    LockNotAcquiredError,
+    LockLostError,
     NotFoundError,
 )
 from beehive.stores._entities import Codec, EntityT, Record, conflict
@@ -308,7 +308,7 @@ class InMemoryLockStore(LockStore):
     async def _renew(self, lock: Lock) -> None:
         lease = self._live(lock.resource)
         if lease is None or lease.token != lock.token:
-            raise LockNotAcquiredError(
+            raise LockLostError(
                 f"lock on {lock.resource!r} is no longer held by this holder (it expired)"
             )
         lease.expires_at = self._clock() + lock.ttl

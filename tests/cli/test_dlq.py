@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -48,7 +49,16 @@ async def seed(operator: QueueOperator) -> tuple[str, list[Event]]:
     ]
     for reason in reasons:
         (event,) = await operator.next(f"{topic}-Payment", wait=5)
-        await operator.dead_letter(event, reason, "ValueError")
+        if reason.startswith("Charge"):  # as the host dead-letters: who, and what it raised
+            await operator.dead_letter(
+                event,
+                reason,
+                "ValueError",
+                actor=f"Charge@{topic}-Payment",
+                error_type="ValueError",
+            )
+        else:
+            await operator.dead_letter(event, reason)
     for _ in sent:
         (event,) = await operator.next(f"{topic}-Audit", wait=5)
         await operator.complete(event)
@@ -86,10 +96,13 @@ async def test_list_as_json(operator: QueueOperator) -> None:
     assert code == 0
     assert [row["id"] for row in rows] == [e.id for e in sent]
     assert rows[0]["actor"] == f"Charge@{topic}-Payment"
+    assert rows[0]["error_type"] == "ValueError"
     assert rows[0]["reason"].endswith("card 0 declined")
     assert rows[0]["delivery_count"] == 1
     assert rows[0]["age_seconds"] >= 0
+    assert datetime.fromisoformat(rows[0]["dead_lettered_at"]) <= datetime.now(UTC)
     assert rows[2]["actor"] is None
+    assert rows[2]["error_type"] is None
 
 
 async def test_show_prints_the_whole_event(

@@ -64,11 +64,18 @@ from azure.servicebus.exceptions import (
 )
 from azure.servicebus.management import (
     QueueProperties,
+    QueueRuntimeProperties,
     RuleProperties,
     SqlRuleFilter,
     SubscriptionProperties,
+    SubscriptionRuntimeProperties,
     TopicProperties,
     TrueRuleFilter,
+)
+from azure.servicebus.management._generated.models import (
+    MessageCountDetails,
+    QueueDescription,
+    SubscriptionDescription,
 )
 
 from beehive.backoff import Backoff
@@ -351,6 +358,24 @@ class FakeAdministrationClient:
             )
         return _model(SubscriptionProperties, subscription_name, **_settings(entity))
 
+    async def get_queue_runtime_properties(self, queue_name: str) -> QueueRuntimeProperties:
+        self._check("get_queue_runtime_properties")
+        entity = self._ns.queues.get(queue_name)
+        if entity is None:
+            raise ResourceNotFoundError(f"Queue '{queue_name}' does not exist")
+        return QueueRuntimeProperties._from_internal_entity(
+            queue_name, QueueDescription(**_counts(entity))
+        )
+
+    async def get_subscription_runtime_properties(
+        self, topic_name: str, subscription_name: str
+    ) -> SubscriptionRuntimeProperties:
+        self._check("get_subscription_runtime_properties")
+        entity = self._subscription(topic_name, subscription_name)
+        return SubscriptionRuntimeProperties._from_internal_entity(
+            subscription_name, SubscriptionDescription(**_counts(entity))
+        )
+
     async def create_queue(self, queue_name: str, **settings: Any) -> QueueProperties:
         self._check("create_queue")
         if queue_name in self._ns.queues or queue_name in self._ns.topics:
@@ -450,6 +475,23 @@ class FakeAdministrationClient:
 
     async def close(self) -> None:
         pass
+
+
+def _counts(entity: _Entity) -> dict[str, Any]:
+    """An entity description's counts, as the service reports them: a locked message is still
+    active; one waiting for its scheduled time is not."""
+    now = _now()
+    scheduled = sum(1 for m in entity.messages if m.lock_token is None and m.visible_at > now)
+    return {
+        "message_count": len(entity.messages) + len(entity.dead),
+        "message_count_details": MessageCountDetails(
+            active_message_count=len(entity.messages) - scheduled,
+            dead_letter_message_count=len(entity.dead),
+            scheduled_message_count=scheduled,
+            transfer_dead_letter_message_count=0,
+            transfer_message_count=0,
+        ),
+    }
 
 
 def _settings(entity: _Entity) -> dict[str, Any]:

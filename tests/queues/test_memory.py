@@ -26,7 +26,7 @@ async def test_an_expired_lease_makes_the_message_visible_again(
 
     assert second.id == first.id
     assert second.delivery_count == 2
-    with pytest.raises(LeaseLostError, match="expired or was settled"):
+    with pytest.raises(LeaseLostError, match="was lost \\(it expired"):
         await operator.complete(first)
     await operator.complete(second)
     assert operator.is_idle
@@ -123,10 +123,3 @@ async def test_deleting_a_queue_wakes_its_waiting_consumers(
 
     with pytest.raises(Exception, match="no subscription or queue named Jobs"):
         await asyncio.wait_for(waiting, timeout=5)
-
-
-async def test_topics_and_queues_share_one_namespace(operator: InMemoryQueueOperator) -> None:
-    await operator.setup_queue("Jobs")
-
-    with pytest.raises(ValueError, match="a queue has that name"):
-        await operator.setup_queue("Jobs-Sub")

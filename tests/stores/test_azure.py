@@ -21,7 +21,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.blob.aio import BlobServiceClient
 
-from beehive.stores import ConcurrencyConflictError, LockNotAcquiredError, NotFoundError
+from beehive.stores import ConcurrencyConflictError, LockLostError, NotFoundError
 from beehive.stores._names import table_name
 from beehive.stores.azure import (
     AzureCollectionStore,
@@ -271,7 +271,7 @@ async def test_a_short_lock_of_a_dead_process_expires_after_its_ttl(
         lock = await other.acquire("order-42", ttl=1, wait=5)
 
         assert 0.8 < time.monotonic() - started < 3
-        with pytest.raises(LockNotAcquiredError, match="no longer held"):
+        with pytest.raises(LockLostError, match="no longer held"):
             await dead.renew(stale)
         assert not await dead.release(stale)
         assert await other.release(lock)

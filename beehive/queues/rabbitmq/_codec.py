@@ -5,7 +5,7 @@ AMQP properties carry what they can hold exactly: ``message_id`` (id), ``type``
 tooling). Event properties are message headers as they are; beehive's own fields go in one
 nested header table, ``beehive``: the exact timestamp, the destination, url, enqueue time,
 session and causation ids, plus the delivery bookkeeping (deliveries so far, due time, the
-dead-letter reason). Headers the broker adds (``x-delivery-count``, ``x-death``...) are not
+dead-letter metadata). Headers the broker adds (``x-delivery-count``, ``x-death``...) are not
 event properties and are dropped on the way in.
 """
 
@@ -19,7 +19,7 @@ from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
 from beehive.events import Event, PropertyValue
-from beehive.queues.base import DEAD_LETTER_DESCRIPTION, DEAD_LETTER_REASON
+from beehive.queues.base import MAX_DELIVERIES_EXCEEDED, DeadLetterInfo
 
 META: Final = "beehive"
 """The one header name beehive reserves: a table of its own fields."""
@@ -37,8 +37,6 @@ BROKER_HEADERS: Final = frozenset(
     }
 )
 
-MAX_DELIVERIES_EXCEEDED: Final = "MaxDeliveryCountExceeded"
-SESSION_ID_REQUIRED: Final = "SessionIdRequired"
 UNREADABLE: Final = "UnreadableMessage"
 
 PERSISTENT: Final = 2
@@ -95,10 +93,10 @@ def encode(
     *,
     deliveries: int = 0,
     due_ms: int | None = None,
-    reason: str | None = None,
-    description: str | None = None,
+    dead: DeadLetterInfo | None = None,
 ) -> Outgoing:
-    """The AMQP message for ``event``; ``deliveries`` is how many times it was delivered."""
+    """The AMQP message for ``event``; ``deliveries`` is how many times it was delivered;
+    ``dead``: why it was dead-lettered (for a dead-letter queue)."""
     meta: dict[str, Any] = {
         "timestamp": event.timestamp.isoformat(),
         "queue_name": event.queue_name,
@@ -117,10 +115,8 @@ def encode(
         meta["deliveries"] = deliveries
     if due_ms is not None:
         meta["due"] = due_ms
-    if reason is not None:
-        meta["reason"] = reason
-    if description is not None:
-        meta["description"] = description
+    if dead is not None:
+        meta.update(_dead_meta(dead))
     headers: dict[str, Any] = {**event.properties, META: meta}
     return Outgoing(
         event.body.encode(),
@@ -136,11 +132,22 @@ def encode(
     )
 
 
-def unreadable(message: DeliveredMessage, reason: str, description: str) -> Outgoing:
+def _dead_meta(dead: DeadLetterInfo) -> dict[str, Any]:
+    values = {
+        "reason": dead.reason,
+        "description": dead.description,
+        "actor": dead.actor,
+        "error_type": dead.error_type,
+        "dead_lettered_at": dead.dead_lettered_at.isoformat() if dead.dead_lettered_at else None,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def unreadable(message: DeliveredMessage, dead: DeadLetterInfo) -> Outgoing:
     """A copy of a message that is no event, marked with why, for a dead-letter queue."""
     properties = message.header.properties
     headers = dict(properties.headers or {})
-    headers[META] = {"reason": reason, "description": description[:1000]}
+    headers[META] = _dead_meta(dead)
     properties.headers = headers
     properties.delivery_mode = PERSISTENT
     return Outgoing(message.body, properties)
@@ -156,8 +163,8 @@ class Decoded:
     returns: int
     """Times the broker has put it back since (a consumer died, or a peek gave it back)."""
     due_ms: int | None
-    reason: str | None = None
-    description: str | None = None
+    dead: DeadLetterInfo | None = None
+    """Why it was dead-lettered, on a message from a dead-letter queue."""
 
     @property
     def deliveries(self) -> int:
@@ -213,26 +220,41 @@ def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = Fal
     for key in ("url", "session_id", "causation_id"):
         if key in meta:
             fields[key] = _text(meta[key])
-    reason = _text(meta["reason"]) if "reason" in meta else None
-    if reason is None and death is not None:
-        reason = _BROKER_REASONS.get(_text(death), _text(death))
+    recorded = int(meta.get("deliveries", 0))
     due = meta.get("due")
     return Decoded(
         event=Event(**fields),
-        recorded=int(meta.get("deliveries", 0)),
+        recorded=recorded,
         returns=redeliveries,
         due_ms=int(due) if due is not None else None,
-        reason=reason,
-        description=_text(meta["description"]) if "description" in meta else None,
+        dead=dead_letter_of(meta, death, recorded),
     )
+
+
+def dead_letter_of(meta: dict[str, Any], death: object, deliveries: int) -> DeadLetterInfo | None:
+    """The dead-letter metadata in a message's ``beehive`` header, or the broker's reason."""
+    if "reason" in meta:
+        at = meta.get("dead_lettered_at")
+        return DeadLetterInfo(
+            reason=_text(meta["reason"]),
+            description=_optional(meta.get("description")),
+            actor=_optional(meta.get("actor")),
+            error_type=_optional(meta.get("error_type")),
+            delivery_count=deliveries,
+            dead_lettered_at=_moment(at) if at is not None else None,
+        )
+    if death is not None:
+        return DeadLetterInfo(
+            _BROKER_REASONS.get(_text(death), _text(death)), None, None, None, deliveries
+        )
+    return None
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else _text(value)
 
 
 def dead_lettered(decoded: Decoded) -> Event:
-    """A dead-lettered event as ``dead_letters`` shows it: the reason among its properties."""
-    properties = dict(decoded.event.properties)
-    properties[DEAD_LETTER_REASON] = decoded.reason or "Unknown"
-    if decoded.description is not None:
-        properties[DEAD_LETTER_DESCRIPTION] = decoded.description
-    return decoded.event.model_copy(
-        update={"properties": properties, "delivery_count": decoded.recorded}
-    )
+    """A dead-lettered event as ``dead_letters`` shows it: its metadata among its properties."""
+    dead = decoded.dead or DeadLetterInfo("Unknown", delivery_count=decoded.recorded)
+    return dead.stamp(decoded.event)

@@ -15,7 +15,7 @@ from aiormq.exceptions import AMQPConnectionError, ChannelInvalidStateError, Cha
 from pamqp.commands import Basic
 from yarl import URL
 
-from beehive.errors import QueueNotFoundError
+from beehive.errors import BrokerUnavailableError, QueueNotFoundError
 from beehive.events import Event
 from beehive.queues.rabbitmq._codec import Outgoing, delay_bucket, delay_queue, encode, now_ms
 
@@ -61,7 +61,7 @@ class Link:
                         self.url, reconnect_interval=self._reconnect_interval
                     )
                 except (OSError, AMQPConnectionError) as error:
-                    raise ConnectionError(
+                    raise BrokerUnavailableError(
                         f"cannot reach RabbitMQ at {masked(self.url)}: {error}"
                     ) from error
                 publisher = connection.channel()
@@ -129,7 +129,9 @@ class Link:
                 if not isinstance(confirm, Basic.Nack):
                     return True
                 if loop.time() + pause > deadline:
-                    raise ConnectionError(f"RabbitMQ refused a message for {exchange!r}")
+                    raise BrokerUnavailableError(
+                        f"RabbitMQ at {masked(self.url)} refused a message for {exchange!r}"
+                    )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 1.0)
 

@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any, Final, Literal
 
 import aio_pika
 from aio_pika.abc import AbstractChannel
 from aiormq.abc import DeliveredMessage
-from aiormq.exceptions import ChannelClosed, ChannelNotFoundEntity, ChannelPreconditionFailed
+from aiormq.exceptions import (
+    AMQPError,
+    ChannelClosed,
+    ChannelNotFoundEntity,
+    ChannelPreconditionFailed,
+)
 from pamqp.commands import Basic
 
-from beehive.errors import LeaseLostError, QueueNotFoundError
+from beehive.errors import (
+    BeeHiveError,
+    BrokerError,
+    BrokerUnavailableError,
+    LeaseLostError,
+    QueueConflictError,
+    QueueNotFoundError,
+)
 from beehive.events import Event
 from beehive.names import QueueKind, QueueName
-from beehive.queues._dead_letters import replayed, selected
-from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator, QueueSettings, seconds
-from beehive.queues.rabbitmq._codec import (
+from beehive.queues.base import (
     MAX_DELIVERIES_EXCEEDED,
     SESSION_ID_REQUIRED,
+    DeadLetterInfo,
+    QueueDepth,
+    QueueOperator,
+    QueueSettings,
+    Replay,
+    Selector,
+    destination,
+    no_destination,
+)
+from beehive.queues.rabbitmq._codec import (
     UNREADABLE,
     Decoded,
     dead_letter_queue,
@@ -53,7 +72,7 @@ def _identify(message: DeliveredMessage, topic: str) -> tuple[str | None, str, D
         reason = meta.get("reason") if isinstance(meta, dict) else None
         text = reason.decode() if isinstance(reason, bytes) else str(reason or "")
         return message.header.properties.message_id, text, None
-    return decoded.event.id, str(dead_lettered(decoded).properties[DEAD_LETTER_REASON]), decoded
+    return decoded.event.id, decoded.dead.reason if decoded.dead else "", decoded
 
 
 class RabbitMQQueueOperator(QueueOperator):
@@ -75,6 +94,7 @@ class RabbitMQQueueOperator(QueueOperator):
         reconnect_interval: float = 1.0,
         publish_timeout: float = 30.0,
     ) -> None:
+        super().__init__()
         if prefetch is not None and prefetch < 1:
             raise ValueError(f"prefetch must be at least 1, got {prefetch}")
         if queue_type not in ("quorum", "classic"):
@@ -89,31 +109,33 @@ class RabbitMQQueueOperator(QueueOperator):
         self._receivers: dict[str, Receiver] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
-        self.dropped = 0
-        """Events published to a topic that had no subscription (Service Bus drops them too)."""
 
     def __repr__(self) -> str:
         return f"RabbitMQQueueOperator({masked(self._link.url)!r}, queue_type={self._queue_type!r})"
 
     async def connect(self) -> None:
-        """Connect now rather than on first use; raises ConnectionError when unreachable."""
+        """Connect now rather than on first use; ``BrokerUnavailableError`` when unreachable."""
         await self._link.connect()
 
     # -- topology -------------------------------------------------------------------------------
 
-    async def setup_queue(
-        self, name: str | QueueName, settings: QueueSettings | None = None
-    ) -> None:
-        name = QueueName(name)
-        settings = settings or QueueSettings()
+    def _translate(self, error: Exception) -> BeeHiveError | None:
+        where = f"RabbitMQ at {masked(self._link.url)}"
+        if isinstance(error, (*TRANSIENT, OSError)):
+            return BrokerUnavailableError(f"{where} is unavailable: {error}")
+        if isinstance(error, AMQPError):
+            return BrokerError(f"{where} refused: {error!r}")
+        return None
+
+    async def _setup(self, name: QueueName, settings: QueueSettings) -> None:
         if name.kind is QueueKind.QUEUE:
             if await self._link.exists("exchange", name.topic):
-                raise ValueError(f"cannot create queue {name}: a topic has that name")
+                raise QueueConflictError(f"cannot create queue {name}: a topic has that name")
             await self._declare_queue(str(name), settings)
             self._kinds[name.topic] = QueueKind.QUEUE
             return
         if await self._link.exists("queue", name.topic):
-            raise ValueError(f"cannot create topic {name.topic}: a queue has that name")
+            raise QueueConflictError(f"cannot create topic {name.topic}: a queue has that name")
         async with self._link.admin() as channel:
             exchange = await channel.declare_exchange(
                 name.topic, aio_pika.ExchangeType.FANOUT, durable=True
@@ -144,8 +166,7 @@ class RabbitMQQueueOperator(QueueOperator):
         except ChannelPreconditionFailed as error:
             logger.warning("queue %s exists with other settings, kept as they are: %s", name, error)
 
-    async def delete_queue(self, name: str | QueueName) -> None:
-        name = QueueName(name)
+    async def _delete(self, name: QueueName) -> None:
         if name.kind is QueueKind.QUEUE and await self._link.exists("exchange", name.topic):
             name = QueueName.topic_of(name.topic)
         if name.is_topic:
@@ -171,72 +192,60 @@ class RabbitMQQueueOperator(QueueOperator):
                     await channel.exchange_delete(name.topic)
                 self._kinds.pop(name.topic, None)
 
-    async def queue_exists(self, name: str | QueueName) -> bool:
-        name = QueueName(name)
+    async def _exists(self, name: QueueName) -> bool:
         if name.is_topic:
             return await self._link.exists("exchange", name.topic)
         return await self._link.exists("queue", str(name))
 
-    async def _kind(self, destination: str, event: Event) -> QueueKind:
-        kind = self._kinds.get(destination)
+    async def _kind(self, name: str, event: Event) -> QueueKind:
+        kind = self._kinds.get(name)
         if kind is None:
-            if await self._link.exists("exchange", destination):
+            if await self._link.exists("exchange", name):
                 kind = QueueKind.TOPIC
-            elif await self._link.exists("queue", destination):
+            elif await self._link.exists("queue", name):
                 kind = QueueKind.QUEUE
             else:
-                raise QueueNotFoundError(
-                    f"cannot publish event {event.event_type} {event.id}: no topic or queue "
-                    f"named {destination!r}; call setup_queue first"
-                )
-            self._kinds[destination] = kind
+                raise no_destination(event, name)
+            self._kinds[name] = kind
         return kind
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def push(self, event: Event) -> None:
-        destination = event.queue_name or event.event_type
-        kind = await self._kind(destination, event)
+    async def _send(self, events: Sequence[Event]) -> None:
+        """Publish all, then wait for the confirms together (one round trip, in order)."""
+        if len(events) == 1:
+            await self._publish(events[0])
+        else:
+            await asyncio.gather(*(self._publish(event) for event in events))
+
+    async def _publish(self, event: Event) -> None:
+        name = destination(event)
+        kind = await self._kind(name, event)
         message = encode(event)
         if kind is QueueKind.TOPIC:
-            if not await self._link.publish(destination, "", message):
-                self.dropped += 1
-                logger.warning(
-                    "dropped event %s %s: topic %s has no subscription",
-                    event.event_type,
-                    event.id,
-                    destination,
-                )
-        elif not await self._link.publish("", destination, message):
-            self._kinds.pop(destination, None)
-            raise QueueNotFoundError(
-                f"cannot publish event {event.event_type} {event.id}: queue {destination!r} "
-                "no longer exists"
-            )
-
-    async def push_batch(self, events: Sequence[Event]) -> None:
-        """Publish all, then wait for the confirms together (one round trip, in order)."""
-        await asyncio.gather(*(self.push(event) for event in events))
+            if not await self._link.publish(name, "", message):
+                self._dropped(event, name)
+        elif not await self._link.publish("", name, message):
+            self._kinds.pop(name, None)
+            raise no_destination(event, name, "it no longer exists")
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def next(
-        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
-    ) -> list[Event]:
-        if max_count < 1:
-            raise ValueError(f"max_count must be at least 1, got {max_count}")
-        receiver = await self._receiver(QueueName(name), max_count)
+    async def _receive(
+        self, name: QueueName, max_count: int, wait: float
+    ) -> list[tuple[Event, Lease]]:
+        receiver = await self._receiver(name, max_count)
         leases = receiver.take(max_count)
         if not leases:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + seconds(wait)
+            deadline = loop.time() + wait
             receiver.demand += max_count
             try:
                 while not leases and not receiver.closed and await receiver.wait(deadline):
                     leases = receiver.take(max_count)
             finally:
                 receiver.demand -= max_count
-        return [lease.event() for lease in leases]
+        return [(lease.event(), lease) for lease in leases]
 
     async def _receiver(self, name: QueueName, max_count: int) -> Receiver:
         key = str(name)
@@ -292,7 +301,8 @@ class RabbitMQQueueOperator(QueueOperator):
                 decoded = decode(message, receiver.name.topic)
             except Exception as error:
                 logger.error("dead-lettering an unreadable message from %s: %s", queue, error)
-                copy = unreadable(message, UNREADABLE, str(error))
+                why = DeadLetterInfo.now(UNREADABLE, str(error)[:1000], 1)
+                copy = unreadable(message, why)
                 await self._link.publish("", dead_letter_queue(queue), copy)
                 await ack(message)
                 return
@@ -305,14 +315,12 @@ class RabbitMQQueueOperator(QueueOperator):
             deliveries = decoded.deliveries + 1
             if receiver.settings.sessions and decoded.event.session_id is None:
                 description = f"{queue} requires sessions: publish with a session_id"
-                await self._bury(
-                    queue, message, decoded, deliveries, SESSION_ID_REQUIRED, description
-                )
+                why = DeadLetterInfo.now(SESSION_ID_REQUIRED, description, deliveries)
+                await self._bury(queue, message, decoded, why)
             elif deliveries > receiver.settings.max_deliveries:
                 description = f"delivered {deliveries - 1} times without completion"
-                await self._bury(
-                    queue, message, decoded, deliveries, MAX_DELIVERIES_EXCEEDED, description
-                )
+                why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, deliveries)
+                await self._bury(queue, message, decoded, why)
             else:
                 receiver.offer(Lease(receiver, message, decoded, deliveries))
         except Exception:
@@ -320,15 +328,9 @@ class RabbitMQQueueOperator(QueueOperator):
             logger.exception("could not handle a delivery from %s", queue)
 
     async def _bury(
-        self,
-        queue: str,
-        message: DeliveredMessage,
-        decoded: Decoded,
-        deliveries: int,
-        reason: str,
-        description: str | None,
+        self, queue: str, message: DeliveredMessage, decoded: Decoded, why: DeadLetterInfo
     ) -> None:
-        dead = encode(decoded.event, deliveries=deliveries, reason=reason, description=description)
+        dead = encode(decoded.event, deliveries=why.delivery_count, dead=why)
         await self._link.publish("", dead_letter_queue(queue), dead)
         await ack(message)
         logger.warning(
@@ -336,51 +338,38 @@ class RabbitMQQueueOperator(QueueOperator):
             decoded.event.event_type,
             decoded.event.id,
             queue,
-            reason,
+            why.reason,
         )
 
     # -- settling -------------------------------------------------------------------------------
 
-    def _lease(self, event: Event) -> Lease:
-        lease = event.lease
-        if not isinstance(lease, Lease):
-            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
-        if lease.settled:
-            raise LeaseLostError(
-                f"event {event.event_type} {event.id} in {lease.receiver.name} was settled already"
-            )
-        if not lease.alive:
-            lease.settled = True
-            lease.receiver.settle(lease)
-            raise LeaseLostError(
-                f"the connection that leased event {event.event_type} {event.id} in "
-                f"{lease.receiver.name} was lost; the broker delivers it again"
-            )
-        return lease
+    def _lease_lost(self, handle: Lease) -> bool:
+        if handle.alive:
+            return False
+        handle.receiver.settle(handle)
+        return True
 
     @asynccontextmanager
-    async def _settling(self, event: Event) -> AsyncIterator[Lease]:
+    async def _settling(self, lease: Lease) -> AsyncIterator[Lease]:
         """Settle a lease once; a channel lost meanwhile means the lease is lost."""
-        lease = self._lease(event)
-        lease.settled = True
         try:
             yield lease
         except (*TRANSIENT, ChannelClosed) as error:
             raise LeaseLostError(
-                f"lost the lease on event {event.event_type} {event.id} in "
-                f"{lease.receiver.name} ({error}); the broker delivers it again"
+                f"lost the lease on event {lease.decoded.event.event_type} "
+                f"{lease.decoded.event.id} in {lease.receiver.name} ({error}); the broker "
+                "delivers it again"
             ) from error
         finally:
             lease.receiver.settle(lease)
 
-    async def complete(self, event: Event) -> None:
-        async with self._settling(event) as lease:
+    async def _complete(self, handle: Lease) -> None:
+        async with self._settling(handle) as lease:
             await lease.ack()
             lease.receiver.release(lease)
 
-    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
-        wait = seconds(delay)
-        async with self._settling(event) as lease:
+    async def _abandon(self, handle: Lease, wait: float) -> None:
+        async with self._settling(handle) as lease:
             receiver, queue = lease.receiver, str(lease.receiver.name)
             if receiver.settings.sessions:
                 self._abandon_in_session(lease, wait)
@@ -400,15 +389,9 @@ class RabbitMQQueueOperator(QueueOperator):
         again = Lease(receiver, lease.message, lease.decoded, lease.deliveries + 1)
         if again.deliveries > receiver.settings.max_deliveries:
             description = f"delivered {lease.deliveries} times without completion"
+            why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, again.deliveries)
             task = asyncio.create_task(
-                self._bury(
-                    str(receiver.name),
-                    lease.message,
-                    lease.decoded,
-                    again.deliveries,
-                    MAX_DELIVERIES_EXCEEDED,
-                    description,
-                )
+                self._bury(str(receiver.name), lease.message, lease.decoded, why)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -423,27 +406,20 @@ class RabbitMQQueueOperator(QueueOperator):
         timer = asyncio.get_running_loop().call_later(wait, due)
         self._timers.add(timer)
 
-    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
-        async with self._settling(event) as lease:
-            await self._bury(
-                str(lease.receiver.name),
-                lease.message,
-                lease.decoded,
-                lease.deliveries,
-                reason,
-                description,
-            )
+    async def _dead_letter(self, handle: Lease, info: DeadLetterInfo) -> None:
+        async with self._settling(handle) as lease:
+            await self._bury(str(lease.receiver.name), lease.message, lease.decoded, info)
             lease.receiver.release(lease)
 
-    async def renew_lease(self, event: Event) -> None:
+    async def _renew(self, handle: Lease) -> None:
         """Nothing to renew: a delivery stays leased until settled (see consumer_timeout)."""
-        self._lease(event)
 
-    async def dead_letters(self, name: str | QueueName) -> list[Event]:
-        name = QueueName(name)
+    # -- dead letters ---------------------------------------------------------------------------
+
+    async def _peek_dead_letters(self, name: QueueName) -> list[Event]:
         events: list[Event] = []
         async with self._link.admin() as channel:
-            async for message in self._peek_dead_letters(channel, name):
+            async for message in self._dead_letter_messages(channel, name):
                 try:
                     events.append(dead_lettered(decode(message, name.topic, lenient=True)))
                 except Exception as error:
@@ -451,59 +427,34 @@ class RabbitMQQueueOperator(QueueOperator):
         # Closing the channel gave every peeked message back, in order.
         return events
 
-    async def replay_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        """Publish each selected dead letter to its own queue (the default exchange, routed by
-        the queue's name, so no other subscription of the topic sees it), then ack it."""
-        target = str(QueueName(name))
-
-        async def replay(decoded: Decoded) -> None:
-            event = replayed(dead_lettered(decoded))
-            if not await self._link.publish("", target, encode(event)):
-                raise QueueNotFoundError(f"cannot replay into {target}: the queue is gone")
-
-        return await self._sweep_dead_letters(QueueName(name), ids, reason, replay)
-
-    async def purge_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        return await self._sweep_dead_letters(QueueName(name), ids, reason, None)
+    async def _requeue(self, name: QueueName, event: Event) -> None:
+        """Publish to the queue itself (the default exchange, routed by the queue's name), so
+        no other subscription of the topic sees it."""
+        if not await self._link.publish("", str(name), encode(event)):
+            raise QueueNotFoundError(f"cannot replay into {name}: the queue is gone")
 
     async def _sweep_dead_letters(
-        self,
-        name: QueueName,
-        ids: Collection[str] | None,
-        reason: str | None,
-        replay: Callable[[Decoded], Awaitable[None]] | None,
+        self, name: QueueName, selector: Selector, replay: Replay | None
     ) -> int:
         """Take every dead letter of ``name`` unacknowledged; ack (after ``replay``) the
         selected ones. Closing the channel gives the others back, in their order."""
         done = 0
         async with self._link.admin() as channel:
-            async for message in self._peek_dead_letters(channel, name):
+            async for message in self._dead_letter_messages(channel, name):
                 event_id, dead_reason, decoded = _identify(message, name.topic)
-                if not selected(event_id, dead_reason, ids=ids, reason=reason):
+                if not selector(event_id, dead_reason):
                     continue
                 if replay is not None:
                     if decoded is None:
                         logger.warning("cannot replay unreadable dead letter %s", event_id)
                         continue
-                    await replay(decoded)
+                    await replay(dead_lettered(decoded))
                 await ack(message)
                 done += 1
         return done
 
     @staticmethod
-    async def _peek_dead_letters(
+    async def _dead_letter_messages(
         channel: AbstractChannel, name: QueueName
     ) -> AsyncIterator[DeliveredMessage]:
         """Every dead letter of ``name``, taken unacknowledged on ``channel`` (closing the
@@ -519,9 +470,29 @@ class RabbitMQQueueOperator(QueueOperator):
                 return
             yield message
 
+    # -- inspection -----------------------------------------------------------------------------
+
+    async def _depth(self, name: QueueName) -> QueueDepth:
+        """Counted by passive declarations (no management plugin): the ready messages of the
+        queue, plus those this process has fetched but not handed out, and of its dead-letter
+        queue. Leased and delayed messages are not counted by AMQP (None)."""
+        counts = []
+        async with self._link.admin() as channel:
+            for queue in (str(name), dead_letter_queue(str(name))):
+                try:
+                    declared = await channel.declare_queue(queue, passive=True)
+                except ChannelNotFoundEntity:
+                    raise QueueNotFoundError(f"no subscription or queue named {name}") from None
+                counts.append(declared.declaration_result.message_count or 0)
+        receiver = self._receivers.get(str(name))
+        buffered = len(receiver.lineup) if receiver is not None else 0
+        return QueueDepth(
+            active=counts[0] + buffered, scheduled=None, leased=None, dead_lettered=counts[1]
+        )
+
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         """Stop consuming and close the connection; unsettled deliveries go back to the queues."""
         for timer in self._timers:
             timer.cancel()

@@ -33,13 +33,12 @@ async def ack(message: DeliveredMessage) -> None:
 
 @dataclass(eq=False, slots=True)
 class Lease:
-    """An unacknowledged delivery, as leased to one caller (``Event.lease``)."""
+    """An unacknowledged delivery, as leased to one caller (the operator's handle)."""
 
     receiver: Receiver
     message: DeliveredMessage
     decoded: Decoded
     deliveries: int
-    settled: bool = False
 
     @property
     def alive(self) -> bool:
@@ -54,7 +53,8 @@ class Lease:
         return self.decoded.event.session_id or ""
 
     def event(self) -> Event:
-        return self.decoded.event.leased(self, self.deliveries)
+        """A new event object for this delivery (the operator keys its handle by identity)."""
+        return self.decoded.event.evolve({"delivery_count": self.deliveries})
 
 
 OnMessage = Callable[["Receiver", DeliveredMessage], Awaitable[None]]

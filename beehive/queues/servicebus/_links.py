@@ -68,11 +68,12 @@ class Link:
 
 @dataclass(eq=False, slots=True)
 class Lease:
-    """The broker handle a leased event carries (``event.lease``)."""
+    """The operator's handle on a leased message."""
 
     link: Link
     message: ServiceBusReceivedMessage
-    settled: bool = False
+    lost: bool = False
+    """Its lock was lost while renewing it: the link is released already."""
 
 
 @dataclass(eq=False)

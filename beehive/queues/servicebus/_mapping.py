@@ -9,6 +9,7 @@ scheduled-enqueue annotation keeps milliseconds only.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
@@ -17,7 +18,7 @@ from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.amqp import AmqpMessageBodyType
 
 from beehive.events import Event
-from beehive.queues.base import DEAD_LETTER_DESCRIPTION, DEAD_LETTER_REASON
+from beehive.queues.base import DeadLetterInfo
 
 PREFIX: Final = "beehive."
 EVENT_TYPE: Final = PREFIX + "event_type"
@@ -34,6 +35,45 @@ REPLAY_TO: Final = PREFIX + "replay_to"
 # Set by the broker on dead-lettered messages (and by the SDK's dead_letter_message).
 _BROKER_REASON: Final = "DeadLetterReason"
 _BROKER_DESCRIPTION: Final = "DeadLetterErrorDescription"
+_METADATA: Final = "beehive.dead_letter"
+"""Marks a dead-letter error description that is beehive's metadata as a JSON object."""
+
+
+def dead_letter_fields(info: DeadLetterInfo) -> dict[str, str | None]:
+    """The ``reason`` and ``error_description`` of ``dead_letter_message`` for ``info``.
+
+    A settlement can carry only those two texts, so the description holds the rest of the
+    metadata as a JSON object (the delivery count is the broker's own).
+    """
+    metadata = {
+        _METADATA: 1,
+        "description": info.description,
+        "actor": info.actor,
+        "error_type": info.error_type,
+        "dead_lettered_at": info.dead_lettered_at.isoformat() if info.dead_lettered_at else None,
+    }
+    return {"reason": info.reason, "error_description": json.dumps(metadata)}
+
+
+def dead_letter_info(message: ServiceBusReceivedMessage, delivery_count: int) -> DeadLetterInfo:
+    """The metadata of a dead-lettered message: beehive's, or the broker's reason alone."""
+    reason = message.dead_letter_reason or ""
+    description = message.dead_letter_error_description or None
+    try:
+        metadata = json.loads(description or "")
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict) or _METADATA not in metadata:
+        return DeadLetterInfo(reason, description, delivery_count=delivery_count)
+    at = metadata.get("dead_lettered_at")
+    return DeadLetterInfo(
+        reason,
+        metadata.get("description"),
+        metadata.get("actor"),
+        metadata.get("error_type"),
+        delivery_count,
+        datetime.fromisoformat(at) if isinstance(at, str) else None,
+    )
 
 
 def to_message(
@@ -101,8 +141,9 @@ def claim_check_key(message: ServiceBusReceivedMessage) -> str | None:
 def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> Event:
     """The event a received or peeked message carries (``body`` when it came by claim check).
 
-    ``delivery_count`` is left to the caller; a dead-lettered message gets the broker's reason
-    and description as ``dead_letter_reason`` and ``dead_letter_description`` properties.
+    A dead-lettered message gets its ``DeadLetterInfo`` as properties, with the broker's
+    delivery count (counting the last delivery) as ``delivery_count``; otherwise
+    ``delivery_count`` is left to the caller.
     """
     raw = received_properties(message)
     properties = {
@@ -110,13 +151,9 @@ def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> 
         for key, value in raw.items()
         if not key.startswith(PREFIX) and key not in (_BROKER_REASON, _BROKER_DESCRIPTION)
     }
-    if message.dead_letter_reason is not None:
-        properties[DEAD_LETTER_REASON] = message.dead_letter_reason
-        if message.dead_letter_error_description:
-            properties[DEAD_LETTER_DESCRIPTION] = message.dead_letter_error_description
     enqueue_time = raw.get(ENQUEUE_TIME)
     timestamp = raw.get(TIMESTAMP)
-    return Event(
+    event = Event(
         id=message.message_id,
         # A message another producer sent still becomes an event (which the actor may refuse).
         timestamp=datetime.fromisoformat(timestamp) if timestamp else message.enqueued_time_utc,
@@ -131,3 +168,6 @@ def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> 
         correlation_id=message.correlation_id,
         causation_id=raw.get(CAUSATION_ID),
     )
+    if message.dead_letter_reason is None:
+        return event
+    return dead_letter_info(message, (message.delivery_count or 0) + 1).stamp(event)

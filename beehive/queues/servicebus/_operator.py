@@ -4,24 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
 from azure.servicebus import ServiceBusReceivedMessage, ServiceBusSubQueue
 from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
 from azure.servicebus.aio.management import ServiceBusAdministrationClient
-from azure.servicebus.exceptions import ServiceBusError
+from azure.servicebus.exceptions import (
+    ServiceBusAuthenticationError,
+    ServiceBusAuthorizationError,
+    ServiceBusError,
+)
+from azure.servicebus.management import QueueRuntimeProperties
 
 from beehive.backoff import Backoff
-from beehive.errors import LeaseLostError, NotFoundError
+from beehive.errors import (
+    BeeHiveError,
+    BrokerError,
+    BrokerUnavailableError,
+    LeaseLostError,
+    NotFoundError,
+)
 from beehive.events import Event
 from beehive.names import QueueName
-from beehive.queues._dead_letters import replayed, selected
-from beehive.queues.base import DEAD_LETTER_REASON, QueueOperator, QueueSettings, seconds
+from beehive.queues.base import (
+    DeadLetterInfo,
+    QueueDepth,
+    QueueOperator,
+    QueueSettings,
+    Replay,
+    Selector,
+    seconds,
+)
 from beehive.queues.servicebus import _mapping as mapping
-from beehive.queues.servicebus._links import LOCK_LOST, Lease, Link, Retrier, describe, logger
+from beehive.queues.servicebus._links import (
+    LOCK_LOST,
+    TRANSIENT,
+    Lease,
+    Retrier,
+    describe,
+    logger,
+)
 from beehive.queues.servicebus._publisher import Publisher
 from beehive.queues.servicebus._receivers import Receivers
 from beehive.queues.servicebus._topology import Topology
@@ -31,6 +57,14 @@ _PEEK_PAGE = 250
 _SWEEP_PAGE = 100
 _SWEEP_WAIT = 1.0
 """Seconds a dead-letter sweep waits for more before it takes the sub-queue as drained."""
+_UNAVAILABLE = (
+    *TRANSIENT,
+    ServiceBusAuthenticationError,
+    ServiceBusAuthorizationError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+)
+"""Errors that mean the namespace cannot be reached or refuses the credential."""
 
 
 class ServiceBusQueueOperator(QueueOperator):
@@ -54,6 +88,7 @@ class ServiceBusQueueOperator(QueueOperator):
         backoff: Backoff | None = None,
         credential: AsyncTokenCredential | None = None,
     ) -> None:
+        super().__init__()
         if prefetch < 0:
             raise ValueError(f"prefetch cannot be negative, got {prefetch}")
         self._client = client
@@ -105,68 +140,64 @@ class ServiceBusQueueOperator(QueueOperator):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self._client.fully_qualified_namespace!r})"
 
+    def _translate(self, error: Exception) -> BeeHiveError | None:
+        where = f"Service Bus namespace {self._client.fully_qualified_namespace}"
+        if isinstance(error, _UNAVAILABLE):
+            return BrokerUnavailableError(f"{where} is unavailable: {describe(error)}")
+        if isinstance(error, ServiceBusError | AzureError):
+            return BrokerError(f"{where} refused: {describe(error)}")
+        return None
+
     # -- topology -------------------------------------------------------------------------------
 
-    async def setup_queue(
-        self, name: str | QueueName, settings: QueueSettings | None = None
-    ) -> None:
-        await self._topology.setup(QueueName(name), settings or QueueSettings())
+    async def _setup(self, name: QueueName, settings: QueueSettings) -> None:
+        await self._topology.setup(name, settings)
 
-    async def delete_queue(self, name: str | QueueName) -> None:
-        name = QueueName(name)
+    async def _delete(self, name: QueueName) -> None:
         await self._topology.delete(name)
         await self._receivers.forget(name)
         if not name.is_subscription:
             await self._publisher.forget(name.topic)
 
-    async def queue_exists(self, name: str | QueueName) -> bool:
-        return await self._topology.exists(QueueName(name))
+    async def _exists(self, name: QueueName) -> bool:
+        return await self._topology.exists(name)
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def push(self, event: Event) -> None:
-        await self._publisher.publish([event])
-
-    async def push_batch(self, events: Sequence[Event]) -> None:
+    async def _send(self, events: Sequence[Event]) -> None:
         """Send in as few batches as the size limit allows, one destination at a time."""
         await self._publisher.publish(events)
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def next(
-        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
-    ) -> list[Event]:
-        if max_count < 1:
-            raise ValueError(f"max_count must be at least 1, got {max_count}")
-        events: list[Event] = []
-        for link, messages in await self._receivers.receive(
-            QueueName(name), max_count, seconds(wait)
-        ):
-            events += await self._leased(link, messages)
-        return events
-
-    async def _leased(self, link: Link, messages: list[ServiceBusReceivedMessage]) -> list[Event]:
-        events: list[Event] = []
-        for message in messages:
-            lease = Lease(link, message)
-            try:
-                event = await self._to_event(message)
-            except _Unreadable as problem:
-                # Nothing can process it: keep it, with the reason, rather than fail every time.
-                await self._bury(lease, problem)
-                continue
-            # The SDK hands over AMQP's count of *earlier* deliveries; ours counts this one.
-            events.append(event.leased(lease, (message.delivery_count or 0) + 1))
-        return events
+    async def _receive(
+        self, name: QueueName, max_count: int, wait: float
+    ) -> list[tuple[Event, Lease]]:
+        leased: list[tuple[Event, Lease]] = []
+        for link, messages in await self._receivers.receive(name, max_count, wait):
+            for message in messages:
+                lease = Lease(link, message)
+                try:
+                    event = await self._to_event(message)
+                except _Unreadable as problem:
+                    # Nothing can process it: keep it, with the reason, rather than fail
+                    # every time.
+                    await self._bury(lease, problem)
+                    continue
+                # The SDK hands over AMQP's count of *earlier* deliveries; ours counts this one.
+                count = (message.delivery_count or 0) + 1
+                leased.append((event.evolve({"delivery_count": count}), lease))
+        return leased
 
     async def _bury(self, lease: Lease, problem: _Unreadable) -> None:
         message, receiver = lease.message, lease.link.receiver
+        why = DeadLetterInfo.now(
+            problem.reason, problem.description, (message.delivery_count or 0) + 1
+        )
         await self._settle(
             lease,
             f"dead-lettering unreadable message {message.message_id} in {lease.link.name}",
-            lambda: receiver.dead_letter_message(
-                message, reason=problem.reason, error_description=problem.description
-            ),
+            lambda: receiver.dead_letter_message(message, **mapping.dead_letter_fields(why)),
         )
 
     async def _to_event(self, message: ServiceBusReceivedMessage) -> Event:
@@ -191,19 +222,11 @@ class ServiceBusQueueOperator(QueueOperator):
 
     # -- settling -------------------------------------------------------------------------------
 
-    def _lease(self, event: Event) -> Lease:
-        lease = event.lease
-        if not isinstance(lease, Lease):
-            raise LeaseLostError(f"event {event.event_type} {event.id} was not leased here")
-        if lease.settled:
-            raise LeaseLostError(
-                f"event {event.event_type} {event.id} in {lease.link.name} was settled already"
-            )
-        return lease
+    def _lease_lost(self, handle: Lease) -> bool:
+        return handle.lost
 
     async def _settle(self, lease: Lease, what: str, call: Callable[[], Awaitable[None]]) -> None:
         """Settle once: a lost lock becomes ``LeaseLostError``; the link is freed either way."""
-        lease.settled = True
         try:
             async with lease.link.lock:
                 await self._retry(what, call)
@@ -213,30 +236,26 @@ class ServiceBusQueueOperator(QueueOperator):
         finally:
             await self._receivers.release(lease.link)
 
-    async def complete(self, event: Event) -> None:
-        lease = self._lease(event)
+    async def _complete(self, handle: Lease) -> None:
         await self._settle(
-            lease,
-            _doing("completing", event, lease),
-            lambda: lease.link.receiver.complete_message(lease.message),
+            handle,
+            _doing("completing", handle),
+            lambda: handle.link.receiver.complete_message(handle.message),
         )
 
-    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
-        lease = self._lease(event)
-        wait = seconds(delay)
-        if wait <= 0:
+    async def _abandon(self, handle: Lease, delay: float) -> None:
+        if delay <= 0:
             await self._settle(
-                lease,
-                _doing("abandoning", event, lease),
-                lambda: lease.link.receiver.abandon_message(lease.message),
+                handle,
+                _doing("abandoning", handle),
+                lambda: handle.link.receiver.abandon_message(handle.message),
             )
             return
-        lease.settled = True  # from now on the hold owns it
-        task = asyncio.create_task(self._hold(event, lease, wait))
+        task = asyncio.create_task(self._hold(handle, delay))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _hold(self, event: Event, lease: Lease, delay: float) -> None:
+    async def _hold(self, lease: Lease, delay: float) -> None:
         """Keep the lock for ``delay`` seconds, then abandon (at once if the operator closes)."""
         loop = asyncio.get_running_loop()
         due = loop.time() + delay
@@ -248,9 +267,9 @@ class ServiceBusQueueOperator(QueueOperator):
                     )
                 if due - loop.time() > 0 and not self._closing.is_set():
                     async with lease.link.lock:
-                        await self._retry(_doing("holding", event, lease), lambda: _renew(lease))
+                        await self._retry(_doing("holding", lease), lambda: _renew(lease))
         except (*LOCK_LOST, ServiceBusError) as error:
-            logger.warning("%s: %s", _doing("holding", event, lease), describe(error))
+            logger.warning("%s: %s", _doing("holding", lease), describe(error))
             lease.link.broken = True
             await self._receivers.release(lease.link)
             return
@@ -260,37 +279,38 @@ class ServiceBusQueueOperator(QueueOperator):
         try:
             await self._settle(
                 lease,
-                _doing("abandoning", event, lease),
+                _doing("abandoning", lease),
                 lambda: lease.link.receiver.abandon_message(lease.message),
             )
         except (LeaseLostError, ServiceBusError) as error:
             logger.warning("%s", error)
 
-    async def dead_letter(self, event: Event, reason: str, description: str | None = None) -> None:
-        lease = self._lease(event)
+    async def _dead_letter(self, handle: Lease, info: DeadLetterInfo) -> None:
         await self._settle(
-            lease,
-            _doing("dead-lettering", event, lease),
-            lambda: lease.link.receiver.dead_letter_message(
-                lease.message, reason=reason, error_description=description
+            handle,
+            _doing("dead-lettering", handle),
+            lambda: handle.link.receiver.dead_letter_message(
+                handle.message, **mapping.dead_letter_fields(info)
             ),
         )
 
-    async def renew_lease(self, event: Event) -> None:
-        lease = self._lease(event)
+    async def _renew(self, handle: Lease) -> None:
         try:
-            async with lease.link.lock:
-                await self._retry(_doing("renewing", event, lease), lambda: _renew(lease))
+            async with handle.link.lock:
+                await self._retry(_doing("renewing", handle), lambda: _renew(handle))
         except LOCK_LOST as error:
-            lease.settled = True
-            lease.link.broken = lease.link.session  # a session link without its session is useless
-            await self._receivers.release(lease.link)
+            handle.lost = True
+            handle.link.broken = (
+                handle.link.session
+            )  # a session link without its session is useless
+            await self._receivers.release(handle.link)
             raise LeaseLostError(
-                f"{_doing('renewing', event, lease)}: the lock was lost ({describe(error)})"
+                f"{_doing('renewing', handle)}: the lock was lost ({describe(error)})"
             ) from None
 
-    async def dead_letters(self, name: str | QueueName) -> list[Event]:
-        name = QueueName(name)
+    # -- dead letters ---------------------------------------------------------------------------
+
+    async def _peek_dead_letters(self, name: QueueName) -> list[Event]:
         receiver = self._receivers.receiver(name, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
         await self._receivers.open(name, receiver)
         events: list[Event] = []
@@ -317,50 +337,28 @@ class ServiceBusQueueOperator(QueueOperator):
             event = await self._to_event(message)
         except _Unreadable:
             event = mapping.to_event(message, body="")  # still listed, with its reason
-        return event.model_copy(update={"delivery_count": (message.delivery_count or 0) + 1})
+        return event.evolve({"delivery_count": (message.delivery_count or 0) + 1})
 
-    async def replay_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        name = QueueName(name)
+    async def _prepare_replay(self, name: QueueName) -> None:
         if name.subscription is not None:
             await self._topology.require_replay_filters(name.topic)
 
-        async def replay(event: Event) -> None:
-            again = replayed(event).model_copy(update={"queue_name": name.topic})
-            await self._publisher.publish([again], replay_to=name.subscription)
-
-        return await self._sweep_dead_letters(name, ids, reason, replay)
-
-    async def purge_dead_letters(
-        self,
-        name: str | QueueName,
-        *,
-        ids: Collection[str] | None = None,
-        reason: str | None = None,
-    ) -> int:
-        return await self._sweep_dead_letters(QueueName(name), ids, reason, None)
+    async def _requeue(self, name: QueueName, event: Event) -> None:
+        """Into a queue directly; into a subscription through its topic, for it alone."""
+        again = event.evolve({"queue_name": name.topic})
+        await self._publisher.publish([again], replay_to=name.subscription)
 
     async def _sweep_dead_letters(
-        self,
-        name: QueueName,
-        ids: Collection[str] | None,
-        reason: str | None,
-        replay: Callable[[Event], Awaitable[None]] | None,
+        self, name: QueueName, selector: Selector, replay: Replay | None
     ) -> int:
         """Lease the dead letters of ``name``, complete the selected ones (after ``replay``),
         and abandon the others back once the sub-queue is drained."""
         receiver = self._receivers.receiver(name, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
         await self._receivers.open(name, receiver)
         kept: list[ServiceBusReceivedMessage] = []
-        left = set(ids) if ids is not None else None
         done = 0
         try:
-            while left is None or left:
+            while True:
                 page = await self._retry(
                     f"receiving the dead letters of {name}",
                     lambda: receiver.receive_messages(_SWEEP_PAGE, max_wait_time=_SWEEP_WAIT),
@@ -369,8 +367,7 @@ class ServiceBusQueueOperator(QueueOperator):
                     break
                 for message in page:
                     event = await self._peeked(message)
-                    dead_reason = str(event.properties.get(DEAD_LETTER_REASON, ""))
-                    if not selected(event.id, dead_reason, ids=ids, reason=reason):
+                    if not selector(event.id, DeadLetterInfo.of(event).reason):
                         kept.append(message)
                         continue
                     if replay is not None:
@@ -385,8 +382,6 @@ class ServiceBusQueueOperator(QueueOperator):
                         lambda message=message: receiver.complete_message(message),  # type: ignore[misc]
                     )
                     done += 1
-                    if left is not None:
-                        left.discard(event.id)
         finally:
             for message in kept:
                 try:
@@ -396,9 +391,25 @@ class ServiceBusQueueOperator(QueueOperator):
             await receiver.close()
         return done
 
+    # -- inspection -----------------------------------------------------------------------------
+
+    async def _depth(self, name: QueueName) -> QueueDepth:
+        """The entity's runtime properties (Manage right). Service Bus counts no locked
+        messages, and a subscription's scheduled ones are counted by its topic."""
+        counts = await self._topology.runtime(name)
+        scheduled = (
+            counts.scheduled_message_count if isinstance(counts, QueueRuntimeProperties) else None
+        )
+        return QueueDepth(
+            active=counts.active_message_count or 0,
+            scheduled=scheduled,
+            leased=None,
+            dead_lettered=counts.dead_letter_message_count or 0,
+        )
+
     # -- closing --------------------------------------------------------------------------------
 
-    async def close(self) -> None:
+    async def _close(self) -> None:
         """Give back held messages, close every receiver and sender, then the clients."""
         self._closing.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -417,8 +428,8 @@ class _Unreadable(Exception):
         self.description = description
 
 
-def _doing(action: str, event: Event, lease: Lease) -> str:
-    return f"{action} event {event.event_type} {event.id} in {lease.link.name}"
+def _doing(action: str, lease: Lease) -> str:
+    return f"{action} message {lease.message.message_id} in {lease.link.name}"
 
 
 async def _renew(lease: Lease) -> None:

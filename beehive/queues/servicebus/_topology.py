@@ -22,9 +22,14 @@ from azure.servicebus import ServiceBusSubQueue
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 from azure.servicebus.aio.management import ServiceBusAdministrationClient
 from azure.servicebus.exceptions import MessagingEntityNotFoundError
-from azure.servicebus.management import SqlRuleFilter, TrueRuleFilter
+from azure.servicebus.management import (
+    QueueRuntimeProperties,
+    SqlRuleFilter,
+    SubscriptionRuntimeProperties,
+    TrueRuleFilter,
+)
 
-from beehive.errors import QueueNotFoundError, ReplayRefusedError
+from beehive.errors import QueueConflictError, QueueNotFoundError, ReplayRefusedError
 from beehive.names import QueueKind, QueueName
 from beehive.queues.base import QueueSettings
 from beehive.queues.servicebus._links import TRANSIENT, Retrier, logger
@@ -86,16 +91,21 @@ class Topology:
         try:
             if not name.is_topic and subscription is None:
                 found = await self._ensure(
-                    lambda: admin.get_queue(topic), lambda: admin.create_queue(topic, **options)
+                    f"queue {topic}",
+                    lambda: admin.get_queue(topic),
+                    lambda: admin.create_queue(topic, **options),
                 )
             else:
                 await self._ensure(
-                    lambda: admin.get_topic(topic), lambda: admin.create_topic(topic)
+                    f"topic {topic}",
+                    lambda: admin.get_topic(topic),
+                    lambda: admin.create_topic(topic),
                 )
                 self._topics.add(topic)
                 if subscription is None:
                     return
                 found = await self._ensure(
+                    f"subscription {name}",
                     lambda: admin.get_subscription(topic, subscription),
                     lambda: admin.create_subscription(topic, subscription, **options),
                 )
@@ -170,8 +180,11 @@ class Topology:
                 f"the SQL filter {replay_filter('<subscription>')}"
             )
 
-    async def _ensure(self, get: Any, create: Any) -> Any:
-        """The entity's properties, creating it if missing (a concurrent creation is fine)."""
+    async def _ensure(self, what: str, get: Any, create: Any) -> Any:
+        """The entity's properties, creating it if missing (a concurrent creation is fine).
+
+        A conflict with an entity of another kind at that path is ``QueueConflictError``.
+        """
         try:
             return await get()
         except ResourceNotFoundError:
@@ -181,7 +194,12 @@ class Topology:
         except HttpResponseError as error:
             if error.status_code != 409:
                 raise
-        return await get()
+        try:
+            return await get()
+        except ResourceNotFoundError:
+            raise QueueConflictError(
+                f"cannot create {what}: an entity of another kind has that name"
+            ) from None
 
     async def _require_existing(
         self, name: QueueName, settings: QueueSettings, error: HttpResponseError
@@ -286,6 +304,24 @@ class Topology:
             return False  # cannot tell without Manage: setup_queue records it
         self._sessions[name] = bool(found.requires_session)
         return self._sessions[name]
+
+    async def runtime(
+        self, name: QueueName
+    ) -> QueueRuntimeProperties | SubscriptionRuntimeProperties:
+        """The message counts of the subscription or queue ``name`` (needs Manage)."""
+        admin, topic, subscription = self._admin, name.topic, name.subscription
+        try:
+            if subscription is None:
+                return await self._retry(
+                    f"counting the messages of {name}",
+                    lambda: admin.get_queue_runtime_properties(topic),
+                )
+            return await self._retry(
+                f"counting the messages of {name}",
+                lambda: admin.get_subscription_runtime_properties(topic, subscription),
+            )
+        except ResourceNotFoundError:
+            raise QueueNotFoundError(f"no subscription or queue named {name}") from None
 
     def forget(self, name: QueueName) -> None:
         self._sessions.pop(name, None)

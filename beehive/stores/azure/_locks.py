@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final, Self
 
-from beehive.errors import LockNotAcquiredError
+from beehive.errors import LockLostError
 from beehive.stores.azure._blobs import BlobBacked, blob_service, blob_service_from
 from beehive.stores.azure._common import Credential, HttpResponseError, MatchConditions
 
@@ -194,7 +194,7 @@ class AzureLockStore(BlobBacked, LockStore):
         expires = self._held.get(lock.token)
         if expires is not None and expires <= self._clock():
             del self._held[lock.token]
-            raise LockNotAcquiredError(
+            raise LockLostError(
                 f"lock on {lock.resource!r} is no longer held by this holder (it expired)"
             )
         blob = self._blob(lock.resource)
@@ -205,7 +205,7 @@ class AzureLockStore(BlobBacked, LockStore):
             if error.status_code not in _LOST:
                 raise
             self._held.pop(lock.token, None)
-            raise LockNotAcquiredError(
+            raise LockLostError(
                 f"lock on {lock.resource!r} is no longer held by this holder (its lease is gone)"
             ) from None
         self._remember(lock.token, lock.ttl)
