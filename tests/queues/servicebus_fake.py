@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 from azure.servicebus import (
     NEXT_AVAILABLE_SESSION,
     ServiceBusMessage,
@@ -59,6 +59,7 @@ from azure.servicebus.exceptions import (
     MessageSizeExceededError,
     MessagingEntityNotFoundError,
     OperationTimeoutError,
+    ServiceBusConnectionError,
     ServiceBusError,
     SessionLockLostError,
 )
@@ -173,6 +174,8 @@ class FakeNamespace:
         self.queues: dict[str, _Entity] = {}
         self.topics: dict[str, dict[str, _Entity]] = {}
         self.can_manage = True
+        self.reachable = True
+        """False: every call fails as the SDK's do when the host does not answer."""
         self.calls: list[str] = []
         self._faults: dict[str, deque[Exception]] = defaultdict(deque)
         self._sequence = itertools.count(1)
@@ -194,6 +197,8 @@ class FakeNamespace:
 
     def _call(self, operation: str) -> None:
         self.calls.append(operation)
+        if not self.reachable:
+            raise ServiceBusConnectionError(message="Failed to initiate the connection.")
         if self._faults[operation]:
             raise self._faults[operation].popleft()
 
@@ -329,6 +334,8 @@ class FakeAdministrationClient:
         self._ns = namespace
 
     def _check(self, operation: str) -> None:
+        if not self._ns.reachable:  # the HTTP pipeline's own error, before any request
+            raise ServiceRequestError("Cannot connect to host fake.servicebus.windows.net:443")
         self._ns._call(operation)
         if not self._ns.can_manage:
             raise http_error(401, "Unauthorized", "Unauthorized: the Manage claim is required.")
@@ -871,6 +878,16 @@ class FakeReceiver(_Handler):
                         self._ns._unlock(entity, stored)  # closing the link releases its locks
                 self._ns._notify()
         await super().close()
+
+
+@asynccontextmanager
+async def servicebus_fake_unreachable() -> AsyncIterator[QueueOperator]:
+    """The Service Bus operator on a fake namespace that does not answer."""
+    namespace = FakeNamespace()
+    namespace.reachable = False
+    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    async with ServiceBusQueueOperator(client, admin, retry_budget=0) as operator:
+        yield operator
 
 
 @asynccontextmanager

@@ -8,8 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from beehive import Event, QueueName, QueueNotFoundError
-from beehive.queues import QueueOperator, QueueSettings
+from beehive import (
+    ActorDescriptor,
+    ActorHost,
+    BrokerUnavailableError,
+    Event,
+    LeaseLostError,
+    QueueConflictError,
+    QueueName,
+    QueueNotFoundError,
+)
+from beehive.metrics import metrics_response
+from beehive.queues import DeadLetterInfo, QueueOperator, QueueSettings
 
 Unique = Callable[[str], str]
 
@@ -395,3 +405,212 @@ async def test_replay_or_purge_of_an_unknown_queue_raises(
         await operator.replay_dead_letters(f"{unique('Nowhere')}-Sub")
     with pytest.raises(QueueNotFoundError):
         await operator.purge_dead_letters(unique("Nowhere"))
+
+
+# -- the lease handle ---------------------------------------------------------------------------
+
+
+async def test_a_leased_event_is_a_plain_value_settled_by_identity(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+    event = await lease_one(operator, queue)
+
+    assert event.__pydantic_private__ is None, "no broker state rides on the event"
+    with pytest.raises(LeaseLostError, match="not leased here"):
+        await operator.complete(event.model_copy())  # an equal copy is not the leased object
+    await operator.complete(event)
+    with pytest.raises(LeaseLostError, match="settled already"):
+        await operator.complete(event)
+
+
+async def test_equal_copies_from_two_subscriptions_settle_independently(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    topic = unique("Orders")
+    payment, audit = f"{topic}-Payment", f"{topic}-Audit"
+    for subscription in (payment, audit):
+        await operator.setup_queue(subscription)
+    await operator.push(Event(event_type=topic))
+    first, second = await lease_one(operator, payment), await lease_one(operator, audit)
+    assert first.id == second.id
+
+    await operator.complete(first)
+    await operator.abandon(second)
+
+    again = await lease_one(operator, audit)
+    assert (again.id, again.delivery_count) == (second.id, 2)
+    await operator.complete(again)
+    await assert_empty(operator, payment)
+
+
+async def test_bad_arguments_are_refused_with_what_is_allowed(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+
+    with pytest.raises(ValueError, match="max_count must be an int of at least 1"):
+        await operator.next(queue, max_count=0)
+    with pytest.raises(ValueError, match="wait cannot be negative"):
+        await operator.next(queue, wait=-1)
+    with pytest.raises(QueueNotFoundError, match="is a topic"):
+        await operator.next(QueueName.topic_of(unique("Orders")))
+    with pytest.raises(TypeError, match="ids is a collection"):
+        await operator.purge_dead_letters(queue, ids="abc")
+
+
+# -- topology conflicts -------------------------------------------------------------------------
+
+
+async def test_a_queue_and_a_topic_cannot_share_a_name(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue, topic = unique("Jobs"), unique("Orders")
+    await operator.setup_queue(queue)
+    await operator.setup_queue(QueueName.topic_of(topic))
+
+    with pytest.raises(QueueConflictError, match=queue):
+        await operator.setup_queue(f"{queue}-Sub")
+    with pytest.raises(QueueConflictError, match=topic):
+        await operator.setup_queue(topic)
+
+
+# -- inspection ---------------------------------------------------------------------------------
+
+
+async def test_depth_counts_ready_and_dead_lettered_messages(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    ready, dead = unique("Ready"), unique("Dead")
+    for queue in (ready, dead):
+        await operator.setup_queue(queue)
+    await operator.push_batch([Event(event_type="Job", queue_name=ready) for _ in range(2)])
+    await operator.push(Event(event_type="Job", queue_name=dead))
+    await operator.dead_letter(await lease_one(operator, dead), "Broken")
+
+    waiting, buried = await operator.depth(ready), await operator.depth(dead)
+
+    assert (waiting.active, waiting.dead_lettered) == (2, 0)
+    assert (buried.active, buried.dead_lettered) == (0, 1)
+
+
+async def test_depth_counts_leased_and_scheduled_messages_where_the_broker_knows(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    leasing, later = unique("Leasing"), unique("Later")
+    for queue in (leasing, later):
+        await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=leasing))
+    due = datetime.now(UTC) + timedelta(minutes=5)
+    await operator.push(Event(event_type="Job", queue_name=later, enqueue_time=due))
+    leased = await lease_one(operator, leasing)
+
+    in_flight, scheduled = await operator.depth(leasing), await operator.depth(later)
+
+    assert in_flight.leased in (1, None)
+    assert scheduled.scheduled in (1, None)
+    if scheduled.scheduled == 1:
+        assert scheduled.active == 0
+    await operator.complete(leased)
+
+
+async def test_depth_of_an_unknown_queue_raises(operator: QueueOperator, unique: Unique) -> None:
+    with pytest.raises(QueueNotFoundError):
+        await operator.depth(f"{unique('Nowhere')}-Sub")
+
+
+async def test_metrics_show_the_queue_depths_of_every_backend(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+    host = ActorHost(operator, [ActorDescriptor(Idle, queue)])
+
+    text = bytes((await metrics_response(host, None)).body).decode()
+
+    assert f'beehive_queue_messages{{queue="{queue}",state="active"}} 1.0' in text
+    assert f'beehive_queue_messages{{queue="{queue}",state="dead_lettered"}} 0.0' in text
+
+
+class Idle:
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+# -- dead-letter metadata -----------------------------------------------------------------------
+
+
+async def test_dead_letter_metadata_is_structured(operator: QueueOperator, unique: Unique) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue))
+    event = await lease_one(operator, queue)
+    before = datetime.now(UTC)
+
+    await operator.dead_letter(
+        event,
+        "Charge@Orders-Payment raised ValueError: declined",
+        "card expired",
+        actor="Charge@Orders-Payment",
+        error_type="ValueError",
+    )
+
+    (dead,) = await operator.dead_letters(queue)
+    info = DeadLetterInfo.of(dead)
+    assert info.reason == "Charge@Orders-Payment raised ValueError: declined"
+    assert info.description == "card expired"
+    assert (info.actor, info.error_type, info.delivery_count) == (
+        "Charge@Orders-Payment",
+        "ValueError",
+        1,
+    )
+    assert info.dead_lettered_at is not None
+    assert before - timedelta(seconds=5) <= info.dead_lettered_at <= datetime.now(UTC)
+
+
+async def test_a_broker_dead_letter_names_no_actor(operator: QueueOperator, unique: Unique) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue, QueueSettings(max_deliveries=1))
+    await operator.push(Event(event_type="Job", queue_name=queue))
+    await operator.abandon(await lease_one(operator, queue))
+    await assert_empty(operator, queue, wait=0.5)
+
+    (dead,) = await operator.dead_letters(queue)
+    info = DeadLetterInfo.of(dead)
+    assert info.reason == "MaxDeliveryCountExceeded"
+    assert (info.actor, info.error_type) == (None, None)
+    assert info.delivery_count >= 1
+
+
+async def test_a_replay_drops_every_piece_of_dead_letter_metadata(
+    operator: QueueOperator, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await operator.setup_queue(queue)
+    await operator.push(Event(event_type="Job", queue_name=queue, properties={"tenant": "acme"}))
+    await operator.dead_letter(
+        await lease_one(operator, queue), "Broken", "why", actor="A@Jobs", error_type="KeyError"
+    )
+
+    await operator.replay_dead_letters(queue)
+
+    again = await lease_one(operator, queue)
+    assert set(again.properties) == {"tenant", "replay_count", "replayed_at"}
+    await operator.complete(again)
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+async def test_an_unreachable_broker_raises_broker_unavailable(
+    unreachable: QueueOperator, unique: Unique
+) -> None:
+    with pytest.raises(BrokerUnavailableError) as raised:
+        await unreachable.setup_queue(unique("Jobs"))
+
+    assert isinstance(raised.value, ConnectionError)
+    assert "wrong-secret" not in str(raised.value)
