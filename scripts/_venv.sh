@@ -16,6 +16,8 @@ _venv_pip() {
     .venv/bin/python -m pip install --disable-pip-version-check "$@" |
         sed -un -e 's/^Obtaining .*/  building beehive (editable)/p' \
             -e 's/^Collecting \([A-Za-z0-9._-]*\).*/  collecting \1/p' \
+            -e 's/^Processing .*\/\([A-Za-z0-9_.]*\)-[0-9][^/]*\.whl.*/  collecting \1/p' \
+            -e 's/^Installing collected packages: .*/  installing/p' \
             -e 's/^Successfully installed .*/  installed/p' >&2
 }
 
