@@ -33,6 +33,7 @@ from typing import Any
 ENV_HELP = re.compile(r"\s*\[env ([A-Z0-9_]+)\]")
 DEFAULT_HELP = re.compile(r"\s*\(default: [^)]*\)(?=\s*\[env )")  # add_option's, not prose
 ROLE = re.compile(r":[a-z]+:`([^`]+)`")
+SPHINX_ROLE = re.compile(r":(?:mod|class|func|meth|attr|data|exc|obj):(?=<code)")
 
 
 @contextmanager
@@ -164,24 +165,27 @@ def environment() -> dict[str, tuple[str, str]]:
     """Every ``BEEHIVE_...`` variable: name -> (where it is used, what it means)."""
     from beehive import settings
 
-    options: dict[str, list[str]] = {}
+    options: dict[str, dict[str, list[str]]] = {}  # variable -> flag -> commands
     for command in commands():
         for argument in command.arguments:
             if argument.variable:
                 flag = argument.names.split(",")[0].split()[0]
-                options.setdefault(argument.variable, []).append(f"`{command.name} {flag}`")
+                by_flag = options.setdefault(argument.variable, {})
+                by_flag.setdefault(flag, []).append(command.name.removeprefix("beehive "))
     table = {}
     for name, info in settings.Settings.model_fields.items():
         if name == "actor":
             continue  # one variable per actor and setting: the per-actor table
         variable = settings.variable(name)
         secret = "SecretStr" in str(info.annotation)
-        used = ", ".join(options.get(variable, [])) or "environment only"
+        used = "; ".join(
+            f"`{flag}` of {', '.join(names)}" for flag, names in options.get(variable, {}).items()
+        )
         default = info.get_default(call_default_factory=True)
         shown = f"; default `{default}`" if default not in (None, [], "", False) else ""
         kind = f"`{_type(info.annotation)}`"
         meaning = f"{info.description or ''} ({kind}{shown}{'; a secret' if secret else ''})"
-        table[variable] = (used, meaning)
+        table[variable] = (used or "environment only", meaning)
     table[f"{settings.ENV_PREFIX}ACTOR__<Class>__<SETTING>"] = (
         "every command that loads actors",
         "a per-actor setting (see [per-actor settings](#per-actor-settings))",
@@ -253,6 +257,11 @@ MARKERS = {
     "<!-- beehive:environment -->": environment_markdown,
     "<!-- beehive:actor-settings -->": actor_settings_markdown,
 }
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    """Docstrings' Sphinx roles (``:mod:`x` ``) render as plain code in the API reference."""
+    return SPHINX_ROLE.sub("", html)
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
