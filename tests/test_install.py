@@ -5,6 +5,7 @@ the wheel, installed into a fresh virtual environment, gives ``import beehive``,
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -108,3 +109,16 @@ def test_every_extra_resolves_for_the_wheel(
         item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]
     }
     assert {"aio-pika", "azure-servicebus", "opentelemetry-api", "mkdocs-material"} <= resolved
+
+
+def test_the_readme_lists_every_extra_with_what_it_brings() -> None:
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+    listed = {extra: {name.strip() for name in brings.split(",")} for extra, brings in rows}
+    extras = PROJECT["optional-dependencies"]
+    assert set(listed) >= set(extras)
+    for extra, requirements in extras.items():
+        names = {re.split(r"[<>=!~\[ ;]", r)[0] for r in requirements}
+        if extra == "dev":  # "... and the other test tools"
+            assert {n.split(" and ")[0] for n in listed[extra]} <= names
+        else:
+            assert listed[extra] == names, extra
