@@ -56,6 +56,18 @@ class StartError(Exception):
     """The host could not start (the broker refused or could not be reached): exit code 1."""
 
 
+class _StoppedStarting(BaseException):
+    """SIGTERM came while importing the actors or setting up, before the host ran.
+
+    A BaseException, so that code wrapping the user's imports in ``except Exception`` lets
+    it through.
+    """
+
+
+def _stop_starting(signum: int, frame: object) -> None:
+    raise _StoppedStarting
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     add_selection(parser)
     add_option(
@@ -113,15 +125,24 @@ def main(args: argparse.Namespace) -> int:
         logs.configure(args.log_format, args.log_level)
     except ValueError as error:
         raise CommandError(str(error)) from None
-    descriptors = load_descriptors(args)
-    container = load_container(args.container)
     if args.grace < 0 or args.poll_wait <= 0:
         raise CommandError("--grace cannot be negative and --poll-wait must be positive")
+    # As PID 1 in a container, a signal with no handler is ignored: until serve() installs its
+    # own, SIGTERM (importing the actors, building the container, initialising its resources)
+    # would wait for SIGKILL.
+    previous = signal.signal(signal.SIGTERM, _stop_starting)
     try:
+        descriptors = load_descriptors(args)
+        container = load_container(args.container)
         return asyncio.run(serve(args, descriptors, container))
+    except _StoppedStarting:
+        logger.info("stopped while starting")
+        return 0
     except StartError as error:
         print(f"beehive: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def serve(
