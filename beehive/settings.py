@@ -189,6 +189,18 @@ class Settings(_Sourced):
     topology_output: str | None = Field(
         None, description="beehive topology's file (default: stdout)"
     )
+    topology_groups: Literal["module", "actor", "single"] = Field(
+        "module",
+        description="beehive topology --format bicep: one container app per module of actors, "
+        "per actor class, or one for all",
+    )
+    topology_group: Names = Field(
+        default_factory=list,
+        description="beehive topology --format bicep: named container apps, NAME=ActorA+ActorB",
+    )
+    topology_name: str | None = Field(
+        None, description="beehive topology --format bicep: main.bicep's resource-name prefix"
+    )
     asyncapi_format: Literal["json", "yaml"] = Field(
         "json", description="beehive asyncapi's format"
     )

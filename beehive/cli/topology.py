@@ -1,7 +1,8 @@
 """``beehive topology``: the topics, subscriptions and queues the actors need.
 
 ``--format bicep`` writes the ARM parameters file ``infra/bicep/main.bicep`` reads, so the
-deployed entities and the autoscaling rules always match the code.
+deployed entities, the modules and container each app runs, its actors and its autoscaling
+rules always match the code (see :mod:`beehive.cli._groups` for how actors become apps).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from beehive.actors import ActorDescriptor
-from beehive.cli._common import CommandError, add_option, add_selection, load_descriptors
+from beehive.cli._common import (
+    CommandError,
+    add_option,
+    add_selection,
+    load_descriptors,
+    modules_of,
+)
+from beehive.cli._groups import GROUPINGS, Group, groups, parse_group
 from beehive.limits import ServiceBusRules
 from beehive.names import QueueName
 
@@ -30,6 +38,8 @@ MIN_LOCK_SECONDS, MAX_LOCK_SECONDS = (
 )
 BACKLOG_PER_WORKER = 5
 """Scale rules add a replica for every ``parallelism * BACKLOG_PER_WORKER`` waiting messages."""
+DEPLOYMENT_NAME = re.compile(r"[a-z][a-z0-9]{2,11}")
+"""main.bicep's ``name``: it starts the storage account's name, which takes nothing else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +135,44 @@ def _scale_rule(source: Source) -> dict[str, Any]:
     return {"name": source.rule_name, "metadata": {**metadata, "messageCount": str(target)}}
 
 
-def bicep_parameters(topology: Topology) -> dict[str, Any]:
-    """The ARM deployment parameters that ``infra/bicep/main.bicep`` declares for topology."""
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """What ``--format bicep`` writes besides the entities: who runs which actors."""
+
+    modules: tuple[str, ...]
+    groups: tuple[Group, ...]
+    descriptors: tuple[ActorDescriptor, ...]
+    container: str | None = None
+    name: str | None = None
+
+    def apps(self) -> list[dict[str, Any]]:
+        """One entry per container app: its name, its actors, its scale rules."""
+        apps = []
+        for group in self.groups:
+            mine = build(group.descriptors(self.descriptors))
+            rules = [_scale_rule(s) for s in (*mine.subscriptions, *mine.queues)]
+            apps.append({"name": group.name, "only": ",".join(group.actors), "scaleRules": rules})
+        return apps
+
+
+def bicep_parameters(topology: Topology, deployment: Deployment) -> dict[str, Any]:
+    """The ARM deployment parameters of ``infra/bicep/main.bicep`` for these actors."""
     subscriptions = [
         {"topic": s.name.topic, "name": s.name.subscription, **_settings(s)}
         for s in topology.subscriptions
     ]
     queues = [{"name": q.name.topic, **_settings(q)} for q in topology.queues]
-    rules = [_scale_rule(s) for s in (*topology.subscriptions, *topology.queues)]
+    given = {"name": deployment.name, "container": deployment.container}
     return {
         "$schema": PARAMETERS_SCHEMA,
         "contentVersion": "1.0.0.0",
         "parameters": {
+            **{key: {"value": value} for key, value in given.items() if value},
+            "modules": {"value": ",".join(deployment.modules)},
             "topics": {"value": list(topology.topics)},
             "subscriptions": {"value": subscriptions},
             "queues": {"value": queues},
-            "scaleRules": {"value": rules},
+            "groups": {"value": deployment.apps()},
         },
     }
 
@@ -195,13 +227,13 @@ def _cells(source: Source) -> tuple[str, ...]:
     )
 
 
-def render(topology: Topology, format: str) -> str:
+def render(topology: Topology, format: str, deployment: Deployment | None = None) -> str:
     if format == "table":
         return as_table(topology) + "\n"
     if format == "json":
         return json.dumps(as_json(topology), indent=2) + "\n"
-    if format == "bicep":
-        return json.dumps(bicep_parameters(topology), indent=2) + "\n"
+    if format == "bicep" and deployment is not None:
+        return json.dumps(bicep_parameters(topology, deployment), indent=2) + "\n"
     raise CommandError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -220,11 +252,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write to FILE, not stdout",
     )
+    add_option(
+        parser,
+        "--container",
+        metavar="MODULE:NAME",
+        help="bicep: the dependency-injector container every app runs with (BEEHIVE_CONTAINER)",
+    )
+    add_option(
+        parser,
+        "--groups",
+        env="BEEHIVE_TOPOLOGY_GROUPS",
+        help=f"bicep: one container app per {' | '.join(GROUPINGS)} (single: one app for all)",
+    )
+    add_option(
+        parser,
+        "--group",
+        env="BEEHIVE_TOPOLOGY_GROUP",
+        many=True,
+        metavar="NAME=ACTOR+ACTOR",
+        help="bicep: a container app of its own for these actor classes (repeatable)",
+    )
+    add_option(
+        parser,
+        "--name",
+        env="BEEHIVE_TOPOLOGY_NAME",
+        help="bicep: main.bicep's name, which starts every resource's name",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
-    text = render(build(load_descriptors(args)), args.format)
-    write(text, args.output)
+    descriptors = load_descriptors(args)
+    deployment = None
+    if args.format == "bicep":
+        if args.name is not None and not DEPLOYMENT_NAME.fullmatch(args.name):
+            raise CommandError(
+                f"--name {args.name!r}: use 3 to 12 lower-case letters and digits, starting "
+                "with a letter (it starts the storage account's name, which allows nothing else)"
+            )
+        deployment = Deployment(
+            modules=tuple(modules_of(args)),
+            groups=groups(descriptors, args.groups, [parse_group(g) for g in args.group]),
+            descriptors=tuple(descriptors),
+            container=args.container,
+            name=args.name,
+        )
+    write(render(build(descriptors), args.format, deployment), args.output)
     return 0
 
 

@@ -1,18 +1,23 @@
 // A complete beehive environment on Azure Container Apps: Service Bus with the actors'
-// topology, Storage for the stores, Log Analytics, managed identities with their roles, and the
-// actor host app scaled by KEDA on the subscriptions' backlogs.
+// topology, Storage for the stores, Log Analytics, managed identities with their roles, and one
+// actor-host container app per group of actors, each scaled by KEDA on its own subscriptions'
+// backlogs.
 //
-// The topology parameters come from the code, so they never drift:
-//   beehive topology samples.prismo --format bicep --output infra/bicep/prismo.parameters.json
+// The parameters come from the code, so they never drift: the entities, the modules and
+// container every app runs, the groups of actors and their scale rules. Prismo:
+//   beehive topology samples.prismo.actors --container samples.prismo.container:deployed --format bicep --output infra/bicep/prismo.parameters.json
 //   az deployment group create -g RG -f infra/bicep/main.bicep \
-//     -p infra/bicep/prismo.parameters.json -p image=REGISTRY/beehive:TAG modules=samples.prismo
+//     -p infra/bicep/prismo.parameters.json -p image=ACR.azurecr.io/beehive:TAG registryName=ACR
 
 targetScope = 'resourceGroup'
 
 @description('Azure region; the resource group\'s by default.')
 param location string = resourceGroup().location
 
-@description('Prefix of every resource name: lower-case letters and digits.')
+// Azure allows only lower-case letters and digits in a storage account's name, and ARM has no
+// pattern check for a parameter: set the name with `beehive topology --name`, which refuses
+// anything else with a message saying what is allowed.
+@description('Prefix of every resource name: 3 to 12 lower-case letters and digits, starting with a letter (no hyphen: it starts the storage account\'s name).')
 @minLength(3)
 @maxLength(12)
 param name string = 'beehive'
@@ -39,8 +44,8 @@ param subscriptions array
 @description('Plain queues with their settings (generated).')
 param queues array = []
 
-@description('One KEDA scale rule per subscription or queue (generated).')
-param scaleRules array
+@description('The container apps (generated): name, the actors it runs (only) and its KEDA scale rules, one per subscription or queue they read.')
+param groups array
 
 @description('Actor host image, for example myregistry.azurecr.io/beehive:1.0.')
 param image string
@@ -48,16 +53,16 @@ param image string
 @description('Azure Container Registry in this resource group holding the image; empty for a public image.')
 param registryName string = ''
 
-@description('Modules holding the actors (BEEHIVE_MODULES).')
+@description('Modules holding the actors (BEEHIVE_MODULES; generated).')
 param modules string
 
-@description('Dependency-injector container, module:Name; empty for none.')
+@description('Dependency-injector container, module:Name (BEEHIVE_CONTAINER; generated with --container); empty for none.')
 param container string = ''
 
-@description('Fewest replicas (0: scale to zero).')
+@description('Fewest replicas of each app (0: scale to zero).')
 param minReplicas int = 0
 
-@description('Most replicas.')
+@description('Most replicas of each app.')
 param maxReplicas int = 10
 
 @description('Tags put on every resource.')
@@ -112,30 +117,44 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
-module actorHost 'modules/containerapp.bicep' = {
-  name: '${name}-containerapp'
+module appEnvironment 'modules/environment.bicep' = {
+  name: '${name}-environment'
   params: {
     location: location
     name: name
-    image: image
-    registryName: registryName
-    modules: modules
-    container: container
-    scaleRules: scaleRules
-    minReplicas: minReplicas
-    maxReplicas: maxReplicas
     workspaceName: monitoring.outputs.name
-    appIdentityId: identity.outputs.appId
+    registryName: registryName
     appPrincipalId: identity.outputs.appPrincipalId
-    appClientId: identity.outputs.appClientId
-    scalerIdentityId: identity.outputs.scalerId
-    serviceBusName: serviceBus.outputs.name
-    serviceBusFqdn: serviceBus.outputs.fqdn
-    blobEndpoint: storage.outputs.blobEndpoint
-    tableEndpoint: storage.outputs.tableEndpoint
     tags: tags
   }
 }
+
+module actorHosts 'modules/containerapp.bicep' = [
+  for group in groups: {
+    name: '${name}-app-${group.name}'
+    params: {
+      location: location
+      appName: 'ca-${name}-${group.name}'
+      environmentId: appEnvironment.outputs.id
+      image: image
+      registryName: registryName
+      modules: modules
+      container: container
+      only: group.only
+      scaleRules: group.scaleRules
+      minReplicas: minReplicas
+      maxReplicas: maxReplicas
+      appIdentityId: identity.outputs.appId
+      appClientId: identity.outputs.appClientId
+      scalerIdentityId: identity.outputs.scalerId
+      serviceBusName: serviceBus.outputs.name
+      serviceBusFqdn: serviceBus.outputs.fqdn
+      blobEndpoint: storage.outputs.blobEndpoint
+      tableEndpoint: storage.outputs.tableEndpoint
+      tags: tags
+    }
+  }
+]
 
 output serviceBusNamespace string = serviceBus.outputs.name
 output serviceBusFqdn string = serviceBus.outputs.fqdn
@@ -143,4 +162,4 @@ output storageAccount string = storage.outputs.name
 output blobEndpoint string = storage.outputs.blobEndpoint
 output tableEndpoint string = storage.outputs.tableEndpoint
 output appClientId string = identity.outputs.appClientId
-output containerApp string = actorHost.outputs.appName
+output containerApps array = [for (group, i) in groups: actorHosts[i].outputs.appName]

@@ -17,7 +17,8 @@ MODULES = {
     "monitoring": "modules/monitoring.bicep",
     "serviceBus": "modules/servicebus.bicep",
     "storage": "modules/storage.bicep",
-    "actorHost": "modules/containerapp.bicep",
+    "appEnvironment": "modules/environment.bicep",
+    "actorHosts": "modules/containerapp.bicep",
 }
 ROLES = {
     "acrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
@@ -50,6 +51,7 @@ def test_main_wires_every_module(templates: dict[str, dict[str, Any]]) -> None:
     assert set(templates) == {"main.bicep", *MODULES.values()}
     outputs = set(templates["main.bicep"]["outputs"])
     assert {"serviceBusFqdn", "blobEndpoint", "tableEndpoint", "appClientId"} <= outputs
+    assert "containerApps" in outputs
 
 
 def test_service_bus_entities_come_from_the_topology_parameters(
@@ -91,7 +93,7 @@ def test_service_bus_entities_come_from_the_topology_parameters(
             "account",
             {"storageBlobDataContributor", "storageTableDataContributor"},
         ),
-        ("modules/containerapp.bicep", "registry", {"acrPull"}),
+        ("modules/environment.bicep", "registry", {"acrPull"}),
     ],
 )
 def test_role_assignments_are_scoped_to_the_namespace_and_the_account(
@@ -159,6 +161,54 @@ def test_the_app_probes_the_host_endpoint(templates: dict[str, dict[str, Any]]) 
     assert probes == {"Startup": "/healthz", "Liveness": "/healthz", "Readiness": "/readyz"}
 
 
+def test_the_scaler_identity_is_for_the_scale_rules_only(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    app = app_config(templates)
+    attached = app["identity"]["userAssignedIdentities"]
+
+    lifecycles = {
+        s["identity"]: s["lifecycle"]
+        for s in app["properties"]["configuration"]["identitySettings"]
+    }
+
+    # both attached (the scale rules need the scaler's), but only the host's reaches the container
+    assert set(attached) == {"'${appIdentityId}'", "'${scalerIdentityId}'"}
+    assert lifecycles == {"appIdentityId": "Main", "scalerIdentityId": "None"}
+
+
+def test_probes_wait_long_enough_for_a_cold_start_on_half_a_core(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["modules/containerapp.bicep"]
+    (container,) = app_config(templates)["properties"]["template"]["containers"]
+    probes = {p["type"]: p for p in container["probes"]}
+    timeout = template["variables"]["probeTimeoutSeconds"]["value"]
+    startup = probes["Startup"]
+
+    assert all(p["timeoutSeconds"] == "probeTimeoutSeconds" for p in probes.values())
+    assert timeout >= 5
+    # within Container Apps' limits: initial delay 60 s at most, 10 failures at most
+    assert startup["initialDelaySeconds"] <= 60
+    assert startup["failureThreshold"] <= 10
+    window = startup["initialDelaySeconds"] + startup["periodSeconds"] * startup["failureThreshold"]
+    assert window >= 90
+    assert template["parameters"]["cpu"]["default"] == "0.5"
+
+
+def test_the_kill_comes_after_the_grace_period_and_the_close(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["modules/containerapp.bicep"]
+    settings = {s["name"]: s["value"] for s in template["variables"]["settings"]["value"]}
+    grace = app_config(templates)["properties"]["template"]["terminationGracePeriodSeconds"]
+
+    assert dump(settings["BEEHIVE_GRACE"]).count("stopGraceSeconds") == 1
+    assert dump(grace).count("stopGraceSeconds") == 1
+    assert "closeSeconds" in dump(grace)
+    assert template["parameters"]["closeSeconds"]["default"] >= 5
+
+
 def test_scale_rules_are_keda_service_bus_rules_with_the_scaler_identity(
     templates: dict[str, dict[str, Any]],
 ) -> None:
@@ -181,35 +231,68 @@ def test_the_generated_parameters_cover_main_bicep(templates: dict[str, dict[str
     required = {name for name, p in declared.items() if p["default"] is None}
     assert set(generated) <= set(declared)
     # what the README passes on the command line
-    assert required - set(generated) == {"image", "modules"}
+    assert required - set(generated) == {"image"}
 
 
-def test_the_committed_prismo_parameters_match_the_code(
+def documented_topology_command() -> list[str]:
+    """The ``beehive topology`` command main.bicep's header gives for Prismo, as arguments."""
+    (line,) = re.findall(r"^//\s+beehive (topology .*)$", (BICEP / "main.bicep").read_text(), re.M)
+    return line.split()
+
+
+def test_the_committed_prismo_parameters_are_what_the_documented_command_writes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    regenerated = tmp_path / "prismo.parameters.json"
+    command = documented_topology_command()
+    output = command.index("--output") + 1
+    assert command[output] == "infra/bicep/prismo.parameters.json"
+    command[output] = str(tmp_path / "prismo.parameters.json")
 
-    code = main(
-        ["topology", "samples.prismo.actors", "--format", "bicep", "--output", str(regenerated)]
-    )
+    code = main(command)
 
     assert code == 0, capsys.readouterr().err
-    assert regenerated.read_text() == (BICEP / "prismo.parameters.json").read_text(), (
-        "the topology changed: run `beehive topology samples.prismo.actors --format bicep "
-        "--output infra/bicep/prismo.parameters.json` and commit the result"
+    assert Path(command[output]).read_text() == (BICEP / "prismo.parameters.json").read_text(), (
+        f"the topology changed: run `beehive {' '.join(documented_topology_command())}` and "
+        "commit the result"
     )
 
 
-def test_prismo_has_one_scale_rule_per_subscription_or_queue() -> None:
+def test_prismo_has_one_scale_rule_per_subscription_in_the_app_reading_it() -> None:
     parameters = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
     subscriptions = parameters["subscriptions"]["value"]
-    rules = parameters["scaleRules"]["value"]
+    groups = parameters["groups"]["value"]
 
-    by_source = {
-        (r["metadata"].get("topicName"), r["metadata"].get("subscriptionName")) for r in rules
-    }
+    by_source = [
+        (r["metadata"].get("topicName"), r["metadata"].get("subscriptionName"))
+        for group in groups
+        for r in group["scaleRules"]
+    ]
 
-    assert by_source == {(s["topic"], s["name"]) for s in subscriptions}
-    assert len({r["name"] for r in rules}) == len(rules)
-    assert all(re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", r["name"]) for r in rules)
+    assert sorted(by_source) == sorted((s["topic"], s["name"]) for s in subscriptions)
+    for group in groups:
+        names = [r["name"] for r in group["scaleRules"]]
+        assert len(set(names)) == len(names)
+        assert all(re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", name) for name in names)
     assert {"FraudCheckFailed", "OrderAccepted"} <= set(parameters["topics"]["value"])
+
+
+def test_prismo_runs_as_one_app_per_module_with_the_tracer_apart() -> None:
+    parameters = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
+    groups = {g["name"]: g for g in parameters["groups"]["value"]}
+
+    assert parameters["modules"]["value"] == "samples.prismo.actors"
+    assert parameters["container"]["value"] == "samples.prismo.container:deployed"
+    assert set(groups) == {
+        "cancellation",
+        "fraud",
+        "fulfilment",
+        "inventory",
+        "notification",
+        "payment",
+        "replenishment",
+        "tracing",
+    }
+    assert groups["tracing"]["only"] == "TracingActor"
+    # the tracer's 14 low targets no longer size the business actors' apps
+    assert {r["metadata"]["messageCount"] for r in groups["tracing"]["scaleRules"]} == {"5"}
+    assert all(len(g["only"].split(",")) <= 4 for g in groups.values())

@@ -1,12 +1,19 @@
-// The Container Apps environment and the app running the actor host image: health probes on
-// the host's endpoint, and one KEDA azure-servicebus scale rule per subscription or queue,
-// authenticated by the scaler's managed identity. No secret is set anywhere.
+// One container app running the actor host image for a group of actors (BEEHIVE_ONLY): health
+// probes on the host's endpoint, and one KEDA azure-servicebus scale rule per subscription or
+// queue its actors read, authenticated by the scaler's managed identity. The scaler's identity
+// is attached for the scale rules only: code in the container cannot get a token for it. No
+// secret is set anywhere.
 
 @description('Azure region.')
 param location string
 
-@description('Prefix of every resource name.')
-param name string
+@description('Container app name: 2 to 32 lower-case letters, digits and \'-\'.')
+@minLength(2)
+@maxLength(32)
+param appName string
+
+@description('Resource id of the Container Apps environment.')
+param environmentId string
 
 @description('Actor host image, for example myregistry.azurecr.io/beehive:1.0.')
 param image string
@@ -37,10 +44,18 @@ param minReplicas int = 0
 @minValue(1)
 param maxReplicas int = 10
 
+// Shutdown: on SIGTERM the host stops taking messages and gives those in flight
+// stopGraceSeconds (BEEHIVE_GRACE) to finish, then closes its links; Container Apps sends
+// SIGKILL terminationGracePeriodSeconds after SIGTERM. So terminationGracePeriodSeconds =
+// stopGraceSeconds + closeSeconds, the margin for closing links and flushing logs.
 @description('Seconds in-flight messages get to finish on shutdown (BEEHIVE_GRACE).')
 @minValue(0)
-@maxValue(600)
+@maxValue(590)
 param stopGraceSeconds int = 25
+
+@description('Seconds after the grace period for closing links before SIGKILL.')
+@minValue(5)
+param closeSeconds int = 5
 
 @description('vCPU per replica.')
 param cpu string = '0.5'
@@ -51,14 +66,8 @@ param memory string = '1Gi'
 @description('Port of the health and metrics endpoint (BEEHIVE_PORT).')
 param port int = 8080
 
-@description('Log Analytics workspace receiving the logs.')
-param workspaceName string
-
 @description('Resource id of the identity the actor host runs as.')
 param appIdentityId string
-
-@description('Principal id of the identity the actor host runs as (pulls the image).')
-param appPrincipalId string
 
 @description('Client id of the identity the actor host runs as (AZURE_CLIENT_ID).')
 param appClientId string
@@ -72,14 +81,21 @@ param serviceBusName string
 @description('Service Bus namespace FQDN, for the actor host.')
 param serviceBusFqdn string
 
-@description('Storage endpoints handed to the actor host.')
+@description('Blob endpoint of the storage account (BEEHIVE_STORAGE_BLOB_ENDPOINT), for key-value and lock stores.')
 param blobEndpoint string
+
+@description('Table endpoint of the storage account (BEEHIVE_STORAGE_TABLE_ENDPOINT), for collections, keyed lists, counters and the journal.')
 param tableEndpoint string
 
 @description('Tags put on every resource.')
 param tags object = {}
 
-var acrPull = '7f951dda-4ed3-4680-a7ca-43fe172d538d' // AcrPull
+// Probes sized for a cold start on 0.5 vCPU: importing the SDKs and the actors takes several
+// seconds at half a core before /healthz answers, and a busy start can be slow to answer, so
+// each probe waits timeoutSeconds (not the default 1 s). The startup probe allows
+// initialDelaySeconds + periodSeconds * failureThreshold = 10 + 10 * 10 = 110 s before the
+// replica is restarted (Container Apps allows at most 60 s of initial delay and 10 failures).
+var probeTimeoutSeconds = 5
 
 var settings = [
   {
@@ -132,41 +148,8 @@ var settings = [
   }
 ]
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
-  name: workspaceName
-}
-
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(registryName)) {
-  name: empty(registryName) ? 'none' : registryName
-}
-
-resource pulls 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(registryName)) {
-  name: guid(resourceGroup().id, registryName, appPrincipalId, acrPull)
-  scope: registry
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acrPull)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
-  name: 'cae-${name}'
-  location: location
-  tags: tags
-  properties: {
-    appLogsConfiguration: {
-      destination: 'log-analytics'
-      logAnalyticsConfiguration: {
-        customerId: workspace.properties.customerId
-        sharedKey: workspace.listKeys().primarySharedKey
-      }
-    }
-  }
-}
-
 resource app 'Microsoft.App/containerApps@2025-01-01' = {
-  name: 'ca-${name}'
+  name: appName
   location: location
   tags: tags
   identity: {
@@ -177,9 +160,21 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
     }
   }
   properties: {
-    environmentId: environment.id
+    environmentId: environmentId
     configuration: {
       activeRevisionsMode: 'Single'
+      // The host's identity in the container only; the scaler's (Service Bus Data Owner: it
+      // may create, delete and purge entities) for the scale rules only, never the container.
+      identitySettings: [
+        {
+          identity: appIdentityId
+          lifecycle: 'Main'
+        }
+        {
+          identity: scalerIdentityId
+          lifecycle: 'None'
+        }
+      ]
       // No ingress: the actor host takes its work from Service Bus; probes reach the port
       // inside the replica.
       registries: empty(registryName) ? [] : [
@@ -190,7 +185,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       ]
     }
     template: {
-      terminationGracePeriodSeconds: stopGraceSeconds + 5
+      terminationGracePeriodSeconds: stopGraceSeconds + closeSeconds
       containers: [
         {
           name: 'actor-host'
@@ -207,7 +202,9 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 path: '/healthz'
                 port: port
               }
-              periodSeconds: 2
+              initialDelaySeconds: 10
+              periodSeconds: 10
+              timeoutSeconds: probeTimeoutSeconds
               failureThreshold: 10
             }
             {
@@ -217,6 +214,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 port: port
               }
               periodSeconds: 15
+              timeoutSeconds: probeTimeoutSeconds
               failureThreshold: 3
             }
             {
@@ -226,6 +224,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
                 port: port
               }
               periodSeconds: 5
+              timeoutSeconds: probeTimeoutSeconds
               failureThreshold: 3
             }
           ]
@@ -249,10 +248,6 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       }
     }
   }
-  dependsOn: [
-    pulls
-  ]
 }
 
 output appName string = app.name
-output environmentName string = environment.name
