@@ -1,21 +1,36 @@
 # The actor host: `beehive run` over the modules named in BEEHIVE_MODULES (or the arguments).
-#   docker build -t beehive .
-#   docker run -e BEEHIVE_MODULES=samples.prismo beehive
-# Build arguments: EXTRAS (the package extras installed; azure for Service Bus and Storage,
-# rabbitmq for RabbitMQ) and APP (the directory of actor modules copied into /app).
+#   az acr build -r ACR -t beehive:TAG .        (or: docker build -t beehive .)
+#   docker run -e BEEHIVE_MODULES=samples.prismo.actors beehive
+# Build arguments: EXTRAS (the package extras installed: azure, for Service Bus and Storage,
+# by default; rabbitmq for RabbitMQ; azure,rabbitmq for both) and APP (the directory of actor
+# modules copied into /app). Your own application's image is built FROM this one:
+# examples/azure-app/Dockerfile.
+#
+# Reproducible: the base image is pinned by digest; the build tools by
+# infra/image/build-requirements.txt; every runtime dependency by infra/image/constraints.txt
+# (written by infra/image/lock.py), also kept in the image for applications built on it.
+# The digest is that of the tag in the comment below. To refresh it (a new Python patch, or
+# Debian's security fixes), read the index digest of the tag and replace both:
+#   docker buildx imagetools inspect python:3.11.11-slim-bookworm   (the "Digest:" line)
+#   crane digest python:3.11.11-slim-bookworm
 
-ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+# python:3.11.11-slim-bookworm
+ARG PYTHON_IMAGE=python@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
 
 FROM ${PYTHON_IMAGE} AS build
-ARG EXTRAS=azure,rabbitmq
+ARG EXTRAS=azure
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-RUN pip install --no-cache-dir build==1.2.2.post1
+COPY infra/image/ infra/image/
+RUN pip install --no-cache-dir -r infra/image/build-requirements.txt
 COPY pyproject.toml README.md ./
 COPY beehive/ beehive/
-RUN python -m build --wheel --outdir /wheels \
-    && python -m venv /opt/beehive \
-    && /opt/beehive/bin/pip install --no-cache-dir "$(find /wheels -name '*.whl')[${EXTRAS}]"
+# The venv gets no pip: the build stage's pip installs into it from outside.
+RUN python -m build --wheel --no-isolation --outdir /wheels \
+    && python -m venv --without-pip /opt/beehive \
+    && pip --python /opt/beehive/bin/python install --no-cache-dir \
+        --constraint infra/image/constraints.txt "$(find /wheels -name '*.whl')[${EXTRAS}]" \
+    && cp infra/image/constraints.txt /opt/beehive/constraints.txt
 
 FROM ${PYTHON_IMAGE}
 ARG APP=samples

@@ -1,100 +1,19 @@
 """The documented Prismo deployment starts: every app of infra/bicep/prismo.parameters.json,
-run by ``beehive run`` with exactly the settings containerapp.bicep gives the container.
-
-Only the backend differs: the memory broker stands in for Service Bus, which cannot run here.
-The stores are built from the storage endpoints as in Azure, and are not contacted while no
-message arrives.
-"""
+run by ``beehive run`` with exactly the settings containerapp.bicep gives its container (the
+memory broker standing in for Service Bus)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 from typing import Any
 
-from tests.cli.http import get
-from tests.deploy.conftest import BICEP, BIN, ROOT
-from tests.deploy.test_entrypoint import environment
-
-DEADLINE = 90.0
-ACCOUNT = "https://stprismoexample.{}.core.windows.net/"
-
-
-def container_settings(
-    templates: dict[str, dict[str, Any]], group: dict[str, Any]
-) -> dict[str, str]:
-    """The container's environment for ``group``, every variable containerapp.bicep sets."""
-    parameters = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
-    containerapp = templates["modules/containerapp.bicep"]
-    grace = containerapp["parameters"]["stopGraceSeconds"]["default"]
-    settings = {
-        "BEEHIVE_MODULES": parameters["modules"]["value"],
-        "BEEHIVE_CONTAINER": parameters["container"]["value"],
-        "BEEHIVE_ONLY": group["only"],
-        "BEEHIVE_EXCEPT": "",
-        "BEEHIVE_BACKEND": "memory",  # servicebus in Azure
-        "BEEHIVE_SERVICEBUS_NAMESPACE": "sb-prismo-example.servicebus.windows.net",
-        "BEEHIVE_STORAGE_BLOB_ENDPOINT": ACCOUNT.format("blob"),
-        "BEEHIVE_STORAGE_TABLE_ENDPOINT": ACCOUNT.format("table"),
-        "BEEHIVE_PORT": "0",  # 8080 in Azure; any free port here
-        "BEEHIVE_GRACE": str(grace),
-        "BEEHIVE_LOG_FORMAT": "json",
-        "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000000",
-    }
-    declared = {s["name"] for s in containerapp["variables"]["settings"]["value"]}
-    assert set(settings) == declared, "containerapp.bicep's settings changed: mirror them here"
-    return settings
-
-
-async def start_then_stop(settings: dict[str, str]) -> tuple[int, list[str]]:
-    """Run the host until it is ready, then SIGTERM it: its exit code and log messages."""
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "beehive"),
-        "run",
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment(**settings, BEEHIVE_HOST="127.0.0.1"),
-    )
-    assert process.stderr is not None
-    messages: list[str] = []
-    try:
-        port = 0
-        while not port:
-            line = await process.stderr.readline()
-            assert line, f"exited before listening: {messages}"
-            entry = json.loads(line)
-            messages.append(entry["message"])
-            port = entry.get("port", 0)
-        while (await get(port, "/readyz"))[0] != 200:
-            assert process.returncode is None
-            await asyncio.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        code = await process.wait()
-        rest = await process.stderr.read()
-        messages += [json.loads(line)["message"] for line in rest.splitlines()]
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    return code, messages
+from tests.deploy.conftest import BICEP
+from tests.deploy.hosting import start_every_app
 
 
 async def test_every_app_of_the_prismo_example_starts_and_stops(
     templates: dict[str, dict[str, Any]],
 ) -> None:
-    groups = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]["groups"]
-    one_at_a_time = asyncio.Semaphore(4)
+    parameters = json.loads((BICEP / "prismo.parameters.json").read_text())["parameters"]
 
-    async def run(group: dict[str, Any]) -> tuple[int, list[str]]:
-        async with one_at_a_time:
-            return await start_then_stop(container_settings(templates, group))
-
-    async with asyncio.timeout(DEADLINE), asyncio.TaskGroup() as apps:
-        runs = [apps.create_task(run(group)) for group in groups["value"]]
-
-    for group, (code, messages) in zip(groups["value"], [r.result() for r in runs], strict=True):
-        assert code == 0, (group["name"], messages)
-        running = next(m for m in messages if m.startswith("running "))
-        assert all(actor in running for actor in group["only"].split(",")), running
-        assert messages[-1] == "stopped"
+    await start_every_app(templates, parameters)

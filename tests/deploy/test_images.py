@@ -1,0 +1,130 @@
+"""The images, built without Docker: what each build context holds after ``.dockerignore``,
+that every ``COPY`` finds its sources there, and that an application's image, laid out as
+its Dockerfile says, runs the application's actors with the settings its container gets.
+
+The application is examples/azure-app, the one the Azure Container Apps how-to deploys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.conftest import BIN, ROOT
+from tests.deploy.context import Context, environment, lay_out, missing_sources
+from tests.deploy.hosting import start_every_app
+from tests.deploy.test_entrypoint import environment as host_environment
+
+APP = ROOT / "examples" / "azure-app"
+IMAGE = (ROOT / "Dockerfile").read_text()
+APP_IMAGE = (APP / "Dockerfile").read_text()
+
+
+def test_dockerignore_is_read_as_docker_reads_it(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text("*\n!keep/\n**/__pycache__\n# a comment\n!*.md\n")
+    for name in ("keep/a.py", "keep/__pycache__/a.pyc", "keep/deep/__pycache__/b.pyc", "x.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "README.md").write_text("")
+
+    assert Context(tmp_path).files() == ["README.md", "keep/a.py"]
+
+
+def test_the_beehive_image_finds_every_copy_source_in_its_context() -> None:
+    context = Context(ROOT)
+
+    assert missing_sources(context, IMAGE) == []
+    assert not any(f.startswith((".venv/", "tests/", "node_modules/")) for f in context.files())
+    assert "infra/image/constraints.txt" in context.files()
+
+
+def test_an_application_image_builds_from_its_own_project() -> None:
+    context = Context(APP)
+
+    assert missing_sources(context, APP_IMAGE) == []
+    assert context.files() == sorted(
+        ["requirements.txt", *(f"shop/{p.name}" for p in (APP / "shop").glob("*.py"))]
+    )
+
+
+def test_the_application_dockerfile_is_hadolint_clean() -> None:
+    result = subprocess.run(
+        [str(BIN / "hadolint"), "--failure-threshold", "style", "Dockerfile"],
+        cwd=APP,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_the_application_image_adds_to_beehive_s_venv_under_its_pins() -> None:
+    (install,) = [line for line in APP_IMAGE.splitlines() if "pip --python" in line]
+
+    assert install.split()[1:4] == ["pip", "--python", "/opt/beehive/bin/python"]
+    assert "--constraint /opt/beehive/constraints.txt" in APP_IMAGE
+    # beehive's image keeps its constraints where the application's build reads them
+    assert "cp infra/image/constraints.txt /opt/beehive/constraints.txt" in IMAGE
+    assert APP_IMAGE.rstrip().splitlines()[-1] == "USER 10001"
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """The application image's files, laid out as its Dockerfile copies them."""
+    lay_out(Context(APP), APP_IMAGE, tmp_path)
+    return tmp_path
+
+
+def test_the_application_package_reaches_the_image(image: Path) -> None:
+    app_dir = image / environment(IMAGE)["BEEHIVE_APP_DIR"].lstrip("/")
+
+    assert sorted(p.name for p in (app_dir / "shop").iterdir()) == sorted(
+        p.name for p in (APP / "shop").glob("*.py")
+    )
+    assert (image / "tmp" / "requirements.txt").exists()
+
+
+async def test_every_app_of_the_application_starts_from_the_image_layout(
+    image: Path, templates: dict[str, dict[str, Any]]
+) -> None:
+    app_dir = str(image / environment(IMAGE)["BEEHIVE_APP_DIR"].lstrip("/"))
+    topology = await asyncio.create_subprocess_exec(
+        *[str(BIN / "beehive"), "topology", "shop.orders", "shop.audit", "--app-dir", app_dir],
+        *["--container", "shop.container:deployed", "--format", "bicep"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=host_environment(),
+    )
+    out, err = await topology.communicate()
+    assert topology.returncode == 0, err.decode()
+    parameters = json.loads(out)["parameters"]
+
+    assert {g["name"]: g["only"] for g in parameters["groups"]["value"]} == {
+        "audit": "AuditActor",
+        "orders": "ConfirmOrderActor",
+    }
+    await start_every_app(templates, parameters, BEEHIVE_APP_DIR=app_dir)
+
+
+GUIDE = ROOT / "docs" / "how-to" / "azure-container-apps.md"
+SHOWN = re.compile(r'^```\w+ title="(?P<path>[^"]+)"\n(?P<body>.*?)^```$', re.M | re.S)
+
+
+def test_the_guide_shows_the_example_application_as_it_is() -> None:
+    shown = {m["path"]: m["body"] for m in SHOWN.finditer(GUIDE.read_text())}
+
+    assert set(shown) == {
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        *(f"shop/{name}" for name in ("events.py", "orders.py", "audit.py", "container.py")),
+    }
+    for path, body in shown.items():
+        assert body == (APP / path).read_text(), f"{GUIDE.name} shows another {path}"
