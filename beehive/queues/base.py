@@ -222,6 +222,7 @@ class QueueOperator(ABC):
         # id(event) -> (event, handle, queue): the event is kept so its id stays unique.
         self._leases: dict[int, tuple[Event, Any, QueueName]] = {}
         self._names: dict[str | QueueName, QueueName] = {}
+        self._receivables: dict[str | QueueName, QueueName] = {}
         self._translating = _Translating(self)
         self.dropped = 0
         """Events published to a topic that had no subscription (Service Bus drops them too)."""
@@ -254,8 +255,11 @@ class QueueOperator(ABC):
         """Send to the topic or queue named by ``event.queue_name`` (else its event type)."""
         if not isinstance(event, Event):
             raise TypeError(f"push takes an Event, not {type(event).__name__}")
-        with self._translating:
+        try:
             await self._send((event,))
+        except Exception as error:
+            self._raise_translated(error)
+            raise
 
     async def push_batch(self, events: Sequence[Event]) -> None:
         """Send several events, in order, in as few round trips as the backend can."""
@@ -279,25 +283,30 @@ class QueueOperator(ABC):
         self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
     ) -> list[Event]:
         """Lease up to ``max_count`` events, waiting up to ``wait`` for the first to arrive."""
-        if not isinstance(max_count, int) or max_count < 1:
+        if type(max_count) is not int or max_count < 1:
             raise ValueError(f"max_count must be an int of at least 1, got {max_count!r}")
-        waiting = seconds(wait)
+        waiting = wait if type(wait) is float or type(wait) is int else seconds(wait)
         if waiting < 0:
             raise ValueError(f"wait cannot be negative, got {wait!r}")
         queue = self._receivable(name)
-        with self._translating:
+        try:
             received = await self._receive(queue, max_count, waiting)
+        except Exception as error:
+            self._raise_translated(error)
+            raise
         leases = self._leases
-        events = []
         for event, handle in received:
             leases[id(event)] = (event, handle, queue)
-            events.append(event)
-        return events
+        return [event for event, _ in received]
 
     def _receivable(self, name: str | QueueName) -> QueueName:
-        queue = self._name(name)
-        if queue.is_topic:
-            raise QueueNotFoundError(f"{queue} is a topic: use one of its subscriptions")
+        """``name`` parsed, once: a subscription or a queue (a topic has no messages)."""
+        queue = self._receivables.get(name)
+        if queue is None:
+            queue = self._name(name)
+            if queue.is_topic:
+                raise QueueNotFoundError(f"{queue} is a topic: use one of its subscriptions")
+            self._receivables[name] = queue
         return queue
 
     def _name(self, name: str | QueueName) -> QueueName:
@@ -311,8 +320,11 @@ class QueueOperator(ABC):
     async def complete(self, event: Event) -> None:
         """Remove a leased event for good."""
         handle = self._settled(event)
-        with self._translating:
+        try:
             await self._complete(handle)
+        except Exception as error:
+            self._raise_translated(error)
+            raise
 
     async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
         """Give a leased event back, visible again after ``delay``; counts as a delivery."""
@@ -348,32 +360,45 @@ class QueueOperator(ABC):
 
     async def renew_lease(self, event: Event) -> None:
         """Extend a leased event's lock by the queue's lease duration."""
-        handle = self._held(event, settling=False)
+        handle = self._held(event)
         with self._translating:
             await self._renew(handle)
 
     def _settled(self, event: Event) -> Any:
-        return self._held(event, settling=True)
-
-    def _held(self, event: Event, *, settling: bool) -> Any:
-        """The handle of ``event``, leased here and not lost (``settling`` forgets it)."""
-        key = id(event)
-        held = self._leases.get(key)
-        if held is None or held[0] is not event:
-            raise LeaseLostError(
-                f"event {event.event_type} {event.id} is not leased here: it was settled "
-                "already, or is not the object next() returned"
-            )
-        _, handle, queue = held
-        lost = self._lease_lost(handle)
-        if settling or lost:
-            del self._leases[key]
-        if lost:
-            raise LeaseLostError(
-                f"the lease on event {event.event_type} {event.id} in {queue} was lost (it "
-                "expired, or its connection closed); the broker delivers it again"
-            )
+        """The handle of ``event``, forgotten: it is being settled."""
+        held = self._leases.pop(id(event), None)
+        if held is None:
+            raise self._not_leased(event)
+        handle = held[1]
+        if self._lease_lost(handle):
+            raise self._lost(event, held[2])
         return handle
+
+    def _held(self, event: Event) -> Any:
+        """The handle of ``event``, kept (a renewal); forgotten if the lease is lost."""
+        held = self._leases.get(id(event))
+        if held is None:
+            raise self._not_leased(event)
+        handle = held[1]
+        if self._lease_lost(handle):
+            del self._leases[id(event)]
+            raise self._lost(event, held[2])
+        return handle
+
+    @staticmethod
+    def _not_leased(event: Event) -> LeaseLostError:
+        # The map keeps each leased event alive, so no other object can have its id.
+        return LeaseLostError(
+            f"event {event.event_type} {event.id} is not leased here: it was settled "
+            "already, or is not the object next() returned"
+        )
+
+    @staticmethod
+    def _lost(event: Event, queue: QueueName) -> LeaseLostError:
+        return LeaseLostError(
+            f"the lease on event {event.event_type} {event.id} in {queue} was lost (it "
+            "expired, or its connection closed); the broker delivers it again"
+        )
 
     def _lease_lost(self, handle: Any) -> bool:
         """Whether the broker has taken the message back already (expired lock, dead channel).
@@ -462,6 +487,13 @@ class QueueOperator(ABC):
     ) -> None:
         await self.close()
 
+    def _raise_translated(self, error: Exception) -> None:
+        """Raise the beehive error for a client library's ``error``, if it has one."""
+        if not isinstance(error, BeeHiveError):
+            translated = self._translate(error)
+            if translated is not None:
+                raise translated from error
+
     def _translate(self, error: Exception) -> BeeHiveError | None:
         """The beehive error for a broker library's ``error`` (None: let it through as is)."""
         return None
@@ -537,7 +569,10 @@ def dead_letter_selector(ids: Collection[str] | None, reason: str | None) -> Sel
 
 
 class _Translating:
-    """Turns a broker library's exception into the operator's beehive error, on the way out."""
+    """Turns a broker library's exception into the operator's beehive error, on the way out.
+
+    (The per-message methods do the same inline: a ``try`` costs nothing until it raises.)
+    """
 
     __slots__ = ("_operator",)
 
@@ -553,10 +588,8 @@ class _Translating:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if isinstance(error, Exception) and not isinstance(error, BeeHiveError):
-            translated = self._operator._translate(error)
-            if translated is not None:
-                raise translated from error
+        if isinstance(error, Exception):
+            self._operator._raise_translated(error)
 
 
 class IdleAware(ABC):
