@@ -27,8 +27,9 @@ from beehive.errors import (
 )
 from beehive.events import Event
 from beehive.host import ActorHost
-from beehive.inbox import Inbox, InboxRecord
+from beehive.inbox import Inbox, InboxRecord, republish
 from beehive.journal import Journal, JournalEntry
+from beehive.middleware import Message, Middleware, Outcome
 from beehive.names import QueueName
 from beehive.stats import ActorStats
 from beehive.versions import Upcasters, event_version
@@ -57,6 +58,11 @@ __all__ = [
     "InboxRecord",
     "Journal",
     "JournalEntry",
+    "republish",
+    # the pipeline
+    "Message",
+    "Middleware",
+    "Outcome",
     # errors
     "ActorConfigurationError",
     "BadEventBody",

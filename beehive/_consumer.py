@@ -1,25 +1,42 @@
-"""One actor descriptor at work: lease, process, publish, settle, for each message."""
+"""One actor descriptor at work: its workers lease messages and run each through the pipeline.
+
+The consumer owns what happens between the broker and the middleware: leasing (with backoff
+while the broker fails), the in-flight table whose leases one task renews, handing control
+back to the event loop every few messages, and the host's own three steps at the core of the
+pipeline: run the actor, publish what it returned, settle the message.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Final, cast
 
-from beehive._observe import Observer
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
 from beehive.events import Event
-from beehive.inbox import Inbox
+from beehive.middleware.base import Message, Middleware, Outcome, Pipeline
 from beehive.queues.base import QueueOperator
-from beehive.stats import Counters
 
 logger = logging.getLogger("beehive.host")
 
 FailureHook = Callable[[ActorDescriptor, Event, BaseException], None]
+
+# Read per message: module constants are cheaper to reach than enum members.
+SUCCEEDED, DUPLICATE, ABANDONED = Outcome.SUCCEEDED, Outcome.DUPLICATE, Outcome.ABANDONED
+
+YIELD_EVERY: Final = 16
+"""Messages a consumer handles between two yields to the event loop.
+
+On the in-memory broker nothing else would suspend a worker whose actor never awaits: one
+worker would take every message while the other workers, the next actor in the chain, lease
+renewal and timers waited. A yield every few messages (holding a leased one, so
+``parallelism`` is reached) keeps them all moving at a fraction of the cost of one per
+message.
+"""
 
 
 def _stamp_all(incoming: Event, results: Any) -> list[Event]:
@@ -42,16 +59,6 @@ def _stamp(incoming: Event, outgoing: Any) -> Event:
     )
 
 
-class _Flight:
-    """A message being processed: when it was leased and when its lease was last renewed."""
-
-    __slots__ = ("event", "renewed", "started")
-
-    def __init__(self, event: Event, now: float) -> None:
-        self.event = event
-        self.started = self.renewed = now
-
-
 class Consumer:
     """Runs ``parallelism`` workers for one descriptor, each handling one message at a time."""
 
@@ -64,32 +71,30 @@ class Consumer:
         backoff: Backoff,
         poll_wait: float,
         on_failure: FailureHook | None,
-        inbox: Inbox | None = None,
-        observer: Observer | None = None,
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         self.descriptor = descriptor
-        self.counters = Counters()
         self._operator = operator
         self._factory = factory
         self._closes = callable(getattr(descriptor.actor_type, "aclose", None))
         self._backoff = backoff
         self._poll_wait = poll_wait
         self._on_failure = on_failure
-        self._inbox = inbox if descriptor.idempotent else None
-        self._running: dict[str, asyncio.Event] = {}  # event ids in the inbox path
+        self._pipeline = Pipeline(
+            [m for m in middleware if m.applies_to(descriptor)],
+            handle=self._settle,
+            process=self._act,
+            publish=self._send,
+        )
+        self._publish_hooked = self._pipeline.publish != self._send
         self._workers: list[asyncio.Task[None]] = []
         self._leasing: set[asyncio.Task[None]] = set()
-        self._in_flight: dict[int, _Flight] = {}
+        self._in_flight: dict[Message, float] = {}  # when each lease was last renewed
         self._renewer: asyncio.Task[None] | None = None
+        self._turns = 0
         self._stopping = False
-        # Decided once: without an observer the plain methods run, with not even an ``if``.
-        self._observer = observer
-        self._handle: Callable[[Event], Awaitable[str]] = (
-            self._handle_plain if observer is None else self._handle_observed
-        )
-        self._push: Callable[[list[Event]], Awaitable[None]] = (
-            self._push_plain if observer is None else self._push_observed
-        )
+        self.lease_renewals = 0
+        """Leases renewed while a message took longer than a quarter of the lease."""
 
     def start(self) -> None:
         name = self.descriptor.name
@@ -115,9 +120,12 @@ class Consumer:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
 
+    # -- the workers ----------------------------------------------------------------------------
+
     async def _work(self) -> None:
         task = cast("asyncio.Task[None]", asyncio.current_task())
-        queue = self.descriptor.queue
+        descriptor, actor, pipeline = self.descriptor, self.descriptor.name, self._pipeline
+        queue = descriptor.queue
         failures = 0
         while not self._stopping:
             self._leasing.add(task)
@@ -131,133 +139,113 @@ class Consumer:
             except Exception:
                 # The broker is unreachable or failing: keep trying, without hammering it.
                 failures += 1
-                logger.exception("%s: leasing from %s failed", self.descriptor.name, queue)
+                logger.exception("%s: leasing from %s failed", actor, queue)
                 await asyncio.sleep(self._backoff.delay(failures))
                 continue
             finally:
                 self._leasing.discard(task)
             for event in events:
-                await self._handle(event)
+                # Whatever happens, the message leaves the in-flight table (once per message:
+                # inlined, not a coroutine of its own).
+                message = Message(event, descriptor, actor)
+                self._in_flight[message] = message.leased_at
+                outcome: Outcome | None = None
+                try:
+                    for received in pipeline.received:
+                        received(message)
+                    self._turns += 1
+                    if self._turns >= YIELD_EVERY:
+                        self._turns = 0
+                        await asyncio.sleep(0)
+                    outcome = await pipeline.handle(message)
+                except BaseException as error:
+                    outcome = await self._escaped(message, error)
+                finally:
+                    del self._in_flight[message]
+                    self._settled(message, outcome or message.outcome or ABANDONED)
+                if outcome is ABANDONED:
+                    raise asyncio.CancelledError  # a stop cancelled it: the worker stops too
 
-    async def _handle_observed(self, event: Event) -> str:
-        observer = cast("Observer", self._observer)
-        name = self.descriptor.name
-        state = observer.begin(name, event)
-        started = time.monotonic()
-        outcome = "abandoned"  # unless handling returns: a stop cancelled it
-        try:
-            outcome = await self._handle_plain(event)
-        finally:
-            observer.end(state, name, event, outcome, time.monotonic() - started)
-        return outcome
+    async def _escaped(self, message: Message, error: BaseException) -> Outcome:
+        """An exception out of the pipeline: a cancellation abandons an unsettled message (and
+        goes on); an exception a middleware raised before the message was settled fails it as
+        the actor's would."""
+        if isinstance(error, asyncio.CancelledError):
+            if message.outcome is None:
+                await self._quietly(self._operator.abandon(message.event))
+                message.outcome = Outcome.ABANDONED
+            raise error
+        if not isinstance(error, Exception):
+            raise error
+        if message.outcome is not None:
+            logger.exception("%s: a middleware failed after settling", message.actor)
+            return message.outcome
+        message.outcome = await self._fail(message, error)
+        return message.outcome
 
-    async def _push_observed(self, outgoing: list[Event]) -> None:
-        if not outgoing:
-            return
-        outgoing, sent = cast("Observer", self._observer).sending(outgoing)
-        try:
-            await self._push_plain(outgoing)
-        except BaseException as error:
-            sent(error)
-            raise
-        sent(None)
+    # -- the core of the pipeline ---------------------------------------------------------------
 
-    async def _handle_plain(self, event: Event) -> str:
-        """Process, publish and settle one message; returns the outcome."""
-        counters = self.counters
-        counters.received += 1
-        counters.in_flight += 1
-        started = time.monotonic()
-        self._in_flight[id(event)] = _Flight(event, started)
-        actor: Any = None
-        outcome = "succeeded"
+    async def _settle(self, message: Message) -> Outcome:
+        """Process and publish (through the middleware), then complete, retry or dead-letter.
+
+        A stop that cancels the message abandons it and returns ``ABANDONED``, so every
+        middleware sees the outcome; the worker then ends cancelled.
+        """
+        pipeline = self._pipeline
         try:
-            if self._inbox is None:
-                actor = self._factory()
-                results = await actor.process(event)
-                if results:
-                    await self._push(_stamp_all(event, results))
-            else:
-                outcome = await self._process_once(event, self._inbox)
+            events = await pipeline.process(message)
+            if events or self._publish_hooked:  # middleware see every publish step
+                await pipeline.publish(message, events)
         except asyncio.CancelledError:
-            outcome = "abandoned"
-            await self._settle_quietly(self._operator.abandon(event))
-            raise
+            outcome = Outcome.ABANDONED
+            await self._quietly(self._operator.abandon(message.event))
         except LeaseLostError as error:
-            outcome = "lease lost"
-            counters.lease_lost += 1
+            outcome = Outcome.LEASE_LOST
             logger.warning("%s: %s", self.descriptor.name, error)
         except Exception as error:
-            outcome = await self._fail(event, error)
+            outcome = await self._fail(message, error)
         else:
             try:
-                await self._operator.complete(event)
+                await self._operator.complete(message.event)
             except Exception as error:
-                outcome = self._complete_failed(event, error)
+                outcome = self._complete_failed(message.event, error)
             else:
-                if outcome == "duplicate":
-                    counters.duplicates += 1
-                else:
-                    counters.succeeded += 1
-        finally:
-            del self._in_flight[id(event)]
-            counters.in_flight -= 1
-            elapsed = time.monotonic() - started
-            counters.observe(elapsed)
-            if actor is not None and self._closes:
-                await self._close(actor)
-            self._log(event, outcome, elapsed)
+                outcome = DUPLICATE if message.duplicate else SUCCEEDED
+        message.outcome = outcome
         return outcome
 
-    async def _process_once(self, event: Event, inbox: Inbox) -> str:
-        """Process through the inbox: one read, then process, record and publish, or replay.
-
-        A copy of an event this consumer is already processing waits for that run to end
-        (keeping its lease), then finds its record: in one process, an idempotent actor runs
-        once per event id even when copies arrive together.
-        """
-        while (running := self._running.get(event.id)) is not None:
-            await running.wait()
-        done = self._running[event.id] = asyncio.Event()
+    async def _act(self, message: Message) -> list[Event]:
+        """Build the actor, run it, close it: the events it returned, stamped."""
+        event = message.event
+        actor = self._factory()
         try:
-            return await self._process_alone(event, inbox)
+            results = await actor.process(event)
         finally:
-            del self._running[event.id]
-            done.set()
+            if self._closes:
+                await self._close(actor)
+        return _stamp_all(event, results)
 
-    async def _process_alone(self, event: Event, inbox: Inbox) -> str:
-        name = self.descriptor.name
-        recorded = await inbox.recall(name, event.id)
-        if recorded is None:
-            actor = self._factory()
-            try:
-                outgoing = _stamp_all(event, await actor.process(event))
-            finally:
-                if self._closes:
-                    await self._close(actor)
-            recorded = await inbox.record(name, event.id, outgoing)
-            if recorded is None:
-                await self._push(outgoing)
-                return "succeeded"
-        # Done before, or by a concurrent copy. A redelivery of this message may follow an
-        # attempt that recorded and then failed to publish: send what was recorded again, with
-        # the same ids (the next idempotent actor filters them). Another copy's first delivery
-        # sends nothing: the message that recorded publishes, or is redelivered until it has,
-        # and re-sending from every copy would multiply duplicates at every hop.
-        if event.delivery_count > 1:
-            await self._push(recorded.events)
-        return "duplicate"
+    async def _send(self, message: Message, events: list[Event]) -> None:
+        if not events:
+            return
+        if len(events) == 1:
+            await self._operator.push(events[0])
+            return
+        groups: dict[str, list[Event]] = {}
+        for event in events:
+            groups.setdefault(event.queue_name, []).append(event)
+        for group in groups.values():
+            await self._operator.push_batch(group)
 
-    def _complete_failed(self, event: Event, error: Exception) -> str:
+    def _complete_failed(self, event: Event, error: Exception) -> Outcome:
         """A processed message could not be completed: leave it to the broker to redeliver.
 
         Its events are out: abandoning or dead-lettering it now would be wrong, so the failure
         is only logged, and the lease runs out.
         """
-        self.counters.lease_lost += 1
         if isinstance(error, LeaseLostError):
             logger.warning("%s: %s", self.descriptor.name, error)
-            return "lease lost"
+            return Outcome.LEASE_LOST
         logger.error(
             "%s: completing %s %s failed",
             self.descriptor.name,
@@ -265,23 +253,11 @@ class Consumer:
             event.id,
             exc_info=error,
         )
-        return "settle failed"
+        return Outcome.SETTLE_FAILED
 
-    async def _push_plain(self, outgoing: list[Event]) -> None:
-        if not outgoing:
-            return
-        if len(outgoing) == 1:
-            await self._operator.push(outgoing[0])
-            return
-        groups: dict[str, list[Event]] = {}
-        for event in outgoing:
-            groups.setdefault(event.queue_name, []).append(event)
-        for group in groups.values():
-            await self._operator.push_batch(group)
-
-    async def _fail(self, event: Event, error: Exception) -> str:
-        """Retry or dead-letter after a failure; returns the outcome for the log."""
-        descriptor, counters = self.descriptor, self.counters
+    async def _fail(self, message: Message, error: Exception) -> Outcome:
+        """Retry or dead-letter after a failure."""
+        descriptor, event = self.descriptor, message.event
         if not isinstance(error, Retry | DeadLetter) and self._on_failure is not None:
             self._on_failure(descriptor, event, error)
         reason = f"{descriptor.name} raised {type(error).__name__}: {error}"
@@ -297,7 +273,6 @@ class Consumer:
                     actor=descriptor.name,
                     error_type=type(error).__name__,
                 )
-                counters.dead_lettered += 1
                 logger.error(
                     "%s: dead-lettered %s %s: %s",
                     descriptor.name,
@@ -306,28 +281,27 @@ class Consumer:
                     reason,
                     exc_info=None if isinstance(error, DeadLetter) else error,
                 )
-                return "dead-lettered"
+                return Outcome.DEAD_LETTERED
             delay = error.delay if isinstance(error, Retry) else None
             if delay is None:
                 delay = self._backoff.delay(event.delivery_count)
             await self._operator.abandon(event, delay)
-            counters.retried += 1
             if not isinstance(error, Retry):
                 logger.warning(
                     "%s: %s, retrying in %.2fs", descriptor.name, reason, delay, exc_info=error
                 )
-            return "retried"
+            return Outcome.RETRIED
         except LeaseLostError as lost:
-            counters.lease_lost += 1
             logger.warning("%s: %s", descriptor.name, lost)
-            return "lease lost"
+            return Outcome.LEASE_LOST
         except Exception:
             # The broker failed us too: the lease runs out and the message comes back.
-            counters.lease_lost += 1
             logger.exception(
                 "%s: settling %s %s failed", descriptor.name, event.event_type, event.id
             )
-            return "settle failed"
+            return Outcome.SETTLE_FAILED
+
+    # -- leases, closing, logging ---------------------------------------------------------------
 
     async def _renew_leases(self) -> None:
         """Renew the lease of every message in flight for longer than a quarter lease.
@@ -341,14 +315,15 @@ class Consumer:
             await asyncio.sleep(interval)
             now = time.monotonic()
             due = [
-                flight
-                for flight in self._in_flight.values()
-                if now - flight.renewed >= interval
-                and now - flight.started + descriptor.lease_seconds <= descriptor.max_lease_seconds
+                message
+                for message, renewed in self._in_flight.items()
+                if now - renewed >= interval
+                and now - message.leased_at + descriptor.lease_seconds
+                <= descriptor.max_lease_seconds
             ]
-            for flight in due:
-                flight.renewed = now
-            await asyncio.gather(*(self._renew(f.event) for f in due))
+            for message in due:
+                self._in_flight[message] = now
+            await asyncio.gather(*(self._renew(m.event) for m in due))
 
     async def _renew(self, event: Event) -> None:
         try:
@@ -356,9 +331,9 @@ class Consumer:
         except Exception as error:
             logger.warning("%s: %s", self.descriptor.name, error)
         else:
-            self.counters.lease_renewals += 1
+            self.lease_renewals += 1
 
-    async def _settle_quietly(self, settle: Any) -> None:
+    async def _quietly(self, settle: Any) -> None:
         try:
             await settle
         except Exception as error:
@@ -370,8 +345,16 @@ class Consumer:
         except Exception:
             logger.exception("%s: aclose failed", self.descriptor.name)
 
-    def _log(self, event: Event, outcome: str, elapsed: float) -> None:
+    def _settled(self, message: Message, outcome: Outcome) -> None:
+        """Tell the middleware (innermost first) how the message ended, then log it."""
+        try:
+            for settled in self._pipeline.settled:
+                settled(message, outcome)
+        except Exception:
+            logger.exception("%s: a middleware failed on a settled message", message.actor)
         if logger.isEnabledFor(logging.INFO):
+            event = message.event
+            elapsed = time.monotonic() - message.leased_at
             logger.info(
                 "%s %s %s %s delivery=%d %.1fms",
                 self.descriptor.name,
@@ -385,7 +368,7 @@ class Consumer:
                     "event_type": event.event_type,
                     "event_id": event.id,
                     "delivery_count": event.delivery_count,
-                    "outcome": outcome,
+                    "outcome": outcome.value,
                     "duration_ms": round(elapsed * 1000, 3),
                 },
             )

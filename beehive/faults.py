@@ -17,13 +17,10 @@ the given rates (each a probability per call, drawn from one seeded generator), 
 - **reordering**: a pushed event without a session is held back and sent after the next push
   (or ``max_delay`` later), so consumers see it out of order. Session events keep their order.
 
-On demand, ``fail_next(operation)`` makes the next calls of an operation fail, and
-``crash_at(step)`` simulates the process dying at one step of the host's per-message
-sequence: ``"after_lease"``, ``"after_publish"`` (its events are out) or ``"before_complete"``.
-The broker takes the message back, as it does when a dead consumer's lock expires, and the
-host's call at that step raises :class:`SimulatedCrash`; whatever it then does with the
-message raises ``LeaseLostError``. (The fourth step, during ``process``, is the actor's:
-make the actor raise.) ``injected`` counts every fault injected, by kind.
+On demand, ``fail_next(operation)`` makes the next calls of an operation fail.
+``injected`` counts every fault injected, by kind. A host that dies at one step of a
+message's handling (after the lease, after publishing, before completing) is simulated in the
+host's pipeline instead: :class:`beehive.middleware.CrashInjection`.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -54,13 +51,11 @@ from beehive.queues.base import (
 logger = logging.getLogger("beehive.faults")
 
 Operation = Literal["next", "push", "complete", "abandon", "dead_letter", "renew_lease"]
-Step = Literal["after_lease", "after_publish", "before_complete"]
 _OPERATIONS = ("next", "push", "complete", "abandon", "dead_letter", "renew_lease")
-_STEPS = ("after_lease", "after_publish", "before_complete")
 
 
 class SimulatedCrash(ConnectionError):
-    """The consumer 'died' at this step: the broker has taken its message back."""
+    """Raised by tests where a process 'dies' (in an actor, a store): nothing after it runs."""
 
 
 def _unavailable(what: str) -> BrokerUnavailableError:
@@ -79,16 +74,10 @@ class _Held:
 
 
 class _Planned:
-    __slots__ = ("after", "error", "times", "where")
+    __slots__ = ("after", "error", "times")
 
-    def __init__(
-        self,
-        error: BaseException | None,
-        times: int,
-        after: bool,
-        where: Callable[[Event], bool] | None,
-    ) -> None:
-        self.error, self.times, self.after, self.where = error, times, after, where
+    def __init__(self, error: BaseException | None, times: int, after: bool) -> None:
+        self.error, self.times, self.after = error, times, after
 
 
 def _rate(name: str, value: float) -> float:
@@ -133,7 +122,6 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         self.injected: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._planned: dict[str, list[_Planned]] = {}
-        self._leased: dict[str, _Held] = {}  # by event id: what after_publish crashes find
         self._duplicated: set[tuple[str, str]] = set()
         self._held_back: list[Event] = []
         self._flusher: asyncio.TimerHandle | None = None
@@ -161,15 +149,7 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
                 f"operation must be one of {', '.join(_OPERATIONS)}, not {operation!r}"
             )
         error = error or _unavailable(f"{operation} failed")
-        self._planned.setdefault(operation, []).append(_Planned(error, times, after, None))
-
-    def crash_at(
-        self, step: Step, *, times: int = 1, where: Callable[[Event], bool] | None = None
-    ) -> None:
-        """Simulate the consumer dying at ``step`` for the next ``times`` messages (``where``)."""
-        if step not in _STEPS:
-            raise ValueError(f"step must be one of {', '.join(_STEPS)}, not {step!r}")
-        self._planned.setdefault(step, []).append(_Planned(None, times, False, where))
+        self._planned.setdefault(operation, []).append(_Planned(error, times, after))
 
     def calm(self) -> None:
         """Stop injecting random faults (planned ones still happen): to drain at the end."""
@@ -177,18 +157,16 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         self.publish_failure_rate = self.transient_error_rate = 0.0
         self.delay_rate = self.reorder_rate = 0.0
 
-    def _plan(self, name: str, event: Event | None = None) -> _Planned | None:
-        plans = self._planned.get(name)
+    def _plan(self, operation: Operation) -> _Planned | None:
+        plans = self._planned.get(operation)
         if not plans:
             return None
-        for plan in plans:
-            if plan.where is None or (event is not None and plan.where(event)):
-                plan.times -= 1
-                if plan.times <= 0:
-                    plans.remove(plan)
-                self.injected[f"{'crash' if plan.error is None else 'fail'}:{name}"] += 1
-                return plan
-        return None
+        plan = plans[0]
+        plan.times -= 1
+        if plan.times <= 0:
+            plans.pop(0)
+        self.injected[f"fail:{operation}"] += 1
+        return plan
 
     def _chance(self, rate: float, kind: str) -> bool:
         if rate and self._rng.random() < rate:
@@ -242,14 +220,6 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
             await self.inner.push_batch(held)  # what was held back goes after: reordered
         if plan is not None:
             raise plan.error or _unavailable("push failed")
-        incoming = self._leased.get(events[0].causation_id or "")
-        if (
-            incoming is not None
-            and not incoming.gone
-            and self._plan("after_publish", incoming.event) is not None
-        ):
-            await self._take_back(incoming)
-            raise SimulatedCrash(f"injected: crashed after publishing for {incoming.event.id}")
 
     def _disturb(self, event: Event) -> Event | None:
         """The event to send now (maybe delayed), or None when it is held back to reorder."""
@@ -293,31 +263,19 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         held = [
             _Held(e, source) for e in await self.inner.next(name, max_count=max_count, wait=wait)
         ]
-        crashed = plan is not None or any(
-            self._plan("after_lease", h.event) is not None for h in held
-        )
-        if crashed:
+        if plan is not None:
             for each in held:
                 await self._take_back(each)
-            if plan is not None:
-                raise plan.error or _unavailable("next failed")
-            raise SimulatedCrash(f"injected: crashed after leasing from {source}")
+            raise plan.error or _unavailable("next failed")
         for each in held:
             if self._chance(self.lease_expiry_rate, "lease_expiry"):
                 await self._take_back(each)
-            self._leased[each.event.id] = each
         return [(each.event, each) for each in held]
 
     # -- settling -------------------------------------------------------------------------------
 
     def _lease_lost(self, handle: _Held) -> bool:
-        if handle.gone:
-            self._forget(handle)
         return handle.gone
-
-    def _forget(self, held: _Held) -> None:
-        if self._leased.get(held.event.id) is held:
-            del self._leased[held.event.id]
 
     async def _take_back(self, held: _Held) -> None:
         """The broker takes the message back (its lock ran out): delivered again, counted."""
@@ -331,20 +289,16 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         error: BaseException | None = None
         if plan is not None:
             error = plan.error
-        elif operation == "complete" and self._plan("before_complete", held.event) is not None:
-            error = SimulatedCrash(f"injected: crashed before completing {held.event.id}")
         elif self._chance(self.transient_error_rate, "transient_error"):
             error = _unavailable(f"connection reset during {operation}")
         elif self._chance(self.lost_lease_rate, "lost_lease"):
             error = LeaseLostError(f"injected: the lease on {held.event.id} was lost")
         if error is not None:
-            self._forget(held)
             await self._take_back(held)
             raise error
 
     async def _complete(self, handle: _Held) -> None:
         await self._settle_faults(handle, "complete")
-        self._forget(handle)
         key = (handle.source, handle.event.id)
         if key not in self._duplicated and self._chance(self.duplicate_rate, "duplicate"):
             self._duplicated.add(key)
@@ -355,12 +309,10 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
 
     async def _abandon(self, handle: _Held, delay: float) -> None:
         await self._settle_faults(handle, "abandon")
-        self._forget(handle)
         await self.inner.abandon(handle.event, delay)
 
     async def _dead_letter(self, handle: _Held, info: DeadLetterInfo) -> None:
         await self._settle_faults(handle, "dead_letter")
-        self._forget(handle)
         await self.inner.dead_letter(
             handle.event,
             info.reason,

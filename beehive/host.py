@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from beehive._consumer import Consumer, FailureHook
 from beehive._di import actor_factory
-from beehive._observe import Observer, combine
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import ActorConfigurationError
 from beehive.events import Event
 from beehive.inbox import Inbox
 from beehive.journal import Journal
+from beehive.middleware.base import Middleware
+from beehive.middleware.inbox import Idempotency
+from beehive.middleware.journal import Journaling
+from beehive.middleware.statistics import Statistics
 from beehive.names import QueueName
 from beehive.queues.base import QueueOperator, seconds
 from beehive.stats import ActorStats
@@ -38,14 +42,21 @@ class ActorHost:
     retries; ``poll_wait`` is how long one long-poll of the broker waits; ``on_failure`` is
     called with every unexpected actor exception (``beehive.testing`` uses it to fail fast).
 
-    ``inbox`` makes the actors marked ``idempotent`` run at most once per event id (see
-    :mod:`beehive.inbox`); while they run, the host purges its expired records every
-    ``inbox.purge_every``. Other actors never touch it.
+    Each message goes through a pipeline of :class:`~beehive.middleware.Middleware` (see
+    :mod:`beehive.middleware`), outermost first: the host's :class:`Statistics`, then
+    ``tracing``, the journal, ``middleware`` in the order given, and the inbox innermost,
+    around the actor. The keyword arguments are shorthands for the built-in middleware:
 
-    ``tracing`` (a :class:`beehive.tracing.Tracing`, the ``otel`` extra) opens an
-    OpenTelemetry span per message and carries the trace context in the events' properties;
-    ``journal`` (a :class:`~beehive.journal.Journal`) records every message handled, per
-    correlation, for ``beehive trace``. Without them the host pays nothing for either.
+    - ``inbox`` makes the actors marked ``idempotent`` run at most once per event id
+      (:class:`~beehive.middleware.Idempotency`, see :mod:`beehive.inbox`); while they run,
+      the host purges its expired records every ``inbox.purge_every``. Other actors never
+      touch it.
+    - ``tracing`` (a :class:`beehive.tracing.Tracing`, the ``otel`` extra) opens an
+      OpenTelemetry span per message and carries the trace context in the events' properties.
+    - ``journal`` (a :class:`~beehive.journal.Journal`) records every message handled, per
+      correlation, for ``beehive trace`` (:class:`~beehive.middleware.Journaling`).
+
+    A middleware that is not there costs nothing per message.
 
     ``upcasters`` (:class:`beehive.versions.Upcasters`) upgrade events of older versions
     before the actors see them; events newer than their model are dead-lettered.
@@ -61,8 +72,9 @@ class ActorHost:
         poll_wait: float | timedelta = 5.0,
         stop_grace: float | timedelta = 30.0,
         on_failure: FailureHook | None = None,
+        middleware: Iterable[Middleware] = (),
         inbox: Inbox | None = None,
-        tracing: Observer | None = None,
+        tracing: Middleware | None = None,
         journal: Journal | None = None,
         upcasters: Upcasters | None = None,
     ) -> None:
@@ -73,11 +85,20 @@ class ActorHost:
         self._poll_wait = seconds(poll_wait)
         self._stop_grace = seconds(stop_grace)
         self._on_failure = on_failure
-        self._inbox = inbox
-        self._tracing = tracing
-        self._journal = journal
         self._upcasters = upcasters
-        self._purger: asyncio.Task[None] | None = None
+        self._statistics = Statistics()
+        self._middleware: tuple[Middleware, ...] = (
+            self._statistics,
+            *([tracing] if tracing is not None else []),
+            *([Journaling(journal)] if journal is not None else []),
+            *middleware,
+            *([Idempotency(inbox)] if inbox is not None else []),
+        )
+        for each in self._middleware:
+            if not isinstance(each, Middleware):
+                raise TypeError(
+                    f"middleware must be beehive.middleware.Middleware instances, not {each!r}"
+                )
         self._consumers: list[Consumer] = []
         self._pulses: dict[str, float] = {}
         self._pulsers: list[asyncio.Task[None]] = []
@@ -88,12 +109,21 @@ class ActorHost:
         return self._operator
 
     @property
+    def middleware(self) -> tuple[Middleware, ...]:
+        """The pipeline every message goes through, outermost first."""
+        return self._middleware
+
+    @property
     def inbox(self) -> Inbox | None:
-        return self._inbox
+        """The inbox of the pipeline's :class:`~beehive.middleware.Idempotency`, if any."""
+        found = [m.inbox for m in self._middleware if isinstance(m, Idempotency)]
+        return found[0] if found else None
 
     @property
     def journal(self) -> Journal | None:
-        return self._journal
+        """The journal of the pipeline's :class:`~beehive.middleware.Journaling`, if any."""
+        found = [m.journal for m in self._middleware if isinstance(m, Journaling)]
+        return found[0] if found else None
 
     @property
     def descriptors(self) -> list[ActorDescriptor]:
@@ -118,7 +148,7 @@ class ActorHost:
         if self._running:
             return
         idempotent = [d.name for d in self._descriptors if d.idempotent]
-        if idempotent and self._inbox is None:
+        if idempotent and self.inbox is None:
             raise ActorConfigurationError(
                 f"{', '.join(idempotent)} {'is' if len(idempotent) == 1 else 'are'} idempotent, "
                 "and the host has no inbox: pass ActorHost(..., inbox=Inbox(store))"
@@ -127,9 +157,8 @@ class ActorHost:
         if self._upcasters is not None:
             factories = [upcasting(factory, self._upcasters) for factory in factories]
         await self._setup_topology()
-        observer = combine(self._tracing, self._journal)
-        if self._journal is not None:
-            self._journal.start()
+        for each in self._middleware:
+            await each.start(self)
         self._consumers = [
             Consumer(
                 descriptor,
@@ -138,8 +167,7 @@ class ActorHost:
                 backoff=self._backoff,
                 poll_wait=self._poll_wait,
                 on_failure=self._on_failure,
-                inbox=self._inbox,
-                observer=observer,
+                middleware=self._middleware,
             )
             for descriptor, factory in zip(self._descriptors, factories, strict=True)
         ]
@@ -149,10 +177,6 @@ class ActorHost:
             asyncio.create_task(self._pulse(event_type, interval))
             for event_type, interval in self._pulses.items()
         ]
-        if idempotent and self._inbox is not None and self._inbox.purge_every is not None:
-            self._purger = asyncio.create_task(
-                self._purge(self._inbox, self._inbox.purge_every.total_seconds())
-            )
         self._running = True
         logger.info("host started %d actors", len(self._consumers))
 
@@ -172,15 +196,6 @@ class ActorHost:
             except Exception:
                 logger.exception("pulse %s failed", event_type)
 
-    @staticmethod
-    async def _purge(inbox: Inbox, interval: float) -> None:
-        while True:
-            try:
-                await inbox.purge_expired()
-            except Exception:
-                logger.exception("purging the inbox failed")
-            await asyncio.sleep(interval)
-
     async def stop(self, grace: float | timedelta | None = None) -> None:
         """Stop leasing; let in-flight messages finish within ``grace``; abandon the rest.
 
@@ -189,20 +204,22 @@ class ActorHost:
         if not self._running:
             return
         self._running = False
-        background = [*self._pulsers, *([self._purger] if self._purger else [])]
-        self._purger = None
-        for task in background:
+        for task in self._pulsers:
             task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await asyncio.gather(*self._pulsers, return_exceptions=True)
         wait = self._stop_grace if grace is None else seconds(grace)
         await asyncio.gather(*(consumer.stop(wait) for consumer in self._consumers))
-        if self._journal is not None:
-            await self._journal.stop()
+        for each in reversed(self._middleware):
+            await each.stop()
         logger.info("host stopped")
 
     def stats(self) -> dict[str, ActorStats]:
         """Counters per actor (``ActorClass@source``) since the host started."""
-        return {c.descriptor.name: c.counters.snapshot() for c in self._consumers}
+        renewals = {c.descriptor.name: c.lease_renewals for c in self._consumers}
+        return {
+            name: replace(stats, lease_renewals=renewals.get(name, 0))
+            for name, stats in self._statistics.snapshot().items()
+        }
 
     async def __aenter__(self) -> Self:
         await self.start()

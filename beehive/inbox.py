@@ -5,7 +5,9 @@ delivers an event again. For an actor marked ``@actor(..., idempotent=True)`` th
 per (actor, event id), an :class:`InboxRecord` of the events that actor published in
 response, stamped as they were sent. A redelivered event whose record exists is not processed
 again: the recorded events are published again (same ids, so the next idempotent actor
-filters them in turn) and the message is completed.
+filters them in turn) and the message is completed. The host does this in its pipeline
+(:class:`beehive.middleware.Idempotency`); :func:`republish` is the rule it follows, for
+actors that keep their own record of what they did.
 
 Per message this costs one read (before processing) and one write (after processing, before
 publishing). Records live in any :class:`~beehive.stores.CollectionStore`, so the inbox works
@@ -38,6 +40,20 @@ DEFAULT_RETENTION = timedelta(days=7)
 """Longer than any broker keeps redelivering (lock duration x max deliveries, plus delays)."""
 
 DEFAULT_PURGE_EVERY = timedelta(hours=1)
+
+
+def republish(event: Event, events: Sequence[Event]) -> list[Event]:
+    """What to publish when the work ``event`` asks for was found done: ``events`` (what it
+    published then) if ``event`` is a redelivery, else nothing.
+
+    The host publishes an actor's events before completing its message, so a message that
+    comes back (``delivery_count > 1``) may follow an attempt that did the work but failed to
+    publish: publishing the same events again (same ids) keeps the process moving, and the
+    next idempotent actor filters them. A *copy* of the event (a first delivery that finds the
+    work done: a duplicate publication) publishes nothing, so duplicates do not multiply
+    downstream; the delivery that did the work publishes, or is delivered again until it has.
+    """
+    return list(events) if event.delivery_count > 1 else []
 
 
 class InboxRecord(BaseModel):

@@ -1,6 +1,7 @@
 """The event journal: every message the host handled, per correlation, for ``beehive trace``.
 
-``ActorHost(..., journal=Journal(store))`` records, after each message, a
+``ActorHost(..., journal=Journal(store))`` records (through the
+:class:`~beehive.middleware.Journaling` middleware), after each message, a
 :class:`JournalEntry` (event id, type, correlation and causation ids, actor, outcome,
 delivery count, when it started and how long it took) under the message's correlation id
 (the event's own id when it has none, which is the correlation its outgoing events get).
@@ -30,13 +31,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from beehive._observe import Observer
 from beehive.errors import KeyAlreadyExistsError
-from beehive.events import Event
 from beehive.stores.base import KeyedListStore
 
 __all__ = ["Journal", "JournalEntry"]
@@ -79,12 +77,12 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-class Journal(Observer):
+class Journal:
     """Journal entries in a keyed list store: ``Journal(AzureKeyedListStore(url, JournalEntry))``.
 
     ``Journal.in_memory()`` for one process (the dashboard of ``beehive run --journal`` on the
     memory backend); share a durable store between replicas so one journey shows every hop.
-    ``clock`` is for tests.
+    ``clock`` (the time entries are stamped with) is for tests.
     """
 
     def __init__(
@@ -119,7 +117,7 @@ class Journal(Observer):
         self.flush_size = flush_size
         self.max_pending = max_pending
         self.dropped = 0
-        self._clock = clock
+        self.clock = clock
         self._pending: list[JournalEntry] = []
         self._indexed: set[tuple[str, str]] = set()  # (day, correlation) this process wrote
         self._days: set[str] = set()
@@ -135,25 +133,6 @@ class Journal(Observer):
         return cls(InMemoryKeyedListStore(JournalEntry), **options)
 
     # -- the host's side ------------------------------------------------------------------------
-
-    def begin(self, actor: str, event: Event) -> Any:
-        return self._clock()
-
-    def end(self, state: Any, actor: str, event: Event, outcome: str, seconds: float) -> None:
-        self.record(
-            JournalEntry.model_construct(  # trusted values: skip validation on the hot path
-                id=uuid4().hex,
-                timestamp=state,
-                event_id=event.id,
-                event_type=event.event_type,
-                correlation_id=event.correlation_id or event.id,
-                causation_id=event.causation_id,
-                actor=actor,
-                outcome=outcome,
-                delivery_count=event.delivery_count,
-                seconds=seconds,
-            )
-        )
 
     def record(self, entry: JournalEntry) -> None:
         """Buffer ``entry`` for the next flush (dropped and counted when the buffer is full)."""
@@ -259,7 +238,7 @@ class Journal(Observer):
     async def purge_expired(self) -> int:
         """Delete the entries older than ``retention`` on the days wholly past it; returns how
         many. Safe to run from several hosts at once."""
-        cutoff = self._clock() - self.retention
+        cutoff = self.clock() - self.retention
         last_day = _day(cutoff - timedelta(days=1))  # days up to this one are wholly expired
         purged = 0
         # Collected before deleting: a store need not page steadily under deletes.

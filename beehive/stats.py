@@ -1,4 +1,4 @@
-"""Per-actor counters kept by the host."""
+"""Per-actor counters kept by the host (see :mod:`beehive.middleware.statistics`)."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from beehive.events import Event
 from beehive.faults import FaultyQueueOperator, SimulatedCrash
 from beehive.host import ActorHost
 from beehive.inbox import Inbox
+from beehive.middleware.faults import CrashInjection
 from beehive.queues.base import seconds
 from beehive.queues.memory import InMemoryQueueOperator
 from beehive.versions import Upcasters
@@ -30,6 +31,7 @@ from beehive.versions import Upcasters
 __all__ = [
     "FAST_BACKOFF",
     "ActorHarness",
+    "CrashInjection",
     "FaultyQueueOperator",
     "RecordingQueueOperator",
     "SimulatedCrash",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from beehive import logs
-from beehive._observe import Observer
+from beehive.middleware.base import Middleware
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     CommandError,
@@ -254,7 +254,7 @@ def dashboard_for(host: ActorHost, token: str | None) -> Dashboard:
 class Exporting:
     """``beehive run --tracing``: the host's tracing, and the SDK provider to flush at stop."""
 
-    tracing: Observer
+    tracing: Middleware
     provider: Any
 
 

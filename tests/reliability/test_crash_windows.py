@@ -17,7 +17,7 @@ import pytest
 from beehive import ActorHost, Event
 from beehive.inbox import Inbox
 from beehive.queues import InMemoryQueueOperator, QueueOperator
-from beehive.testing import FaultyQueueOperator, SimulatedCrash
+from beehive.testing import CrashInjection, SimulatedCrash
 from tests.reliability.support import FAST, Ledger, chain, until
 
 Step = Literal["after_lease", "during_process", "after_publish", "before_complete"]
@@ -44,7 +44,7 @@ async def test_a_crash_at_each_step_loses_nothing_and_duplicates_only_as_documen
 ) -> None:
     job, done = names
     ledger = Ledger()
-    faults = FaultyQueueOperator(broker)
+    crashes = CrashInjection()
     descriptors = chain(ledger, job=job, done=done, idempotent=idempotent)
     work = descriptors[0].actor_type
     if step == "during_process":
@@ -58,12 +58,14 @@ async def test_a_crash_at_each_step_loses_nothing_and_duplicates_only_as_documen
 
         work.process = crash_once  # type: ignore[attr-defined]
     else:
-        faults.crash_at(step, where=lambda event: event.event_type == job)
+        crashes.crash_at(step, where=lambda event: event.event_type == job)
     inbox = Inbox.in_memory() if idempotent else None
     runs, published, ids, tallies = (WITH_INBOX if idempotent else WITHOUT_INBOX)[step]
 
-    async with ActorHost(faults, descriptors, inbox=inbox, backoff=FAST, poll_wait=0.5) as host:
-        await faults.push(Event(event_type=job, body="0"))
+    async with ActorHost(
+        broker, descriptors, middleware=[crashes], inbox=inbox, backoff=FAST, poll_wait=0.5
+    ) as host:
+        await broker.push(Event(event_type=job, body="0"))
         await until(
             lambda: (
                 sum(ledger.runs_of("Tally")) == tallies
@@ -74,12 +76,12 @@ async def test_a_crash_at_each_step_loses_nothing_and_duplicates_only_as_documen
             what=f"{tallies} tallies of {published} Done events",
         )
         if isinstance(broker, InMemoryQueueOperator):
-            await faults.wait_idle()
+            await broker.wait_idle()
 
     assert sum(ledger.runs_of("Work")) == runs
     assert ledger.tallied == {"0": tallies}, "nothing lost; duplicates as documented"
     assert len(ledger.done_ids["0"]) == ids
-    assert faults.injected == ({} if step == "during_process" else {f"crash:{step}": 1})
+    assert crashes.injected == ({} if step == "during_process" else {f"crash:{step}": 1})
     work_stats, tally_stats = host.stats().values()
     assert tally_stats.duplicates == published - ids
     assert work_stats.dead_lettered == tally_stats.dead_lettered == 0
