@@ -23,6 +23,7 @@ from beehive.events import Event
 from beehive.faults import FaultyQueueOperator, SimulatedCrash
 from beehive.host import ActorHost
 from beehive.inbox import Inbox
+from beehive.middleware.base import Middleware
 from beehive.middleware.faults import CrashInjection
 from beehive.queues.base import seconds
 from beehive.queues.memory import InMemoryQueueOperator
@@ -65,7 +66,8 @@ class ActorHarness:
     With ``raise_errors`` (the default), the first unexpected exception an actor raises is
     re-raised from ``wait_idle``, so a failing test shows the actor's traceback at once.
     Pass ``raise_errors=False`` to test retries and dead-lettering. Idempotent actors get
-    ``inbox``, or a fresh in-memory one; ``upcasters`` go to the host.
+    ``inbox``, or a fresh in-memory one; ``upcasters`` go to the host, and ``middleware``
+    joins its pipeline.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class ActorHarness:
         operator: RecordingQueueOperator | None = None,
         inbox: Inbox | None = None,
         upcasters: Upcasters | None = None,
+        middleware: Iterable[Middleware] = (),
     ) -> None:
         descriptors = list(descriptors)
         if inbox is None and any(d.idempotent for d in descriptors):
@@ -92,6 +95,7 @@ class ActorHarness:
             backoff=backoff,
             poll_wait=60.0,
             on_failure=lambda _descriptor, _event, error: self.errors.append(error),
+            middleware=middleware,
             inbox=inbox,
             upcasters=upcasters,
         )

@@ -16,6 +16,7 @@ from beehive import (
     ActorConfigurationError,
     ActorDescriptor,
     ActorHost,
+    Backoff,
     DeadLetter,
     Event,
     Retry,
@@ -23,9 +24,10 @@ from beehive import (
     discover,
 )
 from beehive.queues import InMemoryQueueOperator
-from beehive.testing import ActorHarness
+from beehive.testing import ActorHarness, FaultyQueueOperator
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
 from tests.example_app.services import Container
+from tests.reliability.support import until
 
 
 class Job(BaseModel):
@@ -427,3 +429,258 @@ async def test_each_outcome_is_logged_with_structured_fields(
     assert record.__dict__["outcome"] == "succeeded"
     assert record.__dict__["delivery_count"] == 1
     assert record.__dict__["duration_ms"] >= 0
+
+
+# -- fairness in memory ---------------------------------------------------------------------------
+
+
+async def test_a_chain_of_actors_that_never_await_interleaves_within_parallelism() -> None:
+    total = 400
+    operator = InMemoryQueueOperator()
+    first_runs = 0
+    seen_by_second: list[tuple[int, int]] = []  # (First's runs so far, First's leased messages)
+
+    class First:
+        async def process(self, event: Event) -> list[Event]:
+            nonlocal first_runs
+            first_runs += 1  # no await anywhere: nothing else suspends this worker
+            return [Event(event_type="Second", body=event.body)]
+
+    class Second:
+        async def process(self, event: Event) -> list[Event]:
+            depth = await operator.depth("First-Work")
+            seen_by_second.append((first_runs, depth.leased))
+            return []
+
+    descriptors = [
+        ActorDescriptor(First, "First-Work", parallelism=4, emits=("Second",)),
+        ActorDescriptor(Second, "Second-Work", parallelism=4),
+    ]
+    await operator.setup_queue("First-Work")
+    await operator.push_batch([Event(event_type="First", body=str(n)) for n in range(total)])
+    async with ActorHost(operator, descriptors):
+        await operator.wait_idle(timeout=30)
+
+    assert len(seen_by_second) == total
+    first_runs_when_second_started = seen_by_second[0][0]
+    assert first_runs_when_second_started < total / 4, "the second actor starts long before"
+    assert max(leased for _, leased in seen_by_second) == 4, "parallelism reached, not exceeded"
+
+
+# -- publishing, stopping, leases, broker failures ------------------------------------------------
+
+
+class Part(BaseModel):
+    n: int
+
+
+class Splitter:
+    async def process(self, event: Event) -> list[Event]:
+        return [
+            Event(Part(n=1)),
+            Event(Part(n=2)),
+            Event(Part(n=3)),
+            Event(OrderShipped(order_id="o")),
+        ]
+
+
+async def test_several_events_for_one_destination_are_all_published_then_completed() -> None:
+    received: list[int] = []
+
+    @actor("Part-Count")
+    class Count:
+        async def process(self, event: Event) -> list[Event]:
+            received.append(event.body_as(Part).n)
+            return []
+
+    split = descriptor(Splitter, emits=["Part", "OrderShipped"])
+    async with ActorHarness([split, *discover(Count)]) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert sorted(received) == [1, 2, 3]
+    assert [e.body_as(Part).n for e in hive.published(Part)] == [1, 2, 3]
+    assert len(hive.published(OrderShipped)) == 1
+    assert hive.host.stats()["Splitter@Job-Work"].succeeded == 1
+
+
+async def test_stop_leases_nothing_more_and_does_not_wait_out_a_long_poll() -> None:
+    processed: list[int] = []
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class Held:
+        async def process(self, event: Event) -> list[Event]:
+            started.set()
+            await release.wait()
+            processed.append(event.body_as(Job).n)
+            return []
+
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, [descriptor(Held, parallelism=2)], poll_wait=60)
+    await host.start()
+    await operator.push(Event(Job(n=1)))
+    await asyncio.wait_for(started.wait(), timeout=10)  # one worker busy, one long-polling
+
+    stopping = asyncio.create_task(host.stop(grace=30))
+    await until(lambda: not host.running, timeout=5, what="the stop to begin")
+    await operator.push(Event(Job(n=2)))  # arrives during the stop: no worker may take it
+    release.set()
+    await asyncio.wait_for(stopping, timeout=10)  # not 60 s: the long poll was cancelled
+
+    assert processed == [1], "the in-flight message finished; nothing new was leased"
+    depth = await operator.depth("Job-Work")
+    assert (depth.active, depth.leased) == (1, 0)
+
+
+class RemoteSettling(InMemoryQueueOperator):
+    """Giving a message back takes a round trip, as on a real broker."""
+
+    async def abandon(self, event: Event, delay: float | timedelta | None = None) -> None:
+        await asyncio.sleep(0.01)
+        await super().abandon(event, delay)
+
+
+async def test_stop_returns_once_cancelled_messages_are_given_back() -> None:
+    started = asyncio.Event()
+
+    class Stuck:
+        async def process(self, event: Event) -> list[Event]:
+            started.set()
+            await asyncio.Event().wait()
+            return []
+
+    operator = RemoteSettling()
+    host = ActorHost(operator, [descriptor(Stuck, parallelism=3)])
+    await host.start()
+    await operator.push_batch([Event(Job(n=n)) for n in range(3)])
+    await asyncio.wait_for(started.wait(), timeout=10)
+
+    await host.stop(grace=0)
+
+    depth = await operator.depth("Job-Work")
+    assert (depth.active, depth.leased) == (3, 0), "every message is back, none still leased"
+    assert host.stats()["Stuck@Job-Work"].in_flight == 0
+
+
+class RenewalSpy(InMemoryQueueOperator):
+    """Records which events had their lease renewed, and wakes waiters on each renewal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewed: Counter[str] = Counter()
+        self.renewal = asyncio.Condition()
+
+    async def renew_lease(self, event: Event) -> None:
+        self.renewed[event.id] += 1
+        async with self.renewal:
+            self.renewal.notify_all()
+        await super().renew_lease(event)
+
+    async def renewed_at_least(self, event_id: str, times: int) -> None:
+        async with self.renewal:
+            await self.renewal.wait_for(lambda: self.renewed[event_id] >= times)
+
+
+async def test_only_messages_still_in_flight_have_their_lease_renewed() -> None:
+    operator = RenewalSpy()
+    slow_job = Event(Job(n=0))
+
+    class SlowFirst:
+        async def process(self, event: Event) -> list[Event]:
+            if event.id == slow_job.id:  # held until its lease was renewed twice
+                await operator.renewed_at_least(slow_job.id, 2)
+            return []
+
+    quick = [Event(Job(n=n)) for n in range(1, 20)]
+    slow = descriptor(SlowFirst, parallelism=2, lease_seconds=0.2)
+    async with ActorHost(operator, [slow]) as host:
+        await operator.push(slow_job)
+        await operator.push_batch(quick)
+        await operator.wait_idle(timeout=10)
+
+    assert set(operator.renewed) == {slow_job.id}, "settled messages left the in-flight table"
+    assert host.stats()["SlowFirst@Job-Work"].succeeded == 20
+
+
+async def test_a_hung_actor_loses_its_lease_after_max_lease_seconds() -> None:
+    deliveries: list[int] = []
+    second = asyncio.Event()
+
+    class Hung:
+        async def process(self, event: Event) -> list[Event]:
+            deliveries.append(event.delivery_count)
+            if event.delivery_count == 1:
+                await second.wait()  # hung until the broker gives the message to another
+            else:
+                second.set()
+            return []
+
+    hung = descriptor(Hung, parallelism=2, lease_seconds=0.2, max_lease_seconds=0.4)
+    async with ActorHarness([hung]) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle(timeout=10)
+
+    assert deliveries == [1, 2]
+    stats = hive.host.stats()["Hung@Job-Work"]
+    assert (stats.succeeded, stats.lease_lost) == (1, 1)
+
+
+class CountingBackoff(Backoff):
+    """Asks for no delay, and remembers which attempt each delay was for."""
+
+    def __init__(self) -> None:
+        super().__init__(initial=0.0, maximum=0.0, jitter=0.0)
+        object.__setattr__(self, "attempts", [])
+
+    def delay(self, attempt: int) -> float:
+        self.attempts.append(attempt)  # type: ignore[attr-defined]
+        return 0.0
+
+
+async def test_leasing_failures_back_off_more_each_time_and_start_over_after_a_success() -> None:
+    backoff = CountingBackoff()
+    faults = FaultyQueueOperator(InMemoryQueueOperator())
+    await faults.setup_queue("Job-Work")
+    faults.fail_next("next", times=3)
+    handled = asyncio.Event()
+
+    class Note:
+        async def process(self, event: Event) -> list[Event]:
+            handled.set()
+            return []
+
+    async with ActorHost(faults, [descriptor(Note)], backoff=backoff, poll_wait=0.05):
+        await faults.push(Event(Job(n=1)))
+        await asyncio.wait_for(handled.wait(), timeout=10)
+        faults.fail_next("next")
+        await until(lambda: len(backoff.attempts) == 4, timeout=10, what="a fourth delay")  # type: ignore[attr-defined]
+
+    assert backoff.attempts == [1, 2, 3, 1]  # type: ignore[attr-defined]
+
+
+async def test_an_idempotent_actor_that_returns_nothing_runs_once_and_is_closed_once() -> None:
+    runs = 0
+    closed = 0
+
+    @actor("Job-Work", idempotent=True)
+    class Quiet:
+        async def process(self, event: Event) -> list[Event]:
+            nonlocal runs
+            runs += 1
+            return None  # type: ignore[return-value]
+
+        async def aclose(self) -> None:
+            nonlocal closed
+            closed += 1
+
+    job = Event(Job(n=1))
+    async with ActorHarness(discover(Quiet)) as hive:
+        await hive.publish(job)
+        await hive.wait_idle()
+        await hive.publish(job.model_copy())
+        await hive.wait_idle()
+
+    assert (runs, closed) == (1, 1)
+    stats = hive.host.stats()["Quiet@Job-Work"]
+    assert (stats.succeeded, stats.duplicates) == (1, 1)
+    assert hive.published() == [job, job]  # only the test's publications

@@ -10,7 +10,7 @@ import pytest
 from beehive import ActorHost, Event, LeaseLostError
 from beehive.inbox import Inbox
 from beehive.queues import InMemoryQueueOperator, QueueOperator
-from beehive.testing import FaultyQueueOperator, SimulatedCrash
+from beehive.testing import FaultyQueueOperator
 from tests.reliability.support import FAST, Ledger, chain, jobs, until
 
 JOBS = 60
