@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from beehive import logs
-from beehive.middleware.base import Middleware
 from beehive.actors import ActorDescriptor
 from beehive.cli._common import (
     CommandError,
@@ -39,6 +38,7 @@ from beehive.errors import ActorConfigurationError
 from beehive.host import ActorHost
 from beehive.inbox import Inbox
 from beehive.journal import Journal
+from beehive.middleware.base import Middleware
 from beehive.queues.base import QueueOperator
 from beehive.versions import find_upcasters
 from beehive.web import Server, endpoint
