@@ -6,7 +6,7 @@ to, so fraud never cancelled anything; here both sources are built from the even
 
 from __future__ import annotations
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore
 from samples.prismo.entities import CancellationReason, Order
 from samples.prismo.events import (
@@ -15,7 +15,6 @@ from samples.prismo.events import (
     PaymentFailed,
     subscription,
 )
-from samples.prismo.redelivery import replay
 
 _REASONS: dict[str, tuple[type[PaymentFailed | FraudCheckFailed], CancellationReason]] = {
     PaymentFailed.__name__: (PaymentFailed, "payment"),
@@ -47,4 +46,4 @@ class CancelOrderActor:
         order = await self.orders.modify(order_id, cancel)
         first_reason = order.cancellation_reason
         cancelled = Event(OrderCancelled(order_id=order_id, reason=first_reason or reason))
-        return [cancelled] if cancelled_here else replay(event, [cancelled])
+        return [cancelled] if cancelled_here else republish(event, [cancelled])

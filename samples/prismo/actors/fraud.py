@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
 from samples.prismo.entities import FraudAssessment
 from samples.prismo.events import (
@@ -12,7 +12,6 @@ from samples.prismo.events import (
     subscription,
 )
 from samples.prismo.lookup import find
-from samples.prismo.redelivery import replay
 from samples.prismo.services import FraudChecker
 
 
@@ -41,7 +40,7 @@ class FraudCheckActor:
         order_id = event.body_as(PaymentAuthorised).order_id
         known = await find(self.assessments, order_id)
         if known is not None:
-            return replay(event, [_verdict(known)])
+            return republish(event, [_verdict(known)])
         suspicious = await self.checker.is_suspicious(order_id)
         assessment = FraudAssessment(
             id=order_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
 from samples.prismo.entities import FulfilmentGate, Order, Shipment
 from samples.prismo.events import (
@@ -20,7 +20,6 @@ from samples.prismo.events import (
     subscription,
 )
 from samples.prismo.lookup import find
-from samples.prismo.redelivery import replay
 
 Branch = Literal["fraud", "stock"]
 _BRANCHES: dict[str, tuple[type[FraudCheckPassed | OrderInventoryCheckCompleted], Branch]] = {
@@ -76,7 +75,7 @@ class FulfilmentGateActor:
         if gate.opened_by != branch:
             return []
         ready = [Event(OrderReadyForFulfilment(order_id=order_id))]
-        return ready if arrived_here else replay(event, ready)
+        return ready if arrived_here else republish(event, ready)
 
 
 @actor(subscription(OrderReadyForFulfilment, "Fulfilment"), parallelism=4, emits=[OrderShipped])
@@ -93,7 +92,7 @@ class FulfilmentActor:
         order_id = event.body_as(OrderReadyForFulfilment).order_id
         shipped = [Event(OrderShipped(order_id=order_id, shipment_id=order_id))]
         if await find(self.shipments, order_id) is not None:
-            return replay(event, shipped)
+            return republish(event, shipped)
         order = await self.orders.get(order_id)
         if order.cancelled:
             # Unreachable through the gate (only payment and fraud cancel, both before it);

@@ -8,7 +8,7 @@ publishes ``OrderInventoryCheckCompleted``.
 
 from __future__ import annotations
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore
 from samples.prismo.entities import Order
 from samples.prismo.events import (
@@ -22,7 +22,6 @@ from samples.prismo.events import (
     subscription,
 )
 from samples.prismo.inventory import Inventory
-from samples.prismo.redelivery import replay
 
 
 def _completed(order_id: str) -> Event:
@@ -86,7 +85,7 @@ class InventoryCheckActor:
             outcome.append(Event(OrderItemsNotYetAccountedFor(order_id=order_id, items=rest)))
         # An item settled before this delivery means the work was done: only a redelivery
         # (whose first attempt may not have published) passes the outcome on again.
-        return replay(event, outcome) if take.outcome == "settled" else outcome
+        return republish(event, outcome) if take.outcome == "settled" else outcome
 
 
 @actor(
@@ -115,7 +114,7 @@ class ProcessOrderActor:
         if take.outcome == "settled":
             await self.inventory.unqueue(product_id, order_id)
             complete = take.ledger.complete
-            return replay(event, [_completed(order_id)] if complete else [])
+            return republish(event, [_completed(order_id)] if complete else [])
         wait = await self.inventory.wait_for_stock(order_id, product_id, unanswered=back.request_id)
         if wait is None or not (wait.new or event.delivery_count > 1):
             return []

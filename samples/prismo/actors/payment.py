@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
 from samples.prismo.entities import Order, Payment
 from samples.prismo.events import (
@@ -13,7 +13,6 @@ from samples.prismo.events import (
     subscription,
 )
 from samples.prismo.lookup import find
-from samples.prismo.redelivery import replay
 from samples.prismo.services import PaymentGateway
 
 
@@ -47,7 +46,7 @@ class PaymentActor:
         order_id = event.body_as(OrderAccepted).order_id
         known = await find(self.payments, order_id)
         if known is not None:
-            return replay(event, [_outcome(known)])
+            return republish(event, [_outcome(known)])
         order = await self.orders.get(order_id)
         answer = await self.gateway.authorise(
             order_id, order.total_cents, idempotency_key=f"authorise:{order_id}"

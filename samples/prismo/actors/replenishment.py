@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beehive import Event, actor
+from beehive import Event, actor, republish
 from beehive.stores import CollectionStore, KeyAlreadyExistsError
 from samples.prismo.entities import Replenishment, order_of
 from samples.prismo.events import (
@@ -14,7 +14,6 @@ from samples.prismo.events import (
 )
 from samples.prismo.inventory import Inventory
 from samples.prismo.lookup import find
-from samples.prismo.redelivery import replay
 from samples.prismo.services import Supplier
 
 
@@ -42,7 +41,7 @@ class ParkOrderItemActor:
         wanted = ProductOutOfStock(
             product_id=item.product_id, quantity=item.quantity, request_id=item.request_id
         )
-        return [Event(wanted)] if queued else replay(event, [Event(wanted)])
+        return [Event(wanted)] if queued else republish(event, [Event(wanted)])
 
 
 @actor(
@@ -67,7 +66,7 @@ class ReplenishStockActor:
         wanted = event.body_as(ProductOutOfStock)
         known = await find(self.replenishments, wanted.request_id)
         if known is not None:
-            return replay(event, [_arrived(known)])
+            return republish(event, [_arrived(known)])
         delivery = await self.supplier.deliver(
             wanted.product_id, wanted.quantity, request_id=wanted.request_id
         )
