@@ -1,11 +1,12 @@
 """Throughput and latency of the actor host on the in-memory broker, against a bare pipeline.
 
-Runs, in one process and side by side, ``shared/bench/minimal_host.py``'s bare pipeline (a
-lower bound: no DI, no retries, no bookkeeping) and beehive's ActorHost with a no-op two-actor
-chain (A -> B), and prints hops per second for each and the ratio of per-hop costs. Then
-measures how fast an idle actor picks up a new event.
+Runs, in one process and interleaved (bare, beehive, bare, beehive...), ``minimal_host.py``'s
+bare pipeline (a lower bound: no DI, no retries, no bookkeeping; ``--baseline``, by default
+``shared/bench/`` beside the repository) and beehive's ActorHost with a no-op two-actor chain
+(A -> B), and prints hops per second for each (the median round) and the ratio of per-hop
+costs (median and best round). Then measures how fast an idle actor picks up a new event.
 
-    .venv/bin/python bench/host_throughput.py [--events 20000] [--workers 1 8 64]
+    .venv/bin/python bench/host_throughput.py [--events 20000] [--workers 1 8 64] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import importlib.util
 import statistics
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from types import ModuleType
 
@@ -41,12 +43,12 @@ class Second:
         return []
 
 
-def load_baseline() -> ModuleType:
-    if not BASELINE.exists():
-        sys.exit(f"baseline not found: {BASELINE} (the shared/ folder beside the repository)")
-    spec = importlib.util.spec_from_file_location("minimal_host", BASELINE)
+def load_baseline(path: Path) -> ModuleType:
+    if not path.exists():
+        sys.exit(f"baseline not found: {path} (pass --baseline PATH/minimal_host.py)")
+    spec = importlib.util.spec_from_file_location("minimal_host", path)
     if spec is None or spec.loader is None:
-        sys.exit(f"cannot load {BASELINE}")
+        sys.exit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -92,24 +94,51 @@ async def pickup_latency(samples: int) -> list[float]:
     return latencies
 
 
+async def bare_run(baseline: ModuleType, events: int, workers: int) -> float:
+    seconds: float = (await baseline.run(events, workers))[0]
+    return seconds
+
+
+def timed(run: Coroutine[None, None, float]) -> tuple[float, float]:
+    """Wall seconds of the events' flow, and CPU seconds of the whole run (steadier on a busy
+    machine: it counts this process only), in a fresh event loop."""
+    cpu = time.process_time()
+    wall = asyncio.run(run)
+    return wall, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 64])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--baseline", type=Path, default=BASELINE)
     args = parser.parse_args()
-    baseline = load_baseline()
+    baseline = load_baseline(args.baseline)
 
     print(
-        f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, best of "
-        f"{args.repeat}"
+        f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, "
+        f"{args.repeat} interleaved rounds"
     )
-    print(f"{'workers':>8} {'bare hops/s':>12} {'beehive hops/s':>15} {'cost ratio':>11}")
+    print(
+        f"{'workers':>8} {'bare hops/s':>12} {'beehive hops/s':>15} {'wall ratio':>11} "
+        f"{'cpu ratio':>10} {'best cpu':>9}"
+    )
+    hops = 2 * args.events
     for workers in args.workers:
-        bare = min(asyncio.run(baseline.run(args.events, workers))[0] for _ in range(args.repeat))
-        ours = min(asyncio.run(beehive_run(args.events, workers)) for _ in range(args.repeat))
-        hops = 2 * args.events
-        print(f"{workers:>8} {hops / bare:>12,.0f} {hops / ours:>15,.0f} {ours / bare:>10.2f}x")
+        bare: list[tuple[float, float]] = []
+        ours: list[tuple[float, float]] = []
+        for _ in range(args.repeat):
+            bare.append(timed(bare_run(baseline, args.events, workers)))
+            ours.append(timed(beehive_run(args.events, workers)))
+        wall = [o[0] / b[0] for b, o in zip(bare, ours, strict=True)]
+        cpu = [o[1] / b[1] for b, o in zip(bare, ours, strict=True)]
+        print(
+            f"{workers:>8} {hops / statistics.median(b[0] for b in bare):>12,.0f} "
+            f"{hops / statistics.median(o[0] for o in ours):>15,.0f} "
+            f"{statistics.median(wall):>10.2f}x {statistics.median(cpu):>9.2f}x "
+            f"{min(cpu):>8.2f}x"
+        )
 
     latencies = sorted(asyncio.run(pickup_latency(2000)))
     p50 = statistics.median(latencies) * 1e6
