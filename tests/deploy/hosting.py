@@ -9,14 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from typing import Any
 
 from tests.cli.http import get
 from tests.deploy.conftest import BIN, ROOT
-from tests.deploy.test_entrypoint import environment
 
 ACCOUNT = "https://stexample.{}.core.windows.net/"
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``BEEHIVE_`` variables, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEEHIVE_")}
+    return env | settings
+
+
+async def beehive_run(**settings: str) -> asyncio.subprocess.Process:
+    """``beehive run`` configured by variables only, as in a container, its JSON log lines on
+    stderr; the endpoint on a free port of the loopback interface."""
+    local = {"BEEHIVE_HOST": "127.0.0.1", "BEEHIVE_PORT": "0", "BEEHIVE_LOG_FORMAT": "json"}
+    return await asyncio.create_subprocess_exec(
+        str(BIN / "beehive"),
+        "run",
+        cwd=ROOT,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment(**(settings | local)),
+    )
 
 
 def container_settings(
@@ -34,7 +53,7 @@ def container_settings(
         "BEEHIVE_SERVICEBUS_NAMESPACE": "sb-example.servicebus.windows.net",
         "BEEHIVE_STORAGE_BLOB_ENDPOINT": ACCOUNT.format("blob"),
         "BEEHIVE_STORAGE_TABLE_ENDPOINT": ACCOUNT.format("table"),
-        "BEEHIVE_PORT": "0",  # 8080 in Azure; any free port here
+        "BEEHIVE_PORT": "8080",
         "BEEHIVE_GRACE": str(grace),
         "BEEHIVE_LOG_FORMAT": "json",
         "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000000",
@@ -46,13 +65,7 @@ def container_settings(
 
 async def start_then_stop(settings: dict[str, str]) -> tuple[int, list[str]]:
     """Run the host until it is ready, then SIGTERM it: its exit code and log messages."""
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "beehive"),
-        "run",
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment(**settings, BEEHIVE_HOST="127.0.0.1"),
-    )
+    process = await beehive_run(**settings)
     assert process.stderr is not None
     messages: list[str] = []
     try:

@@ -8,8 +8,10 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 from types import ModuleType
 
+import pytest
 from packaging.requirements import Requirement
 
 from tests.deploy.conftest import BIN, ROOT
@@ -23,10 +25,12 @@ def instructions(name: str) -> list[str]:
     return [m.group(1).strip() for m in re.finditer(rf"^{name}\s+(.*)$", joined, re.MULTILINE)]
 
 
-def test_hadolint_finds_nothing_at_all() -> None:
+@pytest.mark.parametrize("directory", [ROOT, ROOT / "examples" / "azure-app"])
+def test_hadolint_finds_nothing_at_all(directory: Path) -> None:
+    """beehive's Dockerfile, and the application Dockerfile the Azure guide builds on it."""
     result = subprocess.run(
         [str(BIN / "hadolint"), "--failure-threshold", "style", "Dockerfile"],
-        cwd=ROOT,
+        cwd=directory,
         capture_output=True,
         text=True,
         timeout=60,

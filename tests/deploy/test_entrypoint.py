@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
 
 from tests.cli.http import get
-from tests.deploy.conftest import BIN, ROOT
+from tests.deploy.conftest import BIN
+from tests.deploy.hosting import beehive_run, environment
 
 DEADLINE = 20.0
-
-
-def environment(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEEHIVE_")}
-    return env | settings
 
 
 def test_run_help_from_the_console_script() -> None:
@@ -37,19 +32,10 @@ def test_run_help_from_the_console_script() -> None:
 
 
 async def test_a_short_run_on_memory_answers_probes_then_stops_on_sigterm() -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "beehive"),
-        "run",
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment(
-            BEEHIVE_MODULES="tests.example_app.actors",
-            BEEHIVE_CONTAINER="tests.example_app.services:Container",
-            BEEHIVE_HOST="127.0.0.1",
-            BEEHIVE_PORT="0",
-            BEEHIVE_GRACE="5",
-            BEEHIVE_LOG_FORMAT="json",
-        ),
+    process = await beehive_run(
+        BEEHIVE_MODULES="tests.example_app.actors",
+        BEEHIVE_CONTAINER="tests.example_app.services:Container",
+        BEEHIVE_GRACE="5",
     )
     assert process.stderr is not None
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,8 @@ import pytest
 
 from tests.deploy.conftest import BIN, ROOT
 from tests.deploy.context import Context, environment, lay_out, missing_sources
+from tests.deploy.hosting import environment as host_environment
 from tests.deploy.hosting import start_every_app
-from tests.deploy.test_entrypoint import environment as host_environment
 
 APP = ROOT / "examples" / "azure-app"
 IMAGE = (ROOT / "Dockerfile").read_text()
@@ -51,18 +50,6 @@ def test_an_application_image_builds_from_its_own_project() -> None:
     assert context.files() == sorted(
         ["requirements.txt", *(f"shop/{p.name}" for p in (APP / "shop").glob("*.py"))]
     )
-
-
-def test_the_application_dockerfile_is_hadolint_clean() -> None:
-    result = subprocess.run(
-        [str(BIN / "hadolint"), "--failure-threshold", "style", "Dockerfile"],
-        cwd=APP,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
 def test_the_application_image_adds_to_beehive_s_venv_under_its_pins() -> None:

@@ -15,27 +15,17 @@ import signal
 
 import pytest
 
-from tests.deploy.conftest import BIN, ROOT
-from tests.deploy.test_entrypoint import environment
+from tests.deploy.hosting import beehive_run
 
 DEADLINE = 20.0
 
 
 @pytest.mark.parametrize("phase", ["import", "resources"])
 async def test_sigterm_during_start_up_stops_the_host(phase: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "beehive"),
-        "run",
-        cwd=ROOT,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment(
-            SLOW_START=phase,
-            BEEHIVE_MODULES="tests.deploy.slow_start",
-            BEEHIVE_CONTAINER="tests.deploy.slow_start:Container",
-            BEEHIVE_HOST="127.0.0.1",
-            BEEHIVE_PORT="0",
-            BEEHIVE_LOG_FORMAT="json",
-        ),
+    process = await beehive_run(
+        SLOW_START=phase,
+        BEEHIVE_MODULES="tests.deploy.slow_start",
+        BEEHIVE_CONTAINER="tests.deploy.slow_start:Container",
     )
     assert process.stderr is not None
     try:
