@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
+from beehive._clock import monotonic
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
@@ -313,7 +313,7 @@ class Consumer:
         interval = descriptor.lease_seconds / 4
         while True:
             await asyncio.sleep(interval)
-            now = time.monotonic()
+            now = monotonic()
             due = [
                 message
                 for message, renewed in self._in_flight.items()
@@ -352,10 +352,10 @@ class Consumer:
                 settled(message, outcome)
         except Exception:
             logger.exception("%s: a middleware failed on a settled message", message.actor)
-        if logger.isEnabledFor(logging.INFO):
+        if logger.isEnabledFor(logging.DEBUG):  # one line per message: DEBUG only
             event = message.event
-            elapsed = time.monotonic() - message.leased_at
-            logger.info(
+            elapsed = monotonic() - message.leased_at
+            logger.debug(
                 "%s %s %s %s delivery=%d %.1fms",
                 self.descriptor.name,
                 outcome,

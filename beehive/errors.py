@@ -116,3 +116,12 @@ class LockNotAcquiredError(BeeHiveError):
 class LockLostError(BeeHiveError):
     """A lock held was lost (it expired, or another holder took it): the work it protected
     may have overlapped another holder's."""
+
+
+class UnexpectedDeadLetterError(BeeHiveError):
+    """A test harness saw the broker dead-letter a message that no actor asked to dead-letter
+    (a missing session id, too many deliveries)."""
+
+
+class UndeclaredEventError(BeeHiveError):
+    """An actor returned an event whose type it does not declare in ``emits``."""

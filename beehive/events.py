@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from beehive._clock import utcnow
 from beehive.errors import BadEventBody
 from beehive.versions import VERSION_PROPERTY, check_version, declared_version
 
@@ -17,10 +17,6 @@ M = TypeVar("M", bound=BaseModel)
 
 def _new_id() -> str:
     return str(uuid4())
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Event(BaseModel):
@@ -35,7 +31,7 @@ class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(default_factory=_new_id, min_length=1)
-    timestamp: AwareDatetime = Field(default_factory=_now)
+    timestamp: AwareDatetime = Field(default_factory=utcnow)
     event_type: str = Field(min_length=1)
     queue_name: str = Field(default="", description="destination topic or queue")
     body: str = ""

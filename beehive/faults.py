@@ -31,9 +31,10 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
+from beehive._clock import utcnow
 from beehive.errors import BrokerUnavailableError, LeaseLostError
 from beehive.events import Event
 from beehive.names import QueueName
@@ -229,7 +230,7 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
                 self._flusher = asyncio.get_running_loop().call_later(self.max_delay, self._flush)
             return None
         if self._chance(self.delay_rate, "delay"):
-            due = datetime.now(UTC) + timedelta(seconds=self._rng.uniform(0, self.max_delay))
+            due = utcnow() + timedelta(seconds=self._rng.uniform(0, self.max_delay))
             if event.enqueue_time is None or event.enqueue_time < due:
                 return event.evolve({"enqueue_time": due})
         return event

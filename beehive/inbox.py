@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from beehive._clock import utcnow
 from beehive.errors import ConcurrencyConflictError, KeyAlreadyExistsError, NotFoundError
 from beehive.events import Event
 from beehive.stores._names import check_name
@@ -70,10 +71,6 @@ class InboxRecord(BaseModel):
     last_modified: AwareDatetime | None = None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Inbox:
     """Records of what idempotent actors did, per (actor name, event id), in a collection store.
 
@@ -88,7 +85,7 @@ class Inbox:
         *,
         retention: timedelta = DEFAULT_RETENTION,
         purge_every: timedelta | None = DEFAULT_PURGE_EVERY,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if retention <= timedelta(0):
             raise ValueError(f"retention must be positive, got {retention}")

@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from beehive._clock import utcnow
 from beehive.errors import KeyAlreadyExistsError
 from beehive.stores.base import KeyedListStore
 
@@ -69,10 +70,6 @@ class JournalEntry(BaseModel):
     seconds: float
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
@@ -94,7 +91,7 @@ class Journal:
         flush_every: float = 1.0,
         flush_size: int = 500,
         max_pending: int = 50_000,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if store.item_type is not JournalEntry:
             raise TypeError(

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 FORMATS = ("text", "json")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+AZURE_HTTP = "azure.core.pipeline.policies.http_logging_policy"
+"""The Azure SDK's logger of every HTTP request and response: shown at DEBUG only."""
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 # Attributes every LogRecord has: anything else on a record came from ``extra``.
@@ -43,19 +46,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def check_level(name: str) -> str:
+    """A log level's name, checked (any case): one of ``LEVELS``."""
+    if name.upper() not in LEVELS:
+        raise ValueError(
+            f"unknown log level {name!r}; choose one of {', '.join(x.lower() for x in LEVELS)}"
+        )
+    return name.upper()
+
+
 def configure(
     format: str = "text", level: str | int = "INFO", stream: TextIO | None = None
 ) -> None:
     """Send every log record at ``level`` and above to ``stream`` (stderr) in ``format``.
 
-    Replaces the root logger's handlers, so calling it twice does not double the output.
+    Replaces the root logger's handlers, so calling it twice does not double the output. The
+    Azure SDK's line per HTTP request shows only at DEBUG.
     """
     if format not in FORMATS:
         raise ValueError(f"unknown log format {format!r}; choose one of {', '.join(FORMATS)}")
+    chosen: int = logging.getLevelName(check_level(level)) if isinstance(level, str) else level
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in root.handlers[:]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper() if isinstance(level, str) else level)
+    root.setLevel(chosen)
+    quiet_http = chosen > logging.DEBUG
+    logging.getLogger(AZURE_HTTP).setLevel(logging.WARNING if quiet_http else logging.NOTSET)

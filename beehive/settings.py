@@ -172,6 +172,9 @@ class Settings(_Sourced):
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(_upper)] = (
         Field("INFO", description="the least severe level logged")
     )
+    reload: bool = Field(
+        False, description="restart the host when the app's files change (development only)"
+    )
     # the event journal's storage
     storage_connection_string: SecretStr | None = Field(
         None, description="Azure Storage connection string of the event journal (a secret)"

@@ -102,7 +102,7 @@ async def test_failures_are_retried_with_backoff_then_succeed() -> None:
     assert Flaky.attempts == [1, 2, 3]
     stats = hive.host.stats()["Flaky@Job-Work"]
     assert (stats.retried, stats.succeeded, stats.dead_lettered) == (2, 1, 0)
-    assert await hive.dead_letters("Job-Work") == []
+    assert hive.dead_letters("Job-Work") == []
 
 
 async def test_backoff_spaces_retries() -> None:
@@ -137,7 +137,7 @@ async def test_poison_message_is_dead_lettered_after_max_deliveries_while_others
         await hive.wait_idle()
 
     assert sorted(Poison.processed) == list(range(1, 20))
-    (dead,) = await hive.dead_letters("Job-Work")
+    (dead,) = hive.dead_letters("Job-Work")
     assert dead.body_as(Job).n == 0
     assert dead.delivery_count == 3
     reason = dead.properties["dead_letter_reason"]
@@ -152,7 +152,7 @@ async def test_malformed_body_is_dead_lettered_on_first_delivery() -> None:
         await hive.publish(Event(event_type="Job", body='{"n": "seven"}'))
         await hive.wait_idle()
 
-    (dead,) = await hive.dead_letters("Job-Work")
+    (dead,) = hive.dead_letters("Job-Work")
     assert dead.delivery_count == 1
     assert "BadEventBody" in str(dead.properties["dead_letter_reason"])
     assert "n: Input should be a valid integer" in str(dead.properties["dead_letter_reason"])
@@ -172,7 +172,7 @@ async def test_actors_can_ask_for_dead_letter_or_retry(caplog: pytest.LogCapture
         await hive.publish(Event(Job(n=1)), Event(Job(n=2)))
         await hive.wait_idle()
 
-    (dead,) = await hive.dead_letters("Job-Work")
+    (dead,) = hive.dead_letters("Job-Work")
     assert "order 1 is on the block list" in str(dead.properties["dead_letter_reason"])
     stats = hive.host.stats()["Deliberate@Job-Work"]
     assert (stats.retried, stats.succeeded, stats.dead_lettered) == (1, 1, 1)
@@ -191,7 +191,7 @@ async def test_returning_something_else_than_events_fails_with_a_clear_error() -
         await hive.publish(Event(Job(n=1)))
         await hive.wait_idle()
 
-    (dead,) = await hive.dead_letters("Job-Work")
+    (dead,) = hive.dead_letters("Job-Work")
     assert "must return a list of Event" in str(dead.properties["dead_letter_reason"])
 
 
@@ -418,13 +418,14 @@ async def test_pulse_publishes_empty_events_on_an_interval() -> None:
 async def test_each_outcome_is_logged_with_structured_fields(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="beehive.host")
+    caplog.set_level(logging.DEBUG, logger="beehive.host")
     async with ActorHarness([descriptor(Steady, emits=["OrderShipped"])]) as hive:
         job = Event(Job(n=1))
         await hive.publish(job)
         await hive.wait_idle()
 
     (record,) = [r for r in caplog.records if getattr(r, "event_id", None) == job.id]
+    assert record.levelno == logging.DEBUG
     assert record.__dict__["actor"] == "Steady@Job-Work"
     assert record.__dict__["outcome"] == "succeeded"
     assert record.__dict__["delivery_count"] == 1
@@ -684,3 +685,24 @@ async def test_an_idempotent_actor_that_returns_nothing_runs_once_and_is_closed_
     stats = hive.host.stats()["Quiet@Job-Work"]
     assert (stats.succeeded, stats.duplicates) == (1, 1)
     assert hive.published() == [job, job]  # only the test's publications
+
+
+class Refusing:
+    async def process(self, event: Event) -> list[Event]:
+        raise DeadLetter("refused")
+
+
+async def test_at_info_a_success_logs_nothing_and_a_dead_letter_one_entry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    ok, refused = Event(Job(n=1)), Event(Job(n=2), queue_name="Refused")
+    descriptors = [descriptor(Steady, emits=["OrderShipped"]), descriptor(Refusing, "Refused")]
+    async with ActorHarness(descriptors) as hive:
+        await hive.publish(ok, refused)
+        await hive.wait_idle()
+
+    assert not [r for r in caplog.records if ok.id in r.getMessage()]
+    (entry,) = [r for r in caplog.records if refused.id in r.getMessage()]
+    assert entry.levelno == logging.ERROR
+    assert "Refusing@Refused raised DeadLetter: refused" in entry.getMessage()

@@ -127,7 +127,7 @@ async def test_the_host_upcasts_before_the_actor_and_dead_letters_future_version
     ) as hive:
         await hive.publish(V1, V2, V3, future)
         await hive.wait_idle()
-        dead = await hive.dead_letters("OrderPlaced-Billing")
+        dead = hive.dead_letters("OrderPlaced-Billing")
 
     assert sorted(o.order_id for o in BillingActor.seen) == ["o-1", "o-2", "o-3"]
     assert [e.id for e in dead] == [future.id]
@@ -143,7 +143,7 @@ async def test_without_upcasters_an_older_event_is_dead_lettered_with_the_remedy
     async with ActorHarness(discover(BillingActor), raise_errors=False) as hive:
         await hive.publish(V1)
         await hive.wait_idle()
-        dead = await hive.dead_letters("OrderPlaced-Billing")
+        dead = hive.dead_letters("OrderPlaced-Billing")
 
     assert BillingActor.seen == []
     assert "register upcasters for it" in str(dead[0].properties["dead_letter_reason"])

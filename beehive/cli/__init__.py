@@ -4,19 +4,24 @@ the network, publish it as ``asyncapi``, guard its events' ``schema``.
 
 Every option can also be set with a ``BEEHIVE_...`` environment variable (see ``--help``), so
 a container image needs no arguments beyond the modules (or ``BEEHIVE_MODULES``).
+
+Every path ends in one line on stderr, never a traceback, and one of these exit codes:
+0 done; 1 the command ran and failed (the host could not start, nothing found, an unexpected
+error); 2 a usage or configuration error; 130 interrupted (Ctrl-C); 141 the output was closed
+early (a broken pipe, as in ``beehive dlq ... | head``).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from beehive.cli import asyncapi, check, dlq, graph, run, schema, send, topology, trace
-from beehive.cli._common import CommandError, resolve
+from beehive.cli._common import CommandError, Parser, ends_cleanly, fail, resolve
 
-__all__ = ["main", "parse", "parser"]
+__all__ = ["execute", "main", "parse", "parser"]
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {
     "run": ("run the actor host until SIGTERM or SIGINT", run.configure, run.main),
@@ -67,9 +72,7 @@ def _version() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="beehive", description="Reactive cloud actors: run, inspect and draw them."
-    )
+    root = Parser(prog="beehive", description="Reactive cloud actors: run, inspect and draw them.")
     root.add_argument("--version", action="version", version=f"beehive {_version()}")
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (summary, configure, command) in COMMANDS.items():
@@ -88,11 +91,27 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a usage or configuration error)."""
+    """Run the command line; returns the exit code (see the module's documentation)."""
     try:
         args = parse(argv)
+    except CommandError as error:
+        return fail("beehive", str(error), 2)
+    return execute(args)
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Run the command ``args`` chose; every failure becomes one line and an exit code."""
+    return ends_cleanly("beehive", lambda: _handle(args))
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
         code: int = args.handler(args)
     except CommandError as error:
-        print(f"beehive: error: {error}", file=sys.stderr)
-        return 2
+        return fail("beehive", str(error), 2)
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as error:
+        logging.getLogger("beehive.cli").debug("unexpected error", exc_info=error)
+        return fail("beehive", f"unexpected {type(error).__name__}: {error}", 1)
     return code

@@ -8,10 +8,12 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import sysconfig
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -26,6 +28,36 @@ ENV_PREFIX = "BEEHIVE_"
 
 class CommandError(BeeHiveError):
     """A mistake in how a command was called or configured: one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def fail(prog: str, message: str, code: int) -> int:
+    """Say what went wrong in one line on stderr (a message of several lines is joined);
+    returns ``code``."""
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"{prog}: error: {line}", file=sys.stderr)
+    return code
+
+
+def ends_cleanly(prog: str, run: Callable[[], int]) -> int:
+    """``run()``, with Ctrl-C (exit code 130) and a closed output (a broken pipe, as in
+    ``... | head``: exit code 141) ending in one line instead of a traceback."""
+    try:
+        code = run()
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except KeyboardInterrupt:
+        return fail(prog, "interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away: send what is still buffered nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return fail(prog, "the output was closed before the end (broken pipe)", 141)
+    return code
 
 
 def env_name(option: str) -> str:
@@ -185,12 +217,40 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def import_module(name: str) -> Any:
-    """Import a user module; any failure is a CommandError naming the module and the cause."""
+    """Import a user module; any failure is a CommandError naming the module, the cause and
+    where in the user's code it happened."""
     try:
         return importlib.import_module(name)
     except Exception as error:
         cause = f"{type(error).__name__}: {error}"
-        raise CommandError(f"cannot import {name!r}: {cause}") from None
+        where = origin(error)
+        raise CommandError(
+            f"cannot import {name!r}: {cause}" + (f" ({where})" if where else "")
+        ) from None
+
+
+_NOT_THE_USERS = (
+    *{
+        str(Path(path).resolve())
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_paths().get(key))
+    },
+    str(Path(__file__).resolve().parents[1]),  # beehive itself
+)
+
+
+def origin(error: BaseException) -> str | None:
+    """``file, line N`` of the user's code where ``error`` arose: the innermost frame outside
+    Python's, the installed libraries' and beehive's own files (or where a SyntaxError is)."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{error.filename}, line {error.lineno}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith("<")
+        and not str(Path(frame.filename).resolve()).startswith(_NOT_THE_USERS)
+    ]
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else None
 
 
 def _matches(descriptor: ActorDescriptor, names: set[str]) -> bool:

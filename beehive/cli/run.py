@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from beehive.inbox import Inbox
 from beehive.journal import Journal
 from beehive.middleware.base import Middleware
 from beehive.queues.base import QueueOperator
+from beehive.queues.memory import InMemoryQueueOperator
 from beehive.versions import find_upcasters
 from beehive.web import Server, endpoint
 
@@ -117,7 +119,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the otel extra",
     )
     add_option(parser, "--log-format", help=f"one of {', '.join(logs.FORMATS)}")
-    add_option(parser, "--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    add_option(
+        parser,
+        "--log-level",
+        help="DEBUG, INFO, WARNING or ERROR: INFO tells what happened (starts, stops, retries, "
+        "dead letters, a summary at stop), DEBUG adds a line per message and the Azure SDK's "
+        "HTTP requests",
+    )
+    add_flag(
+        parser,
+        "--reload",
+        help="for development only: restart the host whenever a .py or .toml file under "
+        "--app-dir changes (needs the reload extra)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -127,6 +141,10 @@ def main(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     if args.grace < 0 or args.poll_wait <= 0:
         raise CommandError("--grace cannot be negative and --poll-wait must be positive")
+    if args.reload:
+        from beehive.cli._reload import serve_reloading
+
+        return serve_reloading(args)
     # As PID 1 in a container, a signal with no handler is ignored: until serve() installs its
     # own, SIGTERM (importing the actors, building the container, initialising its resources)
     # would wait for SIGKILL.
@@ -228,6 +246,7 @@ async def _serve(
             await stopping.wait()
         logger.info("stopping, waiting up to %gs for messages in flight", args.grace)
         await host.stop(args.grace)
+        report(host, operator)
     finally:
         for signum in SIGNALS:
             loop.remove_signal_handler(signum)
@@ -240,6 +259,35 @@ async def _serve(
             await asyncio.to_thread(exporting.provider.shutdown)  # sends what is buffered
     logger.info("stopped")
     return 0
+
+
+def report(host: ActorHost, operator: QueueOperator) -> None:
+    """What the host did, in one line; and, on the memory backend, what stopping loses."""
+    totals = Counter[str]()
+    for stats in host.stats().values():
+        totals.update(
+            received=stats.received,
+            succeeded=stats.succeeded,
+            retried=stats.retried,
+            dead_lettered=stats.dead_lettered,
+        )
+    logger.info(
+        "handled %d messages: %d succeeded, %d retried, %d dead-lettered",
+        totals["received"],
+        totals["succeeded"],
+        totals["retried"],
+        totals["dead_lettered"],
+        extra=dict(totals),
+    )
+    lost = operator.pending if isinstance(operator, InMemoryQueueOperator) else 0
+    if lost:
+        logger.warning(
+            "%d queued %s lost: the in-memory broker keeps nothing when it stops "
+            "(run on rabbitmq or servicebus to keep them)",
+            lost,
+            "message is" if lost == 1 else "messages are",
+            extra={"lost": lost},
+        )
 
 
 def dashboard_for(host: ActorHost, token: str | None) -> Dashboard:

@@ -23,12 +23,12 @@ run in the order given, the first outermost (``settled`` in reverse order, like 
 
 from __future__ import annotations
 
-import time
 from abc import ABC
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from beehive._clock import monotonic
 from beehive.actors import ActorDescriptor
 from beehive.events import Event
 
@@ -64,7 +64,7 @@ class Message:
 
     ``event`` is the leased event (settle that very object), ``descriptor`` the actor's
     descriptor, ``actor`` its name (``ActorClass@source``), ``leased_at`` when the host
-    leased it (``time.monotonic()``). The host sets ``outcome`` once it has settled the
+    leased it (beehive's monotonic clock). The host sets ``outcome`` once it has settled the
     message. ``duplicate`` is set by a ``process`` middleware that found the work done
     before (the inbox): the message then ends :attr:`Outcome.DUPLICATE`.
     """
@@ -75,7 +75,7 @@ class Message:
         self.event = event
         self.descriptor = descriptor
         self.actor = descriptor.name if actor is None else actor
-        self.leased_at = time.monotonic()
+        self.leased_at = monotonic()
         self.duplicate = False
         self.outcome: Outcome | None = None
 

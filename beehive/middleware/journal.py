@@ -9,11 +9,11 @@ pipeline never waits for the store.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
+from beehive._clock import monotonic
 from beehive.journal import Journal, JournalEntry
 from beehive.middleware.base import Message, Middleware, Outcome
 
@@ -37,7 +37,7 @@ class Journaling(Middleware):
 
     def settled(self, message: Message, outcome: Outcome) -> None:
         event = message.event
-        seconds = time.monotonic() - message.leased_at
+        seconds = monotonic() - message.leased_at
         self.journal.record(
             JournalEntry.model_construct(  # trusted values: skip validation on the hot path
                 id=uuid4().hex,

@@ -7,9 +7,9 @@ the dashboard read them.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
+from beehive._clock import monotonic
 from beehive.middleware.base import Message, Middleware, Outcome
 from beehive.stats import ActorStats, Counters
 
@@ -42,7 +42,7 @@ class Statistics(Middleware):
     def settled(self, message: Message, outcome: Outcome) -> None:
         counters = self._counters[message.actor]
         counters.in_flight -= 1
-        counters.observe(time.monotonic() - message.leased_at)
+        counters.observe(monotonic() - message.leased_at)
         if outcome is SUCCEEDED:
             counters.succeeded += 1
         elif outcome is Outcome.DUPLICATE:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from beehive._clock import utcnow
 from beehive.events import Event
 from beehive.queues.base import REPLAY_COUNT, DeadLetterInfo
 
@@ -12,7 +13,7 @@ from beehive.queues.base import REPLAY_COUNT, DeadLetterInfo
 def summary(event: Event, now: datetime | None = None) -> dict[str, Any]:
     """A dead letter as tools show it: its metadata read from properties of their own."""
     info = DeadLetterInfo.of(event)
-    age = ((now or datetime.now(UTC)) - event.timestamp).total_seconds()
+    age = ((now or utcnow()) - event.timestamp).total_seconds()
     return {
         "id": event.id,
         "event_type": event.event_type,

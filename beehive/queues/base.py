@@ -20,10 +20,11 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self
 
+from beehive._clock import utcnow
 from beehive.errors import BeeHiveError, LeaseLostError, QueueNotFoundError
 from beehive.events import Event, PropertyValue
 from beehive.names import QueueName
@@ -141,7 +142,7 @@ class DeadLetterInfo:
         error_type: str | None = None,
     ) -> DeadLetterInfo:
         """Metadata for a message dead-lettered now (by the host, or by the broker itself)."""
-        return cls(reason, description, actor, error_type, delivery_count, datetime.now(UTC))
+        return cls(reason, description, actor, error_type, delivery_count, utcnow())
 
     def properties(self) -> dict[str, PropertyValue]:
         """The event properties that carry this metadata (those that are set)."""
@@ -176,7 +177,7 @@ def replayed(event: Event, now: datetime | None = None) -> Event:
     }
     count = properties.get(REPLAY_COUNT, 0)
     properties[REPLAY_COUNT] = (count if isinstance(count, int) else 0) + 1
-    properties[REPLAYED_AT] = (now or datetime.now(UTC)).isoformat()
+    properties[REPLAYED_AT] = (now or utcnow()).isoformat()
     return event.evolve({"properties": properties, "delivery_count": 0})
 
 

@@ -12,8 +12,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from beehive._clock import utcnow
 from beehive.errors import QueueConflictError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
@@ -183,7 +184,7 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
             raise no_destination(event, name)
         delay = 0.0
         if event.enqueue_time is not None:
-            delay = (event.enqueue_time - datetime.now(UTC)).total_seconds()
+            delay = (event.enqueue_time - utcnow()).total_seconds()
         for queue in targets:
             self._accept(queue, _Message(event), delay)
 
@@ -277,17 +278,24 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
 
     def _bury(self, queue: _Queue, message: _Message, info: DeadLetterInfo, *, held: bool) -> None:
         """Dead-letter a message; ``held`` when it was taken from the queue (its session too)."""
-        queue.dead.append(info.stamp(message.event))
+        dead = info.stamp(message.event)
+        queue.dead.append(dead)
+        self.dead_lettered(queue.name, dead)
         if held:
             queue.lineup.release(message)
         self._discard(1)
-        logger.warning(
+        logger.log(
+            # The host logs what it dead-letters (info.actor): one entry tells each dead letter.
+            logging.DEBUG if info.actor else logging.WARNING,
             "dead-lettered event %s %s in %s: %s",
             message.event.event_type,
             message.event.id,
             queue.name,
             info.reason,
         )
+
+    def dead_lettered(self, queue: QueueName, event: Event) -> None:
+        """Called with each dead letter as it is stored, whoever made it (a hook for tests)."""
 
     async def _renew(self, handle: _Lease) -> None:
         handle.expires_at = asyncio.get_running_loop().time() + handle.queue.settings.lease_seconds
@@ -346,6 +354,11 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
     @property
     def is_idle(self) -> bool:
         return self._live == 0
+
+    @property
+    def pending(self) -> int:
+        """Messages still ready, scheduled or leased (lost when the process ends)."""
+        return self._live
 
     async def _close(self) -> None:
         for timer in self._timers:

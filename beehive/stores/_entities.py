@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from beehive._clock import utcnow
 from beehive.errors import ConcurrencyConflictError
 
 EntityT = TypeVar("EntityT", bound=BaseModel)
@@ -37,7 +38,7 @@ def is_concurrency_aware(entity_type: type[BaseModel]) -> bool:
 
 def new_version() -> tuple[str, datetime]:
     """A fresh etag and modification time for a write."""
-    return uuid.uuid4().hex, datetime.now(UTC)
+    return uuid.uuid4().hex, utcnow()
 
 
 def conflict(

@@ -24,7 +24,6 @@ import inspect
 import logging
 import random
 import re
-import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -33,6 +32,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Generic
 
+from beehive._clock import monotonic
 from beehive.errors import (
     ConcurrencyConflictError,
     KeyAlreadyExistsError,
@@ -512,7 +512,7 @@ class LockStore(ABC):
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_interval: float = 0.25,
     ) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from beehive._clock import monotonic, utcnow
 from beehive.errors import (
     CounterUnderflowError,
     KeyAlreadyExistsError,
@@ -226,7 +225,7 @@ class InMemoryKeyValueStore(KeyValueStore):
         if if_none_match is not None and stored is not None and if_none_match in ("*", stored):
             raise conflict("the key-value store", "blob", key, None, stored)
         etag = uuid.uuid4().hex
-        self._blobs[key] = Blob(key, body, content_type, metadata, etag, datetime.now(UTC))
+        self._blobs[key] = Blob(key, body, content_type, metadata, etag, utcnow())
         return etag
 
     async def _delete(self, key: str, if_match: str | None) -> None:
@@ -263,7 +262,7 @@ class _Lease:
 class InMemoryLockStore(LockStore):
     """A :class:`~beehive.stores.LockStore` in a dict; waiters wake as soon as a lock is freed.
 
-    Expiry compares against ``clock`` (``time.monotonic`` unless given), so a test can move a
+    Expiry compares against ``clock`` (beehive's monotonic clock unless given), so a test can move a
     fake clock on instead of sleeping.
     """
 
@@ -272,7 +271,7 @@ class InMemoryLockStore(LockStore):
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_interval: float = 0.25,
     ) -> None:

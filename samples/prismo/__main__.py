@@ -1,7 +1,8 @@
 """``python -m samples.prismo``: run the shop and print what happened.
 
 Exits 0 when every invariant holds, 1 when one does not, 2 when the run cannot start (a
-missing setting, a broker or stores that are not there: one line on stderr says which).
+missing setting, a broker or stores that are not there: one line on stderr says which), 130
+when interrupted (Ctrl-C), 141 when its output is closed early (a broken pipe).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from beehive.cli._common import ends_cleanly
 from samples.prismo.backends import BROKERS, PRESETS, STORES, BackendUnavailable
 from samples.prismo.publish import Watched, publish_only
 from samples.prismo.run import run
@@ -128,4 +130,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ends_cleanly("prismo", main))

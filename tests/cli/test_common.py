@@ -68,7 +68,8 @@ def test_a_module_failing_at_import_names_the_cause_without_a_traceback(
     assert result.returncode == 2
     assert result.stderr == (
         "beehive: error: cannot import 'broken_actors': "
-        "ModuleNotFoundError: No module named 'nothing_here_at_all'\n"
+        "ModuleNotFoundError: No module named 'nothing_here_at_all' "
+        f"({broken}, line 1)\n"
     )
     assert "Traceback" not in result.stderr
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from beehive.logs import JsonFormatter, configure
+from beehive.logs import AZURE_HTTP, JsonFormatter, configure
 
 
 @pytest.fixture
@@ -85,3 +85,19 @@ def test_text_is_for_people() -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown log format 'xml'; choose one of text, json"):
         configure("xml")
+
+
+@pytest.mark.usefixtures("restore_root_logger")
+@pytest.mark.parametrize(("level", "shown"), [("info", False), ("warning", False), ("DEBUG", True)])
+def test_the_azure_sdks_http_lines_show_only_at_debug(level: str, shown: bool) -> None:
+    stream = io.StringIO()
+    configure("text", level, stream)
+
+    logging.getLogger(AZURE_HTTP).info("Request URL: 'https://x.table.core.windows.net/'")
+
+    assert ("Request URL" in stream.getvalue()) is shown
+
+
+def test_an_unknown_level_lists_the_levels() -> None:
+    with pytest.raises(ValueError, match="choose one of debug, info, warning, error"):
+        configure("text", "LOUD")

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dependency_injector import containers, providers
@@ -75,7 +76,11 @@ async def test_serves_until_sigterm_then_stops_gracefully(caplog: pytest.LogCapt
     ) in metrics
     assert code == 0
     messages = [r.getMessage() for r in caplog.records if r.name == "beehive.cli"]
-    assert messages[-2:] == ["stopping, waiting up to 30s for messages in flight", "stopped"]
+    assert messages[-3:] == [
+        "stopping, waiting up to 30s for messages in flight",
+        "handled 5 messages: 5 succeeded, 0 retried, 0 dead-lettered",
+        "stopped",
+    ]
 
 
 class Unreachable(InMemoryQueueOperator):
@@ -187,3 +192,24 @@ def test_idempotent_actors_take_the_container_inbox_elsewhere() -> None:
     container.inbox = providers.Object("not an inbox")
     with pytest.raises(CommandError, match="gave str, not an Inbox"):
         inbox_for(discover(LedgerActor), container, "servicebus")
+
+
+async def test_stopping_the_memory_backend_warns_of_the_messages_it_loses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    operator = InMemoryQueueOperator()
+    running = asyncio.create_task(
+        serve(run_args(), discover(APP), Container(), operator)  # type: ignore[arg-type]
+    )
+    await wait_for(await endpoint_port(caplog), "/readyz", 200)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    await operator.push(Event(OrderAccepted(order_id="o-1"), enqueue_time=later))
+
+    os.kill(os.getpid(), signal.SIGTERM)
+
+    assert await asyncio.wait_for(running, DEADLINE) == 0
+    (warning,) = [r for r in caplog.records if getattr(r, "lost", None)]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage().startswith(  # a copy for each of OrderAccepted's 2 subscribers
+        "2 queued messages are lost: the in-memory broker keeps nothing when it stops"
+    )

@@ -170,7 +170,7 @@ async def test_an_idempotent_actor_needs_an_inbox() -> None:
 async def test_a_redelivered_event_is_not_processed_again_and_its_events_go_out_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, "beehive.host")
+    caplog.set_level(logging.DEBUG, "beehive.host")  # a line per message
     ping = Event(event_type="Ping", body="1")
     faults = FaultyQueueOperator(RecordingQueueOperator(), duplicate_rate=1.0)
     async with ActorHost(faults, [echo(idempotent=True)], inbox=Inbox.in_memory()) as host:
@@ -197,7 +197,7 @@ async def test_one_read_and_one_write_per_message_and_none_for_other_actors() ->
     class Plain(Echo):
         pass
 
-    descriptors = [echo(idempotent=True), ActorDescriptor(Plain, "Ping-Plain")]
+    descriptors = [echo(idempotent=True), ActorDescriptor(Plain, "Ping-Plain", emits=("Echoed",))]
     async with ActorHarness(descriptors, inbox=Inbox(store)) as hive:
         await hive.publish(*(Event(event_type="Ping", body=str(i)) for i in range(50)))
         await hive.wait_idle()

@@ -333,7 +333,9 @@ class RabbitMQQueueOperator(QueueOperator):
         dead = encode(decoded.event, deliveries=why.delivery_count, dead=why)
         await self._link.publish("", dead_letter_queue(queue), dead)
         await ack(message)
-        logger.warning(
+        logger.log(
+            # The host logs what it dead-letters (why.actor): one entry tells each dead letter.
+            logging.DEBUG if why.actor else logging.WARNING,
             "dead-lettered event %s %s in %s: %s",
             decoded.event.event_type,
             decoded.event.id,

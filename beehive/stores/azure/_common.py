@@ -6,6 +6,7 @@ install.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -62,8 +63,13 @@ def owned_credential(
 def from_connection_string(
     build: Callable[..., ClientT], connection_string: str, what: str, **options: Any
 ) -> ClientT:
-    """``build(connection_string)``, with an error that does not repeat the string (or its key)."""
+    """``build(connection_string)``, with an error that does not repeat the string (or its key).
+
+    The SDK accepts a key that is not base64 and fails only when it signs the first request;
+    it is refused here instead.
+    """
     try:
+        _check_key(connection_string)
         return build(connection_string, **options)
     except (ValueError, TypeError, KeyError, AttributeError):
         raise ValueError(
@@ -71,6 +77,13 @@ def from_connection_string(
             "DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=... "
             "or explicit ...Endpoint= entries"
         ) from None
+
+
+def _check_key(connection_string: str) -> None:
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "accountkey":
+            base64.b64decode(value.strip(), validate=True)  # binascii.Error is a ValueError
 
 
 def error_code(error: HttpResponseError) -> str:
