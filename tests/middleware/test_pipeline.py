@@ -237,7 +237,7 @@ async def test_a_middleware_that_rejects_dead_letters_with_its_reason() -> None:
         await hive.wait_idle()
 
     assert [e.body_as(Job).n for e in hive.published("Done")] == [1]
-    (dead,) = await hive.dead_letters("Job-Echo")
+    (dead,) = hive.dead_letters("Job-Echo")
     assert dead.body_as(Job).n == 2
     assert dead.delivery_count == 1  # rejected at once, not retried
     assert "unknown tenant 'initech'" in str(dead.properties["dead_letter_reason"])
