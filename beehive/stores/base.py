@@ -12,8 +12,13 @@ The public methods here validate their arguments once, for every backend, and ca
 abstract hooks (``_get``, ``_insert``...) that backends implement. Names follow one rule
 everywhere (see :mod:`beehive.stores._names`): any ``str`` of 1 to 255 characters except lone
 surrogates; backends escape what they cannot store. A missing entity, item or blob raises
-:class:`~beehive.errors.NotFoundError`; deleting or removing what is missing is a no-op, so a
-retried actor does not fail on its own earlier success.
+:class:`~beehive.errors.NotFoundError`.
+
+Deleting or removing what is missing is a no-op, with or without a version: a delete asks for
+the thing to be gone, and gone it is, so a retried actor does not fail on its own earlier
+delete, nor two deleters on each other. A delete that names a version (an entity's ``etag``,
+``if_match``) raises :class:`~beehive.errors.ConcurrencyConflictError` only when the thing is
+there at another version: someone changed it since it was read.
 """
 
 from __future__ import annotations
@@ -449,7 +454,7 @@ class KeyValueStore(ABC):
         )
 
     async def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete a blob; missing is a no-op unless ``if_match`` asked for a version."""
+        """Delete a blob (only at version ``if_match``, when given); missing is a no-op."""
         await self._delete(check_name("key", key), if_match)
 
     async def exists(self, key: str) -> bool:
@@ -485,6 +490,16 @@ class KeyValueStore(ABC):
 
     @abstractmethod
     def _keys(self, prefix: str) -> AsyncIterator[str]: ...
+
+
+async def collect_chunks(chunks: AsyncIterable[bytes]) -> bytes:
+    """A body given as chunks, in one piece, for backends that write it whole."""
+    parts: builtins.list[bytes] = []
+    async for chunk in chunks:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError(f"a body chunk must be bytes, not {type(chunk).__name__}")
+        parts.append(bytes(chunk))
+    return b"".join(parts)
 
 
 def _checked_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:

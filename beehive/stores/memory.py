@@ -31,6 +31,7 @@ from beehive.stores.base import (
     KeyValueStore,
     Lock,
     LockStore,
+    collect_chunks,
 )
 
 __all__ = [
@@ -71,8 +72,8 @@ class _Table:
 
     def delete(self, id: str, etag: str | None) -> None:
         current = self.records.get(id)
-        if etag is not None and (current is None or etag != current.etag):
-            raise conflict(self.where, self.what, id, etag, current.etag if current else None)
+        if current is not None and etag is not None and etag != current.etag:
+            raise conflict(self.where, self.what, id, etag, current.etag)
         self.records.pop(id, None)
 
     async def scan(self, codec: Codec[EntityT]) -> AsyncIterator[EntityT]:
@@ -216,7 +217,7 @@ class InMemoryKeyValueStore(KeyValueStore):
         if_none_match: str | None,
     ) -> str:
         if not isinstance(body, bytes):
-            body = await _collect(body)
+            body = await collect_chunks(body)
         # Checked after the body is in, with no await until the write: atomic among tasks.
         current = self._blobs.get(key)
         stored = current.etag if current else None
@@ -230,9 +231,8 @@ class InMemoryKeyValueStore(KeyValueStore):
 
     async def _delete(self, key: str, if_match: str | None) -> None:
         current = self._blobs.get(key)
-        if if_match is not None and (current is None or current.etag != if_match):
-            stored = current.etag if current else None
-            raise conflict("the key-value store", "blob", key, if_match, stored)
+        if current is not None and if_match is not None and current.etag != if_match:
+            raise conflict("the key-value store", "blob", key, if_match, current.etag)
         self._blobs.pop(key, None)
 
     async def _exists(self, key: str) -> bool:
@@ -242,15 +242,6 @@ class InMemoryKeyValueStore(KeyValueStore):
         for key in sorted(key for key in self._blobs if key.startswith(prefix)):
             if key in self._blobs:
                 yield key
-
-
-async def _collect(chunks: AsyncIterable[bytes]) -> bytes:
-    parts: builtins.list[bytes] = []
-    async for chunk in chunks:
-        if not isinstance(chunk, bytes | bytearray | memoryview):
-            raise TypeError(f"a body chunk must be bytes, not {type(chunk).__name__}")
-        parts.append(bytes(chunk))
-    return b"".join(parts)
 
 
 @dataclass(slots=True)

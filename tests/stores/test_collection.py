@@ -273,14 +273,28 @@ async def test_delete_of_a_stale_entity_raises_and_keeps_it(
     assert not await parked.exists("i-1")
 
 
-async def test_delete_of_an_entity_deleted_meanwhile_raises(
+async def test_delete_of_an_entity_deleted_meanwhile_is_a_no_op(
     parked: CollectionStore[ParkedItem],
 ) -> None:
     read = await parked.insert(ParkedItem(id="i-1"))
     await parked.delete("i-1")
 
+    await parked.delete(read)  # what it asked for is done: the entity is gone
+
+    assert not await parked.exists("i-1")
+
+
+async def test_delete_of_an_entity_replaced_meanwhile_raises(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    read = await parked.insert(ParkedItem(id="i-1"))
+    await parked.delete("i-1")
+    await parked.insert(ParkedItem(id="i-1", product_id="p-2"))
+
     with pytest.raises(ConcurrencyConflictError):
         await parked.delete(read)
+
+    assert (await parked.get("i-1")).product_id == "p-2"
 
 
 async def test_upsert_ignores_the_etag(parked: CollectionStore[ParkedItem]) -> None:

@@ -153,6 +153,17 @@ async def test_remove_of_a_stale_item_raises_and_keeps_it(
     assert await lists.item_exists(PARKED, "order-1", "p-1")
 
 
+async def test_remove_of_an_item_removed_meanwhile_is_a_no_op(
+    lists: KeyedListStore[ParkedItem],
+) -> None:
+    read = await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
+    await lists.remove_item(PARKED, "order-1", "p-1")
+
+    await lists.remove_item(PARKED, "order-1", read)
+
+    assert not await lists.item_exists(PARKED, "order-1", "p-1")
+
+
 async def test_a_key_exists_while_it_has_items(lists: KeyedListStore[ParkedItem]) -> None:
     await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
 

@@ -215,7 +215,9 @@ class AzureKeyValueStore(BlobBacked, KeyValueStore):
         try:
             await blob.delete_blob(etag=if_match, match_condition=MatchConditions.IfNotModified)
         except (ResourceModifiedError, ResourceNotFoundError):
-            raise conflict(self._where, "blob", key, if_match, await self._etag(blob)) from None
+            stored = await self._etag(blob)
+            if stored is not None:  # there, at another version; missing is a no-op
+                raise conflict(self._where, "blob", key, if_match, stored) from None
 
     async def _exists(self, key: str) -> bool:
         return bool(await self._blob(key).exists())

@@ -138,7 +138,8 @@ class Records(Generic[EntityT]):
             if error.status_code not in (404, 412):
                 raise
             stored = await self._stored_etag(place)
-            raise conflict(place.where, self.what, id, etag, stored) from None
+            if stored is not None:  # there, at another version; missing is a no-op
+                raise conflict(place.where, self.what, id, etag, stored) from None
 
     def _row(self, place: Place, entity: EntityT, id: str) -> tuple[str, dict[str, Any]]:
         json = entity.model_dump_json()
