@@ -183,10 +183,18 @@ class Settings(_Sourced):
         None, description="Table endpoint of the event journal, reached with a managed identity"
     )
     storage_table_prefix: str = Field("", description="prefix of the journal's table names")
+    postgres_dsn: SecretStr | None = Field(
+        None,
+        description="PostgreSQL DSN of the event journal, postgresql://user@host:5432/db "
+        "(a secret: it may hold a password)",
+    )
+    postgres_schema: str = Field(
+        "beehive", description="PostgreSQL schema of the stores' tables (journal, topology sql)"
+    )
     # output of the inspecting commands
     graph_format: Literal["mermaid", "dot"] = Field("mermaid", description="beehive graph's format")
     graph_output: str | None = Field(None, description="beehive graph's file (default: stdout)")
-    topology_format: Literal["table", "json", "bicep"] = Field(
+    topology_format: Literal["table", "json", "bicep", "sql"] = Field(
         "table", description="beehive topology's format"
     )
     topology_output: str | None = Field(

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.postgres import postgres  # noqa: F401 - the session fixture, for any test
+
 
 @pytest.fixture(autouse=True)
 def _restore_root_logging() -> Iterator[None]:

@@ -109,7 +109,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--journal",
         help="record every message handled in the event journal (for beehive trace and the "
         "dashboard's journey search): in the Azure tables BEEHIVE_STORAGE_CONNECTION_STRING or "
-        "BEEHIVE_STORAGE_TABLE_ENDPOINT names, else in memory on the memory backend",
+        "BEEHIVE_STORAGE_TABLE_ENDPOINT names, or the PostgreSQL database BEEHIVE_POSTGRES_DSN "
+        "names, else in memory on the memory backend",
     )
     add_flag(
         parser,
@@ -325,9 +326,10 @@ def tracing_for(environ: Mapping[str, str]) -> Exporting:
 
 
 def journal_for(backend: str, environ: Mapping[str, str]) -> Journal:
-    """The journal of ``beehive run --journal``: in the Azure tables the environment names
-    (shared by every replica, read by ``beehive trace``), else in memory on the memory backend."""
-    from beehive.cli.trace import CONNECTION_STRING, TABLE_ENDPOINT, journal_from
+    """The journal of ``beehive run --journal``: in the Azure tables or PostgreSQL database the
+    environment names (shared by every replica, read by ``beehive trace``), else in memory on
+    the memory backend."""
+    from beehive.cli.trace import WHERE_JOURNALS_ARE, journal_from
 
     journal = journal_from(environ, setting("storage_table_prefix", environ))
     if journal is not None:
@@ -335,8 +337,7 @@ def journal_for(backend: str, environ: Mapping[str, str]) -> Journal:
     if backend == "memory":
         return Journal.in_memory()
     raise CommandError(
-        f"--journal on {backend} needs a journal every replica shares: set "
-        f"{CONNECTION_STRING} or {TABLE_ENDPOINT}"
+        f"--journal on {backend} needs a journal every replica shares: set {WHERE_JOURNALS_ARE}"
     )
 
 

@@ -3,6 +3,9 @@
 ``--format bicep`` writes the ARM parameters file ``infra/bicep/main.bicep`` reads, so the
 deployed entities, the modules and container each app runs, its actors and its autoscaling
 rules always match the code (see :mod:`beehive.cli._groups` for how actors become apps).
+``--format sql`` writes the SQL that creates the PostgreSQL stores' schema and tables, for a
+DBA who creates them beforehand (the stores create them on first use otherwise); it needs no
+actor modules.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from beehive.cli._common import (
 from beehive.cli._groups import GROUPINGS, Group, groups, parse_group
 from beehive.limits import ServiceBusRules
 from beehive.names import QueueName
+from beehive.stores.postgres._schema import ddl
 
-FORMATS = ("table", "json", "bicep")
+FORMATS = ("table", "json", "bicep", "sql")
 PARAMETERS_SCHEMA = (
     "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
 )
@@ -243,7 +247,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser,
         "--format",
         env="BEEHIVE_TOPOLOGY_FORMAT",
-        help=f"output format: {', '.join(FORMATS)} (bicep: the infra/bicep parameters file)",
+        help=f"output format: {', '.join(FORMATS)} (bicep: the infra/bicep parameters file; "
+        "sql: the PostgreSQL stores' tables)",
+    )
+    add_option(
+        parser,
+        "--schema",
+        env="BEEHIVE_POSTGRES_SCHEMA",
+        help="the PostgreSQL schema of --format sql",
     )
     add_option(
         parser,
@@ -281,6 +292,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.format == "sql":
+        try:
+            write(ddl(args.schema), args.output)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        return 0
     descriptors = load_descriptors(args)
     deployment = None
     if args.format == "bicep":

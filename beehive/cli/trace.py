@@ -1,9 +1,11 @@
 """``beehive trace CORRELATION_ID``: one correlation's journey, from the event journal.
 
-The journal is read from the Azure Table storage a host writes it to (``beehive run
---journal``): ``BEEHIVE_STORAGE_CONNECTION_STRING``, or ``BEEHIVE_STORAGE_TABLE_ENDPOINT``
-with ``DefaultAzureCredential`` (a managed identity, or a developer's ``az login``). An
-in-memory journal lives and dies inside its host's process: see it on that host's dashboard.
+The journal is read from where a host writes it (``beehive run --journal``): Azure Table
+storage (``BEEHIVE_STORAGE_CONNECTION_STRING``, or ``BEEHIVE_STORAGE_TABLE_ENDPOINT`` with
+``DefaultAzureCredential``: a managed identity, or a developer's ``az login``), or PostgreSQL
+(``BEEHIVE_POSTGRES_DSN``, in the schema ``BEEHIVE_POSTGRES_SCHEMA``, ``beehive`` by default).
+An in-memory journal lives and dies inside its host's process: see it on that host's
+dashboard.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from beehive.journal import Journal, JournalEntry
 
 CONNECTION_STRING = f"{ENV_PREFIX}STORAGE_CONNECTION_STRING"
 TABLE_ENDPOINT = f"{ENV_PREFIX}STORAGE_TABLE_ENDPOINT"
+POSTGRES_DSN = f"{ENV_PREFIX}POSTGRES_DSN"
+POSTGRES_SCHEMA = f"{ENV_PREFIX}POSTGRES_SCHEMA"
+WHERE_JOURNALS_ARE = f"{CONNECTION_STRING} or {TABLE_ENDPOINT} (Azure), or {POSTGRES_DSN}"
 COLUMNS = ("time", "offset", "actor", "event type", "id", "outcome", "duration")
 
 
@@ -36,9 +41,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def journal_from(environ: Mapping[str, str], table_prefix: str = "") -> Journal | None:
-    """The journal in the Azure tables the environment names, or None when it names none."""
+    """The journal in the Azure tables or the PostgreSQL database the environment names, or
+    None when it names none."""
     connection = setting("storage_connection_string", environ)
     endpoint = setting("storage_table_endpoint", environ)
+    dsn = setting("postgres_dsn", environ)
+    if dsn and (connection or endpoint):
+        raise CommandError(
+            f"both Azure storage and {POSTGRES_DSN} are set: the journal is in one of them, "
+            "unset the other"
+        )
+    if dsn:
+        return _postgres_journal(dsn, setting("postgres_schema", environ))
     if not connection and not endpoint:
         return None
     try:
@@ -59,12 +73,25 @@ def journal_from(environ: Mapping[str, str], table_prefix: str = "") -> Journal 
     return Journal(store)
 
 
+def _postgres_journal(dsn: str, schema: str) -> Journal:
+    try:
+        from beehive.stores.postgres import PostgresKeyedListStore
+    except ImportError:
+        raise CommandError(
+            "the journal on PostgreSQL needs: pip install 'beehive-actors[postgres]'"
+        ) from None
+    try:
+        return Journal(PostgresKeyedListStore(dsn, JournalEntry, schema=schema))
+    except ValueError as error:
+        raise CommandError(f"{POSTGRES_DSN} or {POSTGRES_SCHEMA}: {error}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     journal = journal_from(os.environ, args.table_prefix)
     if journal is None:
         raise CommandError(
-            f"beehive trace reads the journal from Azure Table storage: set {CONNECTION_STRING} "
-            f"or {TABLE_ENDPOINT}. An in-memory journal (beehive run --journal on the memory "
+            f"beehive trace reads the journal from Azure Table storage or PostgreSQL: set "
+            f"{WHERE_JOURNALS_ARE}. An in-memory journal (beehive run --journal on the memory "
             "backend) lives only inside the host's process: search it on that host's dashboard"
         )
     entries = asyncio.run(_journey(journal, args.correlation_id))

@@ -246,3 +246,13 @@ def test_the_deployment_name_and_container_go_into_the_parameters(
     assert code == 0
     assert parameters["name"] == {"value": "shop1"}
     assert parameters["container"] == {"value": "tests.example_app.services:Container"}
+
+
+def test_sql_needs_no_modules_and_names_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topology", "--format", "sql", "--schema", 'shop "eu"']) == 0
+    sql = capsys.readouterr().out
+    assert 'CREATE SCHEMA IF NOT EXISTS "shop ""eu"""' in sql
+    assert sql.count("CREATE TABLE IF NOT EXISTS") == 6
+
+    assert main(["topology", "--format", "sql", "--schema", "x" * 64]) == 2
+    assert "63 bytes" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 
 import pytest
@@ -18,6 +19,7 @@ from beehive.web import endpoint
 from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture
 from tests.dashboard.test_api import client_of, get_json
 from tests.journal.test_journal import DESCRIPTORS
+from tests.postgres import fresh_schema
 
 
 async def test_trace_prints_a_journey_from_azure_tables(
@@ -69,16 +71,49 @@ async def test_trace_prints_a_journey_from_azure_tables(
     assert "no journal entries for 'order-0'" in capsys.readouterr().err
 
 
+async def test_trace_prints_a_journey_from_postgresql(
+    postgres: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with fresh_schema(postgres) as schema:
+        monkeypatch.setenv("BEEHIVE_POSTGRES_DSN", postgres)
+        monkeypatch.setenv("BEEHIVE_POSTGRES_SCHEMA", schema)
+        monkeypatch.delenv("BEEHIVE_STORAGE_CONNECTION_STRING", raising=False)
+        monkeypatch.delenv("BEEHIVE_STORAGE_TABLE_ENDPOINT", raising=False)
+        journal = journal_for("rabbitmq", os.environ)  # what beehive run --journal would use
+        operator = InMemoryQueueOperator()
+        async with ActorHost(operator, DESCRIPTORS, poll_wait=0.2, journal=journal):
+            await operator.push(Event(event_type="Start", body="{}", correlation_id="order-9"))
+            await operator.wait_idle(10)
+        await journal.store.close()  # type: ignore[attr-defined]
+
+        code = await asyncio.to_thread(main, ["trace", "order-9", "--json"])
+
+    outcomes = [json.loads(line)["outcome"] for line in capsys.readouterr().out.splitlines()]
+    assert (code, outcomes) == (0, ["succeeded", "retried", "succeeded", "dead-lettered"])
+
+
 def test_trace_without_a_shared_store_says_why(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("BEEHIVE_STORAGE_CONNECTION_STRING", raising=False)
     monkeypatch.delenv("BEEHIVE_STORAGE_TABLE_ENDPOINT", raising=False)
+    monkeypatch.delenv("BEEHIVE_POSTGRES_DSN", raising=False)
 
     assert main(["trace", "order-1"]) == 2
     error = capsys.readouterr().err
     assert "BEEHIVE_STORAGE_CONNECTION_STRING" in error
+    assert "BEEHIVE_POSTGRES_DSN" in error
     assert "in-memory journal" in error
+
+
+def test_trace_refuses_two_places_for_the_journal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BEEHIVE_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("BEEHIVE_POSTGRES_DSN", "postgresql://nobody@127.0.0.1:1/none")
+
+    assert main(["trace", "order-1"]) == 2
+    assert "unset the other" in capsys.readouterr().err
 
 
 def test_run_journal_is_in_memory_on_the_memory_backend_and_refused_elsewhere() -> None:

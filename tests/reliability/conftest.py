@@ -1,5 +1,6 @@
 """Backends for the reliability tests: queues in memory always, RabbitMQ when a broker answers;
-stores in memory and on Azurite (the ``backend`` fixture of the store contract suites).
+stores in memory, on Azurite and on PostgreSQL (the ``backend`` fixture of the store contract
+suites).
 
 The queue backends are the queue contract suite's (``tests/queues/conftest.py``), so a backend
 added there can be added here by name. Topic names are unique per test: brokers are shared.

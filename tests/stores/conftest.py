@@ -33,6 +33,7 @@ from beehive.stores import (
     LockStore,
 )
 from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture, for AzureBackend
+from tests.postgres import fresh_schema
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -260,7 +261,69 @@ class AzureBackend(Backend):
                     await blobs.get_container_client(name).delete_container()
 
 
-BACKENDS: dict[str, Backend] = {"memory": MemoryBackend(), "azure": AzureBackend()}
+class PostgresBackend(Backend):
+    """The machine's PostgreSQL: each store in a schema of its own, dropped on exit."""
+
+    dsn = ""  # set from the postgres fixture by ``backend``
+
+    @asynccontextmanager
+    async def collection(
+        self, entity_type: type[ModelT], *, name: str | None = None
+    ) -> AsyncIterator[CollectionStore[ModelT]]:
+        from beehive.stores.postgres import PostgresCollectionStore
+
+        async with fresh_schema(self.dsn) as schema:
+            store = PostgresCollectionStore(self.dsn, entity_type, name=name, schema=schema)
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def keyed_list(self, item_type: type[ModelT]) -> AsyncIterator[KeyedListStore[ModelT]]:
+        from beehive.stores.postgres import PostgresKeyedListStore
+
+        async with fresh_schema(self.dsn) as schema:
+            store = PostgresKeyedListStore(self.dsn, item_type, schema=schema)
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def counter(self) -> AsyncIterator[CounterStore]:
+        from beehive.stores.postgres import PostgresCounterStore
+
+        async with fresh_schema(self.dsn) as schema:
+            store = PostgresCounterStore(self.dsn, schema=schema)
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def key_value(self) -> AsyncIterator[KeyValueStore]:
+        from beehive.stores.postgres import PostgresKeyValueStore
+
+        async with fresh_schema(self.dsn) as schema:
+            store = PostgresKeyValueStore(self.dsn, schema=schema)
+            async with store:
+                yield store
+
+    def clock(self) -> Clock:
+        return RealClock()
+
+    @asynccontextmanager
+    async def lock(self, clock: Clock) -> AsyncIterator[LockStore]:
+        from beehive.stores.postgres import PostgresLockStore
+
+        async with fresh_schema(self.dsn) as schema:
+            store = PostgresLockStore(
+                self.dsn, schema=schema, clock=clock, sleep=clock.sleep, poll_interval=0.05
+            )
+            async with store:
+                yield store
+
+
+BACKENDS: dict[str, Backend] = {
+    "memory": MemoryBackend(),
+    "azure": AzureBackend(),
+    "postgres": PostgresBackend(),
+}
 
 
 @pytest.fixture(params=list(BACKENDS))
@@ -269,4 +332,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     if isinstance(chosen, AzureBackend):
         running: Azurite = request.getfixturevalue("azurite")
         chosen.connection_string = running.connection_string
+    if isinstance(chosen, PostgresBackend):
+        chosen.dsn = request.getfixturevalue("postgres")
     return chosen
