@@ -174,3 +174,26 @@ def test_the_extra_to_install_is_named_when_psycopg_is_missing() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert "pip install 'beehive-actors[postgres]'" in done.stderr
+
+
+async def test_a_call_cancelled_while_it_waits_for_a_connection_ends_cancelled(
+    postgres: str, schema: str
+) -> None:
+    # One connection for many callers: most wait in the pool, where Python 3.11's wait_for
+    # could swallow a cancellation racing a connection coming free (a journal's stop hung so).
+    pool = connection_pool(postgres, max_size=1)
+    async with pool:
+        counters = PostgresCounterStore(pool=pool, schema=schema)
+        await counters.increment("c", "warm")
+        for delay in range(30):
+            calls = [asyncio.create_task(counters.increment("c", "x")) for _ in range(5)]
+            await asyncio.sleep(delay / 2000)
+            for call in calls:
+                call.cancel()
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+            swallowed = [
+                call
+                for call, outcome in zip(calls, outcomes, strict=True)
+                if isinstance(outcome, int) and call.cancelling()
+            ]
+            assert not swallowed, "a cancelled call went on as if not cancelled"

@@ -115,12 +115,23 @@ class PostgresStore:
         """A pooled connection (a transaction of its own when the pool is not autocommit)."""
         if not self._ready:
             await self._set_up()
-        async with self._pool.connection() as connection:
+        async with self._pooled() as connection:
             if connection.autocommit:
                 yield connection
             else:
                 async with connection.transaction():
                     yield connection
+
+    @asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        task = asyncio.current_task()
+        cancelled_before = task.cancelling() if task is not None else 0
+        async with self._pool.connection() as connection:
+            if task is not None and task.cancelling() > cancelled_before:
+                # Python 3.11's asyncio.wait_for, with which psycopg-pool waits for a
+                # connection, can swallow a cancellation that races a connection coming free.
+                raise asyncio.CancelledError
+            yield connection
 
     async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
         """The rows one statement returns (none for a statement that returns none)."""
@@ -138,7 +149,7 @@ class PostgresStore:
                 return
             if self._owns_pool:
                 await self._pool.open()
-            async with self._pool.connection() as connection:
+            async with self._pooled() as connection:
                 if not await _tables_exist(connection, self._schema):
                     await _create_tables(connection, self._schema)
             self._ready = True
