@@ -37,6 +37,13 @@ class Retry(BeeHiveError):
         self.delay = delay.total_seconds() if isinstance(delay, timedelta) else delay
 
 
+class ClaimHeldError(Retry):
+    """Another copy of the event holds its exclusive claim (see :mod:`beehive.claims`).
+
+    A :class:`Retry`: the host abandons the message, which comes back after ``delay``.
+    """
+
+
 class EventTooLargeError(BeeHiveError, ValueError):
     """An event is larger than the broker accepts and no claim-check store was configured."""
 
