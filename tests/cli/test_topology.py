@@ -252,7 +252,7 @@ def test_sql_needs_no_modules_and_names_the_schema(capsys: pytest.CaptureFixture
     assert main(["topology", "--format", "sql", "--schema", 'shop "eu"']) == 0
     sql = capsys.readouterr().out
     assert 'CREATE SCHEMA IF NOT EXISTS "shop ""eu"""' in sql
-    assert sql.count("CREATE TABLE IF NOT EXISTS") == 6
+    assert sql.count("TABLE IF NOT EXISTS") == 6
 
     assert main(["topology", "--format", "sql", "--schema", "x" * 64]) == 2
     assert "63 bytes" in capsys.readouterr().err

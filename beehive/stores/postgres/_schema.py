@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS {schema}.blobs (
 ALTER TABLE {schema}.blobs ALTER COLUMN body SET STORAGE EXTERNAL;
 
 -- LockStore: a lease per resource; the holder's connection (pid and start) frees it early.
-CREATE TABLE IF NOT EXISTS {schema}.locks (
+-- UNLOGGED (no WAL, no fsync per write): a lease means nothing once the server restarts, since
+-- every holder's connection died with it, and a standby never needs them.
+CREATE UNLOGGED TABLE IF NOT EXISTS {schema}.locks (
     resource     text COLLATE "C" PRIMARY KEY,
     token        text NOT NULL,
     expires_at   timestamptz NOT NULL,
