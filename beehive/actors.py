@@ -62,12 +62,20 @@ class ActorDescriptor:
     idempotent: bool = False
     """Run at most once per event id: the host's inbox records what it published, and a
     redelivery re-publishes that instead of processing again (see :mod:`beehive.inbox`)."""
+    exclusive: bool = False
+    """With ``idempotent``: run one copy of an event at a time across every host, by claiming
+    it in the inbox's shared lock store first (see :mod:`beehive.claims`)."""
 
     def __post_init__(self) -> None:
         _check_actor_type(self.actor_type)
         QueueName(self.source)  # raises ValueError naming the bad name and the rule
         if self.parallelism < 1:
             raise ValueError(f"{self.name}: parallelism must be at least 1, got {self.parallelism}")
+        if self.exclusive and not self.idempotent:
+            raise ValueError(
+                f"{self.name}: exclusive=True needs idempotent=True (a claim guards the inbox "
+                "record that makes a copy skip an event already processed)"
+            )
         if self.max_lease_seconds < self.lease_seconds:
             raise ValueError(
                 f"{self.name}: max_lease_seconds ({self.max_lease_seconds}) must be at least "
@@ -122,12 +130,14 @@ def actor(
     sessions: bool = False,
     emits: Sequence[type[BaseModel] | str] = (),
     idempotent: bool = False,
+    exclusive: bool = False,
 ) -> Any:
     """Mark a class as a processor actor reading from ``source`` (``"Topic-Subscription"``).
 
     Stackable: each decoration is one descriptor, so one class can read several sources.
     ``emits`` names what the actor publishes, for topology and the event graph.
-    ``idempotent`` runs the actor at most once per event id, through the host's inbox.
+    ``idempotent`` runs the actor at most once per event id, through the host's inbox;
+    ``exclusive`` (with it) also keeps two hosts from running copies of one event at once.
     """
 
     def decorate(cls: C) -> C:
@@ -141,6 +151,7 @@ def actor(
             sessions=sessions,
             emits=tuple(_topic_name(e) for e in emits),
             idempotent=idempotent,
+            exclusive=exclusive,
         )
         # Decorators apply bottom-up: prepend, so the tuple reads in written order. Read the
         # class's own __dict__ so a subclass does not inherit its parent's descriptors.

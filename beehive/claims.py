@@ -17,7 +17,7 @@ delivered twice) both find no record yet, and both run. For an actor marked
   event: nothing is lost, and with the inbox nothing is done twice.
 
 Each processed message costs a lock's acquire and release on top of the inbox's read and write
-(``bench/claim_cost.py`` measures it per backend).
+(``bench/inbox_cost.py`` measures it per store backend).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Overrides are keyed by actor class name (every source of that class) or by descriptor name
 (``ActorClass@Topic-Subscription``, one source) and may set what
 :class:`beehive.settings.ActorSettings` lists: ``parallelism``, ``max_deliveries``,
-``lease_seconds``, ``max_lease_seconds``, ``enabled`` and ``idempotent``. A key that names
+``lease_seconds``, ``max_lease_seconds``, ``enabled``, ``idempotent`` and ``exclusive``. A key
+that names
 no actor is an error that lists the known ones.
 """
 

@@ -49,8 +49,9 @@ class ActorHost:
 
     - ``inbox`` makes the actors marked ``idempotent`` run at most once per event id
       (:class:`~beehive.middleware.Idempotency`, see :mod:`beehive.inbox`); while they run,
-      the host purges its expired records every ``inbox.purge_every``. Other actors never
-      touch it.
+      the host purges its expired records every ``inbox.purge_every``. Those also marked
+      ``exclusive`` first claim each event in ``inbox.claims`` (see :mod:`beehive.claims`).
+      Other actors never touch it.
     - ``tracing`` (a :class:`beehive.tracing.Tracing`, the ``otel`` extra) opens an
       OpenTelemetry span per message and carries the trace context in the events' properties.
     - ``journal`` (a :class:`~beehive.journal.Journal`) records every message handled, per
@@ -152,6 +153,13 @@ class ActorHost:
             raise ActorConfigurationError(
                 f"{', '.join(idempotent)} {'is' if len(idempotent) == 1 else 'are'} idempotent, "
                 "and the host has no inbox: pass ActorHost(..., inbox=Inbox(store))"
+            )
+        exclusive = [d.name for d in self._descriptors if d.exclusive]
+        if exclusive and (self.inbox is None or self.inbox.claims is None):
+            raise ActorConfigurationError(
+                f"{', '.join(exclusive)} {'is' if len(exclusive) == 1 else 'are'} exclusive, and "
+                "the host's inbox has no claims: pass Inbox(store, claims=Claims(lock_store)) "
+                "with a lock store every host shares"
             )
         factories = [actor_factory(d.actor_type, self._container) for d in self._descriptors]
         if self._upcasters is not None:

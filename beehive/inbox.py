@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from beehive._clock import utcnow
+from beehive.claims import Claims
 from beehive.errors import ConcurrencyConflictError, KeyAlreadyExistsError, NotFoundError
 from beehive.events import Event
 from beehive.stores._names import check_name
@@ -75,8 +76,10 @@ class Inbox:
     """Records of what idempotent actors did, per (actor name, event id), in a collection store.
 
     ``Inbox(InMemoryCollectionStore(InboxRecord))`` or ``Inbox.in_memory()`` for one process;
-    a durable store (Azure Tables) shared by every replica for effectively-once processing
-    across processes and crashes. ``clock`` is for tests.
+    a durable store (Azure Tables, PostgreSQL) shared by every replica for effectively-once
+    processing across processes and crashes. ``claims`` (:class:`~beehive.claims.Claims`, in a
+    lock store every replica shares) serves the actors marked ``exclusive``. ``clock`` is for
+    tests.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Inbox:
         *,
         retention: timedelta = DEFAULT_RETENTION,
         purge_every: timedelta | None = DEFAULT_PURGE_EVERY,
+        claims: Claims | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if retention <= timedelta(0):
@@ -99,13 +103,16 @@ class Inbox:
         self.store = store
         self.retention = retention
         self.purge_every = purge_every
+        self.claims = claims
         self._clock = clock
 
     @classmethod
     def in_memory(cls, **options: Any) -> Inbox:
-        """An inbox in an in-memory store: for one process (and tests), lost when it exits."""
+        """An inbox in an in-memory store, with in-memory claims: for one process (and tests),
+        lost when it exits."""
         from beehive.stores.memory import InMemoryCollectionStore
 
+        options.setdefault("claims", Claims.in_memory())
         return cls(InMemoryCollectionStore(InboxRecord, name="Inbox"), **options)
 
     @staticmethod

@@ -70,6 +70,9 @@ class ActorSettings(BaseModel):
     idempotent: bool | None = Field(
         None, description="run at most once per event id, through the host's inbox"
     )
+    exclusive: bool | None = Field(
+        None, description="with idempotent: one copy of an event at a time across hosts"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -1,13 +1,15 @@
-"""What the idempotent inbox costs per message: one read and one write, measured.
+"""What the idempotent inbox costs per message: one read and one write, and, for an exclusive
+actor, a claim (a lock taken and released) on top; measured on every store backend.
 
 Runs the same one-actor host (each event in, one event out) with the actor not idempotent,
-then idempotent with an in-memory inbox, then (when Azurite runs, or ``--azure`` gives a
-connection string) with an Azure Table inbox; prints messages per second, the per-message
-overhead and the ratio against no inbox. Azure runs are short: each message is two HTTP
-round trips.
+then idempotent, then idempotent and exclusive, with the inbox and its claims in memory, in
+Azure Table and Blob storage (when Azurite runs, or ``--azure`` gives a connection string) and
+in PostgreSQL (when ``--postgres``, default the local server, answers); prints messages per
+second, the per-message overhead and the ratio against no inbox. Azure and PostgreSQL runs are
+short: each message is several round trips.
 
-    .venv/bin/python bench/inbox_cost.py [--events 20000] [--azure-events 500]
-        [--azure "DefaultEndpointsProtocol=http;..."] [--workers 8]
+    .venv/bin/python bench/inbox_cost.py [--events 20000] [--store-events 500]
+        [--azure "DefaultEndpointsProtocol=http;..."] [--postgres postgresql://...] [--workers 8]
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from uuid import uuid4
 
 from beehive import ActorDescriptor, ActorHost, Event
+from beehive.claims import Claims
 from beehive.inbox import Inbox, InboxRecord
 from beehive.queues import InMemoryQueueOperator
 
@@ -37,11 +40,16 @@ class Echo:
         return [Event(event_type="Echoed", body=event.body)]
 
 
-async def run(events: int, workers: int, inbox: Inbox | None) -> float:
+async def run(events: int, workers: int, inbox: Inbox | None, exclusive: bool = False) -> float:
     """Seconds to process ``events`` events, once they are all queued."""
     operator = InMemoryQueueOperator()
     descriptor = ActorDescriptor(
-        Echo, "Ping-Echo", parallelism=workers, emits=("Echoed",), idempotent=inbox is not None
+        Echo,
+        "Ping-Echo",
+        parallelism=workers,
+        emits=("Echoed",),
+        idempotent=inbox is not None,
+        exclusive=exclusive,
     )
     async with ActorHost(operator, [descriptor], inbox=inbox, poll_wait=1) as host:
         await operator.push_batch(
@@ -104,10 +112,11 @@ def main() -> None:
     logging.getLogger("beehive.queues.memory").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--azure-events", type=int, default=500)
+    parser.add_argument("--store-events", type=int, default=500)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--azure", help="a Table storage connection string (else Azurite)")
+    parser.add_argument("--azure", help="a Storage connection string (else Azurite)")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
     print(
@@ -116,30 +125,79 @@ def main() -> None:
     bare = min(asyncio.run(run(args.events, args.workers, None)) for _ in range(args.repeat))
     baseline = bare / args.events * 1e6
     report("no inbox", args.events, bare, None)
-    memory = min(
-        asyncio.run(run(args.events, args.workers, Inbox.in_memory())) for _ in range(args.repeat)
-    )
-    report("in-memory inbox", args.events, memory, baseline)
+    for exclusive in (False, True):
+        memory = min(
+            asyncio.run(run(args.events, args.workers, Inbox.in_memory(), exclusive))
+            for _ in range(args.repeat)
+        )
+        report(f"in-memory inbox{EXCLUSIVE[exclusive]}", args.events, memory, baseline)
 
     with azurite() as emulator:
-        connection = args.azure or emulator
-        azure_cost(connection, args.azure_events, args.workers, baseline)
+        store_cost("Azure", azure_stores(args.azure or emulator), args, baseline)
+    store_cost("PostgreSQL", postgres_stores(args.postgres), args, baseline)
 
 
-def azure_cost(connection: str | None, events: int, workers: int, baseline: float) -> None:
-    if connection is None:
-        print("Azure Table inbox: skipped (no --azure and no Azurite installed)")
+EXCLUSIVE = {False: "", True: " + claims"}
+Stores = Callable[[], AbstractAsyncContextManager[Inbox]]
+
+
+def store_cost(name: str, stores: Stores | None, args: argparse.Namespace, baseline: float) -> None:
+    """The inbox, then the inbox and claims, in one backend's stores (fresh ones for each run)."""
+    if stores is None:
+        print(f"{name} inbox: skipped (no server answers)")
         return
-    from beehive.stores.azure import AzureCollectionStore
 
-    async def azure_run() -> float:
-        store = AzureCollectionStore.from_connection_string(
-            connection, InboxRecord, table_prefix=f"bench{uuid4().hex[:10]}"
+    async def measured(exclusive: bool) -> float:
+        async with stores() as inbox:
+            return await run(args.store_events, args.workers, inbox, exclusive)
+
+    for exclusive in (False, True):
+        seconds = asyncio.run(measured(exclusive))
+        report(f"{name} inbox{EXCLUSIVE[exclusive]}", args.store_events, seconds, baseline)
+
+
+def azure_stores(connection: str | None) -> Stores | None:
+    if connection is None:
+        return None
+    from beehive.stores.azure import AzureCollectionStore, AzureLockStore
+
+    @asynccontextmanager
+    async def stores() -> AsyncIterator[Inbox]:
+        prefix = f"bench{uuid4().hex[:10]}"
+        records = AzureCollectionStore.from_connection_string(
+            connection, InboxRecord, table_prefix=prefix
         )
-        async with store:
-            return await run(events, workers, Inbox(store))
+        locks = AzureLockStore.from_connection_string(
+            connection, container=prefix, poll_interval=0.05
+        )
+        async with records, locks:
+            yield Inbox(records, claims=Claims(locks))
 
-    report("Azure Table inbox", events, asyncio.run(azure_run()), baseline)
+    return stores
+
+
+def postgres_stores(dsn: str) -> Stores | None:
+    import psycopg
+
+    try:
+        psycopg.connect(dsn, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return None
+    from beehive.stores.postgres import PostgresCollectionStore, PostgresLockStore
+
+    @asynccontextmanager
+    async def stores() -> AsyncIterator[Inbox]:
+        schema = f"bench_{uuid4().hex[:10]}"
+        records = PostgresCollectionStore(dsn, InboxRecord, schema=schema)
+        locks = PostgresLockStore(dsn, schema=schema, poll_interval=0.05)
+        try:
+            async with records, locks:
+                yield Inbox(records, claims=Claims(locks))
+        finally:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as admin:
+                await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+
+    return stores
 
 
 if __name__ == "__main__":

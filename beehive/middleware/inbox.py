@@ -5,13 +5,16 @@ actor, for the descriptors marked ``idempotent`` only (other actors never touch 
 Per message it reads the record of (actor, event id): none, and the actor runs, its events
 are recorded, then published; one, and the actor does not run: the recorded events are
 published again on a redelivery (:func:`beehive.inbox.republish`) and the message ends
-:attr:`~beehive.middleware.Outcome.DUPLICATE`. While the host runs it purges expired records
-every ``inbox.purge_every``.
+:attr:`~beehive.middleware.Outcome.DUPLICATE`. An actor also marked ``exclusive`` claims
+(actor, event id) in ``inbox.claims`` around all that, so copies in other hosts wait for it
+(:mod:`beehive.claims`). While the host runs it purges expired records every
+``inbox.purge_every``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -79,11 +82,17 @@ class Idempotency(Middleware):
         name, event = message.actor, message.event
         recorded = await self.inbox.recall(name, event.id)
         if recorded is None:
-            outgoing = await call_next(message)
-            # Recorded before publishing: a crash in between re-publishes the record.
-            recorded = await self.inbox.record(name, event.id, outgoing)
-            if recorded is None:
-                return outgoing
+            claims = self.inbox.claims if message.descriptor.exclusive else None
+            # An exclusive actor claims the event in every host first (beehive.claims).
+            async with claims.hold(name, event.id) if claims else contextlib.nullcontext():
+                if claims:  # the claim's last holder may have recorded while this copy waited
+                    recorded = await self.inbox.recall(name, event.id)
+                if recorded is None:
+                    outgoing = await call_next(message)
+                    # Recorded before publishing: a crash in between re-publishes the record.
+                    recorded = await self.inbox.record(name, event.id, outgoing)
+                    if recorded is None:
+                        return outgoing
         # Done before, or by a concurrent copy that recorded first.
         message.duplicate = True
         return republish(event, recorded.events)

@@ -60,7 +60,8 @@ def unescape(escaped: str) -> str:
 
 
 def connection_pool(dsn: str, *, max_size: int = 10, **options: Any) -> Pool:
-    """A pool several stores can share (``pool=``): autocommit, opened on first use.
+    """A pool several stores can share (``pool=``): autocommit, opened by the first store to
+    use it, closed by its owner (``await pool.close()``).
 
     ``options`` go to :class:`psycopg_pool.AsyncConnectionPool` (``min_size``, ``timeout``...).
     """
@@ -147,8 +148,7 @@ class PostgresStore:
         async with self._setting_up:
             if self._ready:
                 return
-            if self._owns_pool:
-                await self._pool.open()
+            await self._pool.open()  # a no-op when open; a shared pool opens on first use too
             async with self._pooled() as connection:
                 if not await _tables_exist(connection, self._schema):
                     await _create_tables(connection, self._schema)
