@@ -161,6 +161,12 @@ class Settings(_Sourced):
         30.0, ge=0, description="seconds in-flight messages may take to finish on SIGTERM"
     )
     poll_wait: float = Field(5.0, gt=0, description="seconds one long-poll of the broker waits")
+    processes: int = Field(
+        1,
+        ge=1,
+        description="worker processes under one supervisor (1: the host runs in this process; "
+        "on the memory backend each worker has its own broker)",
+    )
     dashboard: bool = Field(False, description="serve the live dashboard at / on the endpoint")
     dashboard_token: SecretStr | None = Field(
         None,

@@ -87,6 +87,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     (its variables, else the defaults). Raises CommandError for a bad value."""
     args = parser().parse_args(argv)
     resolve(args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for a supervisor's workers
     return args
 
 

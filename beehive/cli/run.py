@@ -98,6 +98,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long one long-poll of the broker waits",
     )
+    add_option(
+        parser,
+        "--processes",
+        metavar="N",
+        help="run N worker processes under one supervisor, which restarts a worker that dies "
+        "and serves the endpoint for all (containers: keep 1 and scale by replicas)",
+    )
     add_flag(
         parser,
         "--dashboard",
@@ -142,10 +149,23 @@ def main(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     if args.grace < 0 or args.poll_wait <= 0:
         raise CommandError("--grace cannot be negative and --poll-wait must be positive")
+    if args.reload and args.processes > 1:
+        raise CommandError("--reload restarts one process: use it with --processes 1")
     if args.reload:
         from beehive.cli._reload import serve_reloading
 
         return serve_reloading(args)
+    if args.processes > 1:
+        if args.dashboard:
+            raise CommandError(
+                "--dashboard shows one host; with --processes above 1 each worker is its own "
+                "host: run the dashboard with --processes 1 (scale with more replicas)"
+            )
+        from beehive._supervisor import Supervisor
+
+        load_descriptors(args)  # a mistake is one line here, not one per worker
+        supervisor = Supervisor(args.argv, args.processes, args.host, args.port, args.grace)
+        return asyncio.run(supervisor.run())
     # As PID 1 in a container, a signal with no handler is ignored: until serve() installs its
     # own, SIGTERM (importing the actors, building the container, initialising its resources)
     # would wait for SIGKILL.
