@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
         choices=list(PRESETS),
         default="memory",
         help="a broker and stores together: memory (both in memory), rabbitmq (RabbitMQ, "
-        "stores in memory), azure (Service Bus, Azure Table storage); default %(default)s",
+        "stores in memory), onprem (RabbitMQ, PostgreSQL), azure (Service Bus, Azure Table "
+        "storage); default %(default)s",
     )
     cli.add_argument("--broker", choices=list(BROKERS), help="the broker, whatever --backend says")
     cli.add_argument("--stores", choices=list(STORES), help="the stores, whatever --backend says")

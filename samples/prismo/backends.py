@@ -1,20 +1,22 @@
 """Where a run's messages and state live: a broker and a set of stores, chosen apart.
 
 ``--broker memory|rabbitmq|servicebus`` picks the broker (:mod:`samples.prismo.brokers`),
-``--stores memory|azure`` the stores; ``--backend`` names a usual pair:
+``--stores memory|azure|postgres`` the stores; ``--backend`` names a usual pair:
 
-=========  ==========  ======  =====================================================
-backend    broker      stores  for
-=========  ==========  ======  =====================================================
-memory     memory      memory  the default: everything in this process
-rabbitmq   rabbitmq    memory  a real broker, on premises or on this machine
-azure      servicebus  azure   production's pair (``--broker memory`` with it: Azurite)
-=========  ==========  ======  =====================================================
+=========  ==========  ========  =====================================================
+backend    broker      stores    for
+=========  ==========  ========  =====================================================
+memory     memory      memory    the default: everything in this process
+rabbitmq   rabbitmq    memory    a real broker, on premises or on this machine
+onprem     rabbitmq    postgres  on premises: RabbitMQ and PostgreSQL, nothing in the cloud
+azure      servicebus  azure     production's pair (``--broker memory`` with it: Azurite)
+=========  ==========  ========  =====================================================
 
 Azure stores live in Table storage (:mod:`samples.prismo.azure_storage`). A run of the sample
 writes to tables of its own, ``BEEHIVE_STORAGE_TABLE_PREFIX`` (default ``prismo``) then a run
 id, and deletes them at the end, so runs never see each other's orders; a deployed host and
-``--publish-only`` share the tables of the prefix itself.
+``--publish-only`` share the tables of the prefix itself. PostgreSQL stores do the same with
+schemas (:mod:`samples.prismo.postgres_storage`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from beehive.queues.base import QueueOperator
 from samples.prismo.azure_storage import AzureAccount, OpenStores
 from samples.prismo.brokers import BROKERS, BackendUnavailable, Broker
+from samples.prismo.postgres_storage import PostgresDatabase
 from samples.prismo.scenario import Scenario
 from samples.prismo.stores import Stores
 
@@ -40,6 +43,7 @@ __all__ = [
 PRESETS: dict[str, tuple[str, str]] = {
     "memory": ("memory", "memory"),
     "rabbitmq": ("rabbitmq", "memory"),
+    "onprem": ("rabbitmq", "postgres"),
     "azure": ("servicebus", "azure"),
 }
 """``--backend`` names: (broker, stores)."""
@@ -53,9 +57,14 @@ def azure_stores(environ: Mapping[str, str]) -> OpenStores:
     return AzureAccount.from_environ(environ).for_one_run()
 
 
+def postgres_stores(environ: Mapping[str, str]) -> OpenStores:
+    return PostgresDatabase.from_environ(environ).for_one_run()
+
+
 STORES: dict[str, Callable[[Mapping[str, str]], OpenStores]] = {
     "memory": memory_stores,
     "azure": azure_stores,
+    "postgres": postgres_stores,
 }
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from beehive import discover
@@ -342,3 +343,33 @@ def test_the_deployed_container_uses_managed_identity_and_has_an_inbox() -> None
 async def _shutdown(container: object) -> None:
     await container.init_resources()  # type: ignore[attr-defined]
     await container.shutdown_resources()  # type: ignore[attr-defined]
+
+
+async def test_prismo_on_premises_on_rabbitmq_and_postgresql(
+    rabbitmq_url: str, postgres: str
+) -> None:
+    environ = {"BEEHIVE_RABBITMQ_URL": rabbitmq_url, "BEEHIVE_POSTGRES_DSN": postgres}
+    schema = f"p{uuid.uuid4().hex[:10]}"
+
+    summary = await run(
+        HARSH,
+        broker="rabbitmq",
+        stores="postgres",
+        environ=environ | {"BEEHIVE_POSTGRES_SCHEMA": schema},
+        timeout=DEADLINE,
+    )
+
+    assert summary.invariant_violations == []
+    assert summary.pending == 0
+    assert summary.shipped + sum(summary.cancelled.values()) == HARSH.orders
+    assert summary.backend == "onprem backend"
+    async with await psycopg.AsyncConnection.connect(postgres) as db:
+        cursor = await db.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE %s", (f"{schema}%",)
+        )
+        assert await cursor.fetchone() == (0,), "the run's schema was not dropped"
+
+
+def test_onprem_needs_a_database(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--backend", "onprem", "--orders", "1"]) == 2
+    assert "BEEHIVE_POSTGRES_DSN" in capsys.readouterr().err
