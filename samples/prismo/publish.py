@@ -11,6 +11,7 @@ runs in one process (``python -m samples.prismo``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from samples.prismo.idle import unsettled
 from samples.prismo.run import place_orders, stock_the_shop
 from samples.prismo.scenario import Scenario
 from samples.prismo.stores import Stores
+
+logger = logging.getLogger("samples.prismo.publish")
 
 POLL = 1.0
 """Seconds between two readings of the stores."""
@@ -128,15 +131,34 @@ async def _publish_and_watch(
     await stock_the_shop(scenario, backend, build_container(scenario, backend.stores))
     started = time.perf_counter()
     await place_orders(scenario, backend)
-    pending = await unsettled(backend.stores)
+    pending = await watch(backend.stores, timeout, poll)
+    return await _watched(scenario, backend.broker.name, backend.stores, pending, started)
+
+
+async def watch(stores: Stores, timeout: float | None, poll: float) -> set[str]:
+    """Read the stores every ``poll`` seconds until no order is pending, or ``timeout``.
+
+    A reading that fails (the stores restarting, a network blip) is logged and the next one
+    tries again: only the timeout ends the watch early. Returns the orders still pending;
+    ``BackendUnavailable`` when no reading succeeded at all.
+    """
+    pending: set[str] | None = None
+    failure: Exception | None = None
     try:
         async with asyncio.timeout(timeout):
-            while pending:
-                await asyncio.sleep(poll)
-                pending = await unsettled(backend.stores)
+            while pending is None or pending:
+                try:
+                    pending = await unsettled(stores)
+                except Exception as error:
+                    failure = error
+                    logger.warning("reading the stores failed, trying again: %s", error)
+                if pending is None or pending:
+                    await asyncio.sleep(poll)
     except TimeoutError:
         pass
-    return await _watched(scenario, backend.broker.name, backend.stores, pending, started)
+    if pending is None:
+        raise BackendUnavailable(f"the stores could not be read until the timeout: {failure}")
+    return pending
 
 
 async def _watched(
