@@ -86,7 +86,7 @@ class Claims:
         copy holds it for longer than ``wait``.
 
         If the claim was lost while held (renewals failed until it expired), leaving the block
-        raises :class:`~beehive.errors.LockNotAcquiredError`: another copy may have run too.
+        raises :class:`~beehive.errors.LockLostError`: another copy may have run too.
         """
         async with AsyncExitStack() as stack:
             lease = self.locks.lock(self.resource(actor, event_id), ttl=self.lease, wait=self.wait)

@@ -30,7 +30,7 @@ from beehive.cli._common import (
 from beehive.cli._groups import GROUPINGS, Group, groups, parse_group
 from beehive.limits import ServiceBusRules
 from beehive.names import QueueName
-from beehive.stores.postgres._schema import ddl
+from beehive.stores._postgres_schema import ddl
 
 FORMATS = ("table", "json", "bicep", "sql")
 PARAMETERS_SCHEMA = (

@@ -16,18 +16,18 @@ Nothing connects until the first operation, which also creates the schema (``bee
 NUL, which PostgreSQL text cannot hold, is escaped, and so is ``%``. The driver is psycopg 3
 with psycopg-pool; every call is one statement where the database can do it in one (a
 counter's increment is one upsert, a conditional write one ``UPDATE ... WHERE etag = ...``).
-The package's modules ``_schema``, ``_records``, ``_counters``, ``_blobs`` and ``_locks``
-describe the layouts.
+The modules ``beehive.stores._postgres_schema`` (the tables), ``_records``, ``_counters``,
+``_blobs`` and ``_locks`` describe the layouts.
 """
 
 from __future__ import annotations
 
+from beehive.stores._postgres_schema import ddl
 from beehive.stores.postgres._blobs import PostgresKeyValueStore
 from beehive.stores.postgres._common import Pool, connection_pool
 from beehive.stores.postgres._counters import PostgresCounterStore
 from beehive.stores.postgres._locks import PostgresLockStore
 from beehive.stores.postgres._records import PostgresCollectionStore, PostgresKeyedListStore
-from beehive.stores.postgres._schema import ddl
 
 __all__ = [
     "Pool",

@@ -25,7 +25,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         "beehive.stores.postgres needs psycopg: pip install 'beehive-actors[postgres]'"
     ) from error
 
-from beehive.stores.postgres._schema import TABLES, check_schema, ddl, quote
+from beehive.stores._postgres_schema import TABLES, check_schema, ddl, quote
 
 __all__ = [
     "POOL_SIZE",

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from beehive.errors import LockNotAcquiredError
+from beehive.errors import LockLostError
 from beehive.stores.base import Lock, LockStore
 from beehive.stores.postgres._common import Pool, PostgresStore, Row, escape, psycopg
 
@@ -86,7 +86,7 @@ class PostgresLockStore(PostgresStore, LockStore):
     async def _renew(self, lock: Lock) -> None:
         params = (lock.ttl, *await self._holder_params(), escape(lock.resource), lock.token)
         if not await self._on_holder(self._sql_renew, params):
-            raise LockNotAcquiredError(
+            raise LockLostError(
                 f"lock on {lock.resource!r} is no longer held by this holder (it expired)"
             )
 

@@ -5,6 +5,8 @@ names its collections, lists, counters, blobs and locks: names are values in key
 table names, so any name works and nothing is created per name. Key columns collate as ``"C"``
 (byte order), so paging and prefix listing use the primary key's index. ``beehive topology
 --format sql`` prints :func:`ddl`; stores run it on first use when the tables are not there.
+It lives outside :mod:`beehive.stores.postgres`, which needs the driver, so that the command
+prints it without the ``postgres`` extra installed.
 """
 
 from __future__ import annotations
