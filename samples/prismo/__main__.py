@@ -105,12 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = sys.stderr if sys.stderr.isatty() and not args.trace else None
     try:
         if args.publish_only:
-            if stores != "azure":
+            if stores not in ("azure", "postgres"):
                 raise BackendUnavailable(
-                    "--publish-only needs the stores the deployed host uses: --stores azure"
+                    "--publish-only needs the stores the deployed host uses: --stores azure "
+                    "or --stores postgres"
                 )
             report: Watched | Summary = asyncio.run(
-                publish_only(scenario, broker=broker, environ=os.environ, timeout=args.timeout)
+                publish_only(
+                    scenario,
+                    broker=broker,
+                    environ=os.environ,
+                    timeout=args.timeout,
+                    stores=stores,
+                )
             )
         else:
             report = asyncio.run(

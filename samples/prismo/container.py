@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -12,9 +12,11 @@ from dependency_injector import containers, providers
 from beehive.stores import CollectionStore, CounterStore, KeyedListStore
 from samples.prismo.azure_storage import AzureAccount
 from samples.prismo.inventory import Inventory
+from samples.prismo.postgres_storage import POSTGRES_DSN, PostgresDatabase
 from samples.prismo.scenario import Scenario
 from samples.prismo.services import Emailer, FraudChecker, PaymentGateway, Supplier
 from samples.prismo.stores import Stores
+from samples.prismo.world import CountedEmailer, CountedPaymentGateway
 
 
 def _provided(kind: type) -> providers.Dependency[Any]:
@@ -67,26 +69,69 @@ def deployed() -> PrismoContainer:
     """The container of a deployed actor host, built from the environment alone.
 
     ``beehive run samples.prismo.actors --container samples.prismo.container:deployed``: the
-    stores are in Azure Table storage (see :mod:`samples.prismo.azure_storage`), shared by
-    every replica and by ``python -m samples.prismo --publish-only``; the simulated outside
-    world follows the default scenario. ``inbox`` keeps the records of actors marked
-    idempotent in the same account (none of Prismo's is: each finds its own earlier work in
-    its records); it is only built if ``beehive run`` asks for it. ``connections`` is a
-    resource whose shutdown closes the stores' clients (``shutdown_resources()``).
+    stores are in PostgreSQL when ``BEEHIVE_POSTGRES_DSN`` is set (on premises, see
+    :mod:`samples.prismo.postgres_storage`), else in Azure Table storage (see
+    :mod:`samples.prismo.azure_storage`), shared by every replica and by ``python -m
+    samples.prismo --publish-only``; the simulated outside world follows the default scenario
+    and counts its calls in the shared counters (:mod:`samples.prismo.world`). ``inbox`` keeps
+    the records of actors marked idempotent in the same place (none of Prismo's is by default:
+    each finds its own earlier work in its records; ``BEEHIVE_ACTOR__PaymentActor__IDEMPOTENT``
+    and ``__EXCLUSIVE`` make one so), with claims for exclusive actors on PostgreSQL; it is only
+    built if ``beehive run`` asks for it. ``connections`` is a resource whose shutdown closes
+    the stores (``shutdown_resources()``).
     """
     from beehive.inbox import Inbox, InboxRecord
 
+    if os.environ.get(POSTGRES_DSN):
+        return _on_postgres(PostgresDatabase.from_environ(os.environ))
     account = AzureAccount.from_environ(os.environ)
     stores = account.stores()
-    container = build_container(Scenario(), stores)
+    container = _counting(build_container(Scenario(), stores))
     container.inbox = providers.Singleton(
         lambda: Inbox(account.collection(InboxRecord, name="Inbox"))
     )
-    container.connections = providers.Resource(_closed_at_shutdown, account, stores)
+    container.connections = providers.Resource(_closed_at_shutdown, account.close, stores)
     return container
 
 
-async def _closed_at_shutdown(account: AzureAccount, stores: Stores) -> AsyncIterator[None]:
+def _on_postgres(database: PostgresDatabase) -> PrismoContainer:
+    from beehive.claims import Claims
+    from beehive.inbox import Inbox, InboxRecord
+    from beehive.stores.postgres import PostgresCollectionStore, PostgresLockStore
+
+    pool = database.pool()
+    opened = database.stores(pool=pool)
+    locks = PostgresLockStore(pool=pool, schema=database.schema)
+    inbox = Inbox(
+        PostgresCollectionStore(None, InboxRecord, pool=pool, schema=database.schema),
+        claims=Claims(locks),
+    )
+    container = _counting(build_container(Scenario(), opened.stores))
+    container.inbox = providers.Object(inbox)
+    container.connections = providers.Resource(
+        _closed_at_shutdown, opened.discard, opened.stores, locks
+    )
+    return container
+
+
+def _counting(container: PrismoContainer) -> PrismoContainer:
+    """The container with services that count their calls in the shared counters."""
+    container.payment_gateway.override(
+        providers.Singleton(
+            CountedPaymentGateway,
+            container.counters,
+            seed=container.config.seed,
+            failure_rate=container.config.payment_failure_rate,
+        )
+    )
+    container.emailer.override(providers.Singleton(CountedEmailer, container.counters))
+    return container
+
+
+async def _closed_at_shutdown(
+    close: Callable[[], Awaitable[None]], *closables: Any
+) -> AsyncIterator[None]:
     yield
-    await stores.close()
-    await account.close()
+    for closable in closables:
+        await closable.close()
+    await close()

@@ -18,11 +18,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from beehive.stores import CollectionStore
+
+if TYPE_CHECKING:
+    from beehive.stores.postgres import Pool
 from samples.prismo.azure_storage import OpenStores
 from samples.prismo.brokers import BackendUnavailable
 from samples.prismo.entities import (
@@ -70,20 +73,26 @@ class PostgresDatabase:
             )
         return cls(dsn, environ.get(POSTGRES_SCHEMA) or DEFAULT_SCHEMA)
 
-    def stores(self, schema: str | None = None) -> OpenStores:
-        """Prismo's stores in ``schema`` (default this one), sharing one pool."""
+    def pool(self) -> Pool:
+        """A connection pool on this database, for stores to share."""
+        from beehive.stores.postgres import connection_pool
+
+        try:
+            return connection_pool(self.dsn)
+        except ValueError as error:
+            raise BackendUnavailable(f"{POSTGRES_DSN}: {error}") from None
+
+    def stores(self, schema: str | None = None, *, pool: Pool | None = None) -> OpenStores:
+        """Prismo's stores in ``schema`` (default this one), sharing one pool (a new one
+        unless given), which ``discard`` closes."""
         from beehive.stores.postgres import (
             PostgresCollectionStore,
             PostgresCounterStore,
             PostgresKeyedListStore,
-            connection_pool,
         )
 
         chosen = self.schema if schema is None else schema
-        try:
-            pool = connection_pool(self.dsn)
-        except ValueError as error:
-            raise BackendUnavailable(f"{POSTGRES_DSN}: {error}") from None
+        pool = self.pool() if pool is None else pool
 
         def collection(entity_type: type[EntityT]) -> CollectionStore[EntityT]:
             return PostgresCollectionStore(None, entity_type, pool=pool, schema=chosen)

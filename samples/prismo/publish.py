@@ -24,6 +24,7 @@ from samples.prismo.brokers import BROKERS, BackendUnavailable
 from samples.prismo.container import build_container
 from samples.prismo.events import OrderAccepted
 from samples.prismo.idle import unsettled
+from samples.prismo.postgres_storage import POSTGRES_SCHEMA, PostgresDatabase
 from samples.prismo.run import place_orders, stock_the_shop
 from samples.prismo.scenario import Scenario
 from samples.prismo.stores import Stores
@@ -65,7 +66,7 @@ class Watched:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in self.cancelled.items())
         lines = [
             f"Prismo: {self.scenario.orders:,} orders, seed {self.scenario.seed}, published to "
-            f"{self.broker}, watched in the azure stores",
+            f"{self.broker}, watched in the shared stores",
             "",
             f"  shipped            {self.shipped:>9,}",
             f"  cancelled          {sum(self.cancelled.values()):>9,}   ({reasons})",
@@ -91,6 +92,7 @@ async def publish_only(
     environ: Mapping[str, str],
     timeout: float | None = 600.0,
     poll: float = POLL,
+    stores: str = "azure",
 ) -> Watched:
     """Seed the shared stores, publish the orders, watch the stores until all are settled.
 
@@ -102,10 +104,22 @@ async def publish_only(
             "--publish-only sends the orders to a host running elsewhere: "
             "use --broker rabbitmq or --broker servicebus"
         )
-    account = AzureAccount.from_environ(environ)
-    backend = Backend(BROKERS[broker](environ), account.stores(), "azure", discard=account.close)
+    if stores == "postgres":
+        database = PostgresDatabase.from_environ(environ)
+        opened = database.stores()
+        fresh = f"{POSTGRES_SCHEMA} (now {database.schema!r})"
+        backend = Backend(BROKERS[broker](environ), opened.stores, stores, opened.discard)
+    elif stores == "azure":
+        account = AzureAccount.from_environ(environ)
+        fresh = f"{STORAGE_TABLE_PREFIX} (now {account.table_prefix!r})"
+        backend = Backend(BROKERS[broker](environ), account.stores(), stores, account.close)
+    else:
+        raise BackendUnavailable(
+            "--publish-only watches the stores the deployed host shares: --stores azure or "
+            "--stores postgres"
+        )
     try:
-        return await _publish_and_watch(scenario, backend, account, timeout, poll)
+        return await _publish_and_watch(scenario, backend, fresh, timeout, poll)
     finally:
         await backend.close()
 
@@ -113,7 +127,7 @@ async def publish_only(
 async def _publish_and_watch(
     scenario: Scenario,
     backend: Backend,
-    account: AzureAccount,
+    fresh: str,
     timeout: float | None,
     poll: float,
 ) -> Watched:
@@ -126,7 +140,7 @@ async def _publish_and_watch(
     async for order in backend.stores.orders.list():
         raise BackendUnavailable(
             f"the stores already hold orders ({order.id}...): give the host and this command "
-            f"a fresh {STORAGE_TABLE_PREFIX} (now {account.table_prefix!r})"
+            f"a fresh {fresh}"
         )
     await stock_the_shop(scenario, backend, build_container(scenario, backend.stores))
     started = time.perf_counter()
