@@ -109,7 +109,7 @@ def report(name: str, events: int, seconds: float, baseline: float | None) -> No
 
 def main() -> None:
     # Echoed has no subscription: the broker drops each one with a warning we do not measure.
-    logging.getLogger("beehive.queues.memory").setLevel(logging.ERROR)
+    logging.getLogger("beehive.queues").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--store-events", type=int, default=500)
