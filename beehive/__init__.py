@@ -7,6 +7,7 @@ completes, retries or dead-letters each message.
 
 from beehive.actors import ActorDescriptor, ProcessorActor, actor, discover
 from beehive.backoff import Backoff
+from beehive.claims import Claims
 from beehive.config import apply_overrides, overrides_from_env, overrides_from_toml
 from beehive.contract import ExternalEvents
 from beehive.errors import (
@@ -15,6 +16,7 @@ from beehive.errors import (
     BeeHiveError,
     BrokerError,
     BrokerUnavailableError,
+    ClaimHeldError,
     DeadLetter,
     EventTooLargeError,
     EventVersionError,
@@ -54,6 +56,7 @@ __all__ = [
     "ActorHost",
     "ActorStats",
     "Backoff",
+    "Claims",
     "Inbox",
     "InboxRecord",
     "Journal",
@@ -69,6 +72,7 @@ __all__ = [
     "BeeHiveError",
     "BrokerError",
     "BrokerUnavailableError",
+    "ClaimHeldError",
     "DeadLetter",
     "EventTooLargeError",
     "EventVersionError",
