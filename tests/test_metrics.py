@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from beehive import ActorHost, Event, discover
+from beehive import ActorDescriptor, ActorHost, Event, discover
 from beehive.metrics import METRICS, Snapshot, registry
 from beehive.queues.base import QueueDepth
 from beehive.queues.memory import InMemoryQueueOperator
@@ -154,3 +155,29 @@ def test_the_docs_list_every_metric() -> None:
     page = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "operate.md").read_text()
 
     assert [name for name in METRICS if f"`{name}`" not in page] == []
+
+
+class Reader:
+    async def process(self, event: Event) -> list[Event]:
+        return []
+
+
+async def test_rabbitmq_queue_depths_are_on_metrics() -> None:
+    """Depth gauges on a real broker: messages waiting, and dead letters, per subscription."""
+    from tests.queues.rabbitmq_support import rabbitmq_backend
+
+    topic = f"Depth{uuid.uuid4().hex[:8]}"
+    source = f"{topic}-Reader"
+    async with rabbitmq_backend() as operator:
+        host = ActorHost(operator, [ActorDescriptor(Reader, source)])
+        await operator.setup_queue(source)
+        await operator.push_batch([Event(event_type=topic, body="{}") for _ in range(3)])
+        (first,) = await operator.next(source, wait=5)
+        await operator.dead_letter(first, "poisoned")
+        transport = httpx.ASGITransport(app=endpoint(host))
+        async with httpx.AsyncClient(transport=transport, base_url="http://h") as http:
+            response = await http.get("/metrics")
+
+    found = samples(response.text)
+    assert value(found, "beehive_queue_messages", queue=source, state="active") == 2
+    assert value(found, "beehive_queue_messages", queue=source, state="dead_lettered") == 1
