@@ -157,8 +157,10 @@ def _clip(text: str) -> str:
     return text if len(text) <= _REASON_WIDTH else text[: _REASON_WIDTH - 1] + "…"
 
 
-def age(seconds: float) -> str:
-    """``42s``, ``5m``, ``3h``, ``2d``: how long ago, roughly."""
+def age(seconds: float | None) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d``: how long ago, roughly (``unknown`` for None)."""
+    if seconds is None:
+        return "unknown"
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"

@@ -200,7 +200,7 @@ class Dashboard:
             for source, events in dead.items()
             for event in events[-self._recent :]
         ]
-        rows.sort(key=lambda row: str(row["timestamp"]), reverse=True)
+        rows.sort(key=lambda row: row["timestamp"] or "", reverse=True)  # unknown ones last
         return rows[: self._recent]
 
     async def _journey_of(self, request: Request) -> Response:

@@ -7,12 +7,16 @@ from typing import Any
 
 from beehive._clock import utcnow
 from beehive.events import Event
-from beehive.queues.base import REPLAY_COUNT, DeadLetterInfo
+from beehive.queues.base import REPLAY_COUNT, UNKNOWN_TIME, DeadLetterInfo
 
 
 def summary(event: Event, now: datetime | None = None) -> dict[str, Any]:
-    """A dead letter as tools show it: its metadata read from properties of their own."""
+    """A dead letter as tools show it: its metadata read from properties of their own.
+
+    ``timestamp`` and ``age_seconds`` are None when its message carried no time.
+    """
     info = DeadLetterInfo.of(event)
+    known = event.timestamp != UNKNOWN_TIME
     age = ((now or utcnow()) - event.timestamp).total_seconds()
     return {
         "id": event.id,
@@ -22,8 +26,8 @@ def summary(event: Event, now: datetime | None = None) -> dict[str, Any]:
         "actor": info.actor,
         "error_type": info.error_type,
         "dead_lettered_at": info.dead_lettered_at.isoformat() if info.dead_lettered_at else None,
-        "timestamp": event.timestamp.isoformat(),
-        "age_seconds": round(max(age, 0.0), 3),
+        "timestamp": event.timestamp.isoformat() if known else None,
+        "age_seconds": round(max(age, 0.0), 3) if known else None,
         "delivery_count": info.delivery_count,
         "correlation_id": event.correlation_id,
         "replay_count": event.properties.get(REPLAY_COUNT, 0),

@@ -20,7 +20,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -58,6 +58,9 @@ MAX_DELIVERIES_EXCEEDED: Final = "MaxDeliveryCountExceeded"
 """The reason a broker gives when it dead-letters a message delivered too many times."""
 SESSION_ID_REQUIRED: Final = "SessionIdRequired"
 """The reason a broker gives when a session queue receives a message without a session id."""
+UNKNOWN_TIME: Final = datetime.fromtimestamp(0, UTC)
+"""The timestamp of a peeked dead letter whose message carried none (another publisher's, an
+unreadable one): tools show its age as unknown rather than as "just now"."""
 
 
 @dataclass(frozen=True, slots=True)

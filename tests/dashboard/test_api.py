@@ -17,6 +17,7 @@ from beehive.backoff import Backoff
 from beehive.cli import parse
 from beehive.dashboard import Dashboard, Journal, Journey
 from beehive.dashboard._graph import render
+from beehive.queues.base import UNKNOWN_TIME
 from beehive.queues.memory import InMemoryQueueOperator
 from beehive.web import endpoint
 from tests.dashboard.shop import placed
@@ -270,3 +271,15 @@ async def test_a_journal_that_fails_is_a_503_not_a_500() -> None:
         status, _, body = await request(served.client, "GET", "/api/journey?correlation_id=o-1")
         assert status == 503
         assert json.loads(body) == {"error": "the journal could not be read: ConnectionError"}
+
+
+async def test_a_dead_letter_without_a_time_has_an_unknown_age(served: Served) -> None:
+    timeless = placed("o-3", declined=True).model_copy(update={"timestamp": UNKNOWN_TIME})
+    await served.operator.push(timeless)
+    await served.operator.wait_idle(10)
+
+    state = await get_json(served.client, "/api/state")
+
+    rows = {row["id"]: row for row in state["dead_letters"]}
+    assert (rows[timeless.id]["timestamp"], rows[timeless.id]["age_seconds"]) == (None, None)
+    assert state["dead_letters"][-1]["id"] == timeless.id, "unknown ones come last"

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from beehive import ActorDescriptor, ActorHost, Event
+from beehive.cli.dlq import age
 from beehive.inbox import Inbox
 from beehive.queues import InMemoryQueueOperator, QueueOperator
+from beehive.queues._dead_letters import summary
 from beehive.queues.base import DEAD_LETTER_REASON
 from tests.queues.rabbitmq_support import RABBITMQ_URL, rabbitmq_backend, require_broker
 from tests.reliability.support import FAST, until
@@ -199,6 +201,10 @@ async def test_raw_amqp_garbage_is_dead_lettered_and_the_host_goes_on(
         assert len(shown) == await dead(sources[0])
 
     assert any(letter.body.endswith(" not utf-8") for letter in shown)  # replacement characters
+    (unreadable,) = [letter for letter in shown if letter.body.endswith(" not utf-8")]
+    row = summary(unreadable)
+    assert (row["timestamp"], row["age_seconds"]) == (None, None), "no time: unknown, not 0 s"
+    assert age(row["age_seconds"]) == "unknown"
     assert host.stats()[f"Strict@{sources[0]}"].succeeded == 2  # the good ones went through
     for source in sources:
         for letter in await rabbit.dead_letters(source):

@@ -19,7 +19,7 @@ from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
 from beehive.events import Event, PropertyValue
-from beehive.queues.base import MAX_DELIVERIES_EXCEEDED, DeadLetterInfo
+from beehive.queues.base import MAX_DELIVERIES_EXCEEDED, UNKNOWN_TIME, DeadLetterInfo
 
 META: Final = "beehive"
 """The one header name beehive reserves: a table of its own fields."""
@@ -215,6 +215,8 @@ def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = Fal
     elif properties_in.timestamp is not None:
         stamp = properties_in.timestamp
         fields["timestamp"] = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    elif lenient:
+        fields["timestamp"] = UNKNOWN_TIME  # a peeked dead letter: not "just now"
     if "enqueue_time" in meta:
         fields["enqueue_time"] = _moment(meta["enqueue_time"])
     for key in ("url", "session_id", "causation_id"):
