@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from beehive.errors import BadEventBody
+from beehive.errors import BadEventBody, QueueNotFoundError
 from beehive.host import ActorHost
 from beehive.sending import Outgoing, event_models, problems
 from beehive.web._requests import BadRequest, answer, check_token, logger, read_json
@@ -40,6 +40,8 @@ class Sending:
             return refused.response()
         try:
             await self._host.operator.push_batch(events)
+        except QueueNotFoundError as error:
+            return answer({"error": str(error)}, HTTPStatus.NOT_FOUND)
         except Exception as error:  # the broker may be away: say so, stay up
             logger.warning("sending %s failed: %s", outgoing.event_type, error)
             return answer(

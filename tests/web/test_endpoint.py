@@ -13,6 +13,7 @@ import pytest
 from beehive.dashboard import Dashboard
 from beehive.web import Server, endpoint
 from beehive.web._probe import probe
+from beehive.web._server import _listening
 from tests.web.conftest import TOKEN, Hosted, client_of
 
 
@@ -135,3 +136,12 @@ async def test_probe_says_healthy_or_not(hosted: Hosted) -> None:
 
 def test_probe_reports_an_unreachable_endpoint_as_unhealthy() -> None:
     assert probe("/healthz", port=1, timeout=1) == 1
+
+
+def test_connections_are_accepted_as_tcp_so_asyncio_turns_nagle_off() -> None:
+    """Without TCP_NODELAY each kept-alive response waits ~40 ms for a delayed ACK."""
+    listening = _listening("127.0.0.1", 0)
+    with listening, socket.create_connection(listening.getsockname()):
+        accepted, _ = listening.accept()
+        with accepted:
+            assert accepted.proto == socket.IPPROTO_TCP  # asyncio's _set_nodelay needs it

@@ -140,3 +140,10 @@ async def test_a_broker_that_refuses_is_a_503() -> None:
 
     assert response.status_code == 503
     assert response.json() == {"error": "the broker did not take the events: ConnectionError"}
+
+
+async def test_a_topic_the_broker_does_not_have_is_a_404(hosted: Hosted) -> None:
+    response = await hosted.client.post("/api/send", json={"event_type": "Nowhere"}, headers=AUTH)
+
+    assert response.status_code == 404
+    assert "no topic or queue named 'Nowhere'" in response.json()["error"]
