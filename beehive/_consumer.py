@@ -163,7 +163,7 @@ class Consumer:
                 finally:
                     del self._in_flight[message]
                     self._settled(message, outcome or message.outcome or ABANDONED)
-                if outcome is ABANDONED:
+                if outcome is ABANDONED and task.cancelling():
                     raise asyncio.CancelledError  # a stop cancelled it: the worker stops too
 
     async def _escaped(self, message: Message, error: BaseException) -> Outcome:
@@ -173,7 +173,7 @@ class Consumer:
         if isinstance(error, asyncio.CancelledError):
             if message.outcome is None:
                 await self._quietly(self._operator.abandon(message.event))
-                message.outcome = Outcome.ABANDONED
+                message.outcome = ABANDONED
             raise error
         if not isinstance(error, Exception):
             raise error
@@ -197,7 +197,7 @@ class Consumer:
             if events or self._publish_hooked:  # middleware see every publish step
                 await pipeline.publish(message, events)
         except asyncio.CancelledError:
-            outcome = Outcome.ABANDONED
+            outcome = ABANDONED
             await self._quietly(self._operator.abandon(message.event))
         except LeaseLostError as error:
             outcome = Outcome.LEASE_LOST

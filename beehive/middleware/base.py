@@ -6,7 +6,7 @@ once when it has ended, with its :class:`Outcome` (statistics and the journal ne
 And the host handles every message in three nested steps that a middleware can wrap:
 
 - ``handle`` is the whole handling, from lease to settlement, and returns the
-  :class:`Outcome`: where statistics, tracing and the journal sit;
+  :class:`Outcome`: where tracing sits, its span around everything that follows;
 - ``process`` is the actor's part: it returns the events the actor caused (stamped with
   correlation and causation), or raises. A middleware that raises here (``DeadLetter``,
   ``Retry``, any exception) fails the message exactly as the actor raising would: this is
@@ -35,7 +35,7 @@ from beehive.events import Event
 if TYPE_CHECKING:
     from beehive.host import ActorHost
 
-__all__ = ["Handle", "Message", "Middleware", "Outcome", "Pipeline", "Process", "Publish"]
+__all__ = ["Handle", "Message", "Middleware", "Outcome", "Process", "Publish"]
 
 T = TypeVar("T")
 
