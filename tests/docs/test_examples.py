@@ -27,9 +27,12 @@ import ast
 import asyncio
 import inspect
 import re
+import signal
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "_hooks" not in p.parts)
 NOT_RUN = "# not run:"
 MAX_NOT_RUN = 5
+PAGE_SECONDS = 120
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*)$")
 TITLE = re.compile(r"""title=["'](?P<title>[^"']+)["']""")
@@ -102,6 +106,26 @@ def _forget_modules_under(directory: Path) -> None:
             del sys.modules[name]
 
 
+class PageTimeout(Exception):
+    """A page's examples ran longer than ``PAGE_SECONDS``."""
+
+
+@contextmanager
+def _deadline(page: Path, seconds: float) -> Iterator[None]:
+    """Interrupt a page that hangs (a broker that accepts and never answers), naming it."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise PageTimeout(f"{page.name}: its examples ran longer than {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 5)  # again every 5 s: a task may not cancel
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_page(page: Path, directory: Path) -> None:
     """Save the page's files in ``directory``, run its Python blocks, then its saved tests."""
     page_blocks = blocks(page)
@@ -110,7 +134,7 @@ def run_page(page: Path, directory: Path) -> None:
     sys.modules[module.__name__] = module  # a real module, so pydantic resolves annotations
     sys.path.insert(0, str(directory))
     try:
-        with asyncio.Runner() as runner:
+        with _deadline(page, PAGE_SECONDS), asyncio.Runner() as runner:
             for block in page_blocks:
                 if block.file:
                     target = directory / block.file
