@@ -48,6 +48,13 @@ class EventTooLargeError(BeeHiveError, ValueError):
     """An event is larger than the broker accepts and no claim-check store was configured."""
 
 
+class BrokerLimitError(BeeHiveError, ValueError):
+    """Something the broker would refuse: a name, a setting or an id beyond its limits.
+
+    Raised before anything is sent or created; the message names the broker's rule.
+    """
+
+
 class BrokerError(BeeHiveError):
     """A broker failed or refused an operation; the message says what the broker said.
 

@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 from beehive._clock import utcnow
-from beehive.errors import BeeHiveError, LeaseLostError, QueueNotFoundError
+from beehive.errors import BeeHiveError, BrokerLimitError, LeaseLostError, QueueNotFoundError
 from beehive.events import Event, PropertyValue
 from beehive.names import QueueName
 
@@ -222,6 +222,9 @@ class QueueOperator(ABC):
     or refuses the login), never as the library's own exceptions.
     """
 
+    max_id_length: ClassVar[int | None] = None
+    """The longest ``id`` and ``session_id`` the broker takes (None: no limit of its own)."""
+
     def __init__(self) -> None:
         # id(event) -> (event, handle, queue): the event is kept so its id stays unique.
         self._leases: dict[int, tuple[Event, Any, QueueName]] = {}
@@ -259,6 +262,8 @@ class QueueOperator(ABC):
         """Send to the topic or queue named by ``event.queue_name`` (else its event type)."""
         if not isinstance(event, Event):
             raise TypeError(f"push takes an Event, not {type(event).__name__}")
+        if self.max_id_length is not None:
+            self._check_ids(event)
         try:
             await self._send((event,))
         except Exception as error:
@@ -270,9 +275,22 @@ class QueueOperator(ABC):
         for event in events:
             if not isinstance(event, Event):
                 raise TypeError(f"push_batch takes Events, not {type(event).__name__}")
+            if self.max_id_length is not None:
+                self._check_ids(event)
         if events:
             with self._translating:
                 await self._send(events)
+
+    def _check_ids(self, event: Event) -> None:
+        """Refuse, before anything is sent, ids longer than the broker takes."""
+        limit = self.max_id_length
+        for field, value in (("id", event.id), ("session_id", event.session_id)):
+            if limit is not None and value is not None and len(value) > limit:
+                raise BrokerLimitError(
+                    f"event {event.event_type} has a {field} of {len(value)} characters; the "
+                    f"limit is {limit} (Service Bus's for message and session ids, which "
+                    f"{type(self).__name__} applies too, so code that works here works there)"
+                )
 
     def _dropped(self, event: Event, topic: str) -> None:
         """Count and log an event sent to a topic that has no subscription."""

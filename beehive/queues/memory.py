@@ -101,6 +101,8 @@ class _Queue:
 class InMemoryQueueOperator(QueueOperator, IdleAware):
     """The embedded default broker. Safe for any number of tasks on one event loop."""
 
+    max_id_length = 128
+
     def __init__(self) -> None:
         super().__init__()
         self._topics: dict[str, dict[str, _Queue]] = {}
@@ -243,8 +245,9 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
                 break
             message.deliveries += 1
             if message.deliveries > queue.settings.max_deliveries:
-                description = f"delivered {message.deliveries - 1} times without completion"
-                info = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, message.deliveries)
+                done = message.deliveries - 1  # this one is not a delivery: it is dead-lettered
+                description = f"delivered {done} times without completion"
+                info = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, done)
                 self._bury(queue, message, info, held=True)
                 continue
             lease = _Lease(queue, message, loop.time() + queue.settings.lease_seconds)

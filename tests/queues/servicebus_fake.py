@@ -177,6 +177,10 @@ class FakeNamespace:
         self.reachable = True
         """False: every call fails as the SDK's do when the host does not answer."""
         self.calls: list[str] = []
+        self.peek_page: int | None = None
+        """At most this many messages per peek: "the Peek operation returns at most the
+        requested number of messages" (learn.microsoft.com .../message-browsing), not always
+        that many."""
         self._faults: dict[str, deque[Exception]] = defaultdict(deque)
         self._sequence = itertools.count(1)
         self._changed = asyncio.Event()
@@ -862,7 +866,8 @@ class FakeReceiver(_Handler):
         self._ns._call("peek")
         entity = self._entity()
         source = entity.dead if self._sub_queue is not None else entity.messages
-        found = [s for s in source if s.sequence_number >= sequence_number][:max_message_count]
+        page = min(max_message_count, self._ns.peek_page or max_message_count)
+        found = [s for s in source if s.sequence_number >= sequence_number][:page]
         return [self._ns._delivered(stored, self, peeked=True) for stored in found]
 
     async def close(self) -> None:

@@ -230,6 +230,7 @@ async def test_broker_dead_letters_after_max_deliveries(
     dead = await operator.dead_letters(queue)
     assert len(dead) == 1
     assert dead[0].properties["dead_letter_reason"] == "MaxDeliveryCountExceeded"
+    assert dead[0].delivery_count == DeadLetterInfo.of(dead[0]).delivery_count == 3
 
 
 async def test_waiting_consumer_wakes_when_a_message_arrives(

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from beehive import Event, LeaseLostError, QueueName
+from beehive import BrokerLimitError, Event, LeaseLostError, QueueName
 from beehive.queues import InMemoryQueueOperator, QueueDepth, QueueSettings
 
 
@@ -123,3 +123,12 @@ async def test_deleting_a_queue_wakes_its_waiting_consumers(
 
     with pytest.raises(Exception, match="no subscription or queue named Jobs"):
         await asyncio.wait_for(waiting, timeout=5)
+
+
+async def test_ids_over_128_characters_are_refused_as_service_bus_does(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+
+    with pytest.raises(BrokerLimitError, match="session_id of 129 characters; the limit is 128"):
+        await operator.push(Event(event_type="Job", queue_name="Jobs", session_id="s" * 129))

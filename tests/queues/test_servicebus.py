@@ -20,6 +20,7 @@ from azure.servicebus.exceptions import (
 from beehive import Event, QueueName
 from beehive.backoff import Backoff
 from beehive.errors import (
+    BrokerLimitError,
     BrokerUnavailableError,
     LeaseLostError,
     QueueNotFoundError,
@@ -120,6 +121,46 @@ async def test_a_message_from_another_producer_still_arrives_as_an_event(
 
     assert (event.event_type, event.body) == ("Foreign", '{"a": 1}')
     await operator.complete(event)
+
+
+async def test_integers_beyond_32_bits_travel_as_amqp_long(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    # Timestamps from other producers are int64 milliseconds (Azure/azure-sdk-for-python#34717).
+    await operator.setup_queue("Jobs")
+    properties = {"ms": 1709502629433, "low": -(2**63), "small": 7, "flag": True}
+
+    await operator.push(Event(event_type="Job", queue_name="Jobs", properties=properties))
+
+    received = await lease_one(operator, "Jobs")
+    assert received.properties == properties
+    await operator.complete(received)
+
+
+async def test_an_integer_beyond_64_bits_is_refused_naming_the_property(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+
+    with pytest.raises(BrokerLimitError, match=r"'huge'.*64-bit"):
+        await operator.push(Event(event_type="Job", queue_name="Jobs", properties={"huge": 2**64}))
+
+
+@pytest.mark.parametrize("field", ["id", "session_id"])
+async def test_ids_over_128_characters_are_refused_before_sending(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace, field: str
+) -> None:
+    await operator.setup_queue("Jobs")
+    calls = len(namespace.calls)
+    event = Event(event_type="Job", queue_name="Jobs", **{field: "x" * 129})
+
+    with pytest.raises(BrokerLimitError, match=f"{field} of 129 characters; the limit is 128"):
+        await operator.push(event)
+    with pytest.raises(BrokerLimitError, match="128"):
+        await operator.push_batch([event])
+
+    assert namespace.calls[calls:] == []
+    await operator.push(Event(event_type="Job", queue_name="Jobs", correlation_id="c" * 500))
 
 
 # -- publishing ---------------------------------------------------------------------------------
@@ -373,12 +414,38 @@ async def test_setup_passes_the_settings_to_the_broker(
     assert entity.requires_session
 
 
-@pytest.mark.parametrize("lease", [1, 301])
-async def test_a_lease_service_bus_cannot_lock_for_is_refused(
-    operator: ServiceBusQueueOperator, lease: float
+@pytest.mark.parametrize(
+    ("name", "settings", "rule"),
+    [
+        ("Jobs", QueueSettings(lease_seconds=1), "5 to 300 s"),
+        ("Jobs", QueueSettings(lease_seconds=301), "5 to 300 s"),
+        ("Jobs", QueueSettings(max_deliveries=2001), "2000"),
+        ("Orders-" + "S" * 51, QueueSettings(), "at most 50"),
+        ("J" * 261, QueueSettings(), "at most 260"),
+        ("Jobs_", QueueSettings(), "start and end with a letter or digit"),
+        ("_Orders-Ship", QueueSettings(), "start and end with a letter or digit"),
+    ],
+)
+async def test_what_service_bus_refuses_is_refused_before_any_request(
+    operator: ServiceBusQueueOperator,
+    namespace: FakeNamespace,
+    name: str,
+    settings: QueueSettings,
+    rule: str,
 ) -> None:
-    with pytest.raises(ValueError, match="5 to 300 seconds"):
-        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=lease))
+    with pytest.raises(BrokerLimitError, match=rule):
+        await operator.setup_queue(name, settings)
+
+    assert namespace.calls == [], "nothing reached the service"
+
+
+async def test_names_differing_only_in_case_are_one_entity(
+    operator: ServiceBusQueueOperator,
+) -> None:
+    await operator.setup_queue("Orders-Ship")
+
+    with pytest.raises(BrokerLimitError, match="case-insensitively"):
+        await operator.setup_queue("orders-Bill")
 
 
 async def test_without_manage_rights_setup_names_the_missing_entities(
@@ -524,4 +591,16 @@ async def test_replay_leaves_unselected_dead_letters_with_one_more_delivery(
 
     dead = await operator.dead_letters("Jobs")
     assert [e.id for e in dead] == [kept.id]
-    assert dead[0].delivery_count == 2  # its own delivery, then the sweep that gave it back
+    assert dead[0].delivery_count == 1  # the sweep that gave it back did not deliver it
+
+
+async def test_dead_letters_are_listed_past_a_short_page(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push_batch([Event(event_type="Job", queue_name="Jobs") for _ in range(5)])
+    for _ in range(5):
+        await operator.dead_letter(await lease_one(operator, "Jobs"), "Broken")
+    namespace.peek_page = 2  # the service returns at most the number asked for
+
+    assert len(await operator.dead_letters("Jobs")) == 5

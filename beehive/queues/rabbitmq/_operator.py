@@ -319,7 +319,7 @@ class RabbitMQQueueOperator(QueueOperator):
                 await self._bury(queue, message, decoded, why)
             elif deliveries > receiver.settings.max_deliveries:
                 description = f"delivered {deliveries - 1} times without completion"
-                why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, deliveries)
+                why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, deliveries - 1)
                 await self._bury(queue, message, decoded, why)
             else:
                 receiver.offer(Lease(receiver, message, decoded, deliveries))
@@ -391,7 +391,7 @@ class RabbitMQQueueOperator(QueueOperator):
         again = Lease(receiver, lease.message, lease.decoded, lease.deliveries + 1)
         if again.deliveries > receiver.settings.max_deliveries:
             description = f"delivered {lease.deliveries} times without completion"
-            why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, again.deliveries)
+            why = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, lease.deliveries)
             task = asyncio.create_task(
                 self._bury(str(receiver.name), lease.message, lease.decoded, why)
             )

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Final
-from uuid import UUID
 
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.amqp import AmqpMessageBodyType
 
+from beehive.errors import BrokerLimitError
 from beehive.events import Event
 from beehive.queues.base import DeadLetterInfo
 
@@ -43,11 +43,13 @@ def dead_letter_fields(info: DeadLetterInfo) -> dict[str, str | None]:
     """The ``reason`` and ``error_description`` of ``dead_letter_message`` for ``info``.
 
     A settlement can carry only those two texts, so the description holds the rest of the
-    metadata as a JSON object (the delivery count is the broker's own).
+    metadata as a JSON object. It keeps the delivery count too: the broker's does not count the
+    delivery that was dead-lettered (a delivery that ends in a settlement is not a failed one).
     """
     metadata = {
         _METADATA: 1,
         "description": info.description,
+        "delivery_count": info.delivery_count,
         "actor": info.actor,
         "error_type": info.error_type,
         "dead_lettered_at": info.dead_lettered_at.isoformat() if info.dead_lettered_at else None,
@@ -55,8 +57,14 @@ def dead_letter_fields(info: DeadLetterInfo) -> dict[str, str | None]:
     return {"reason": info.reason, "error_description": json.dumps(metadata)}
 
 
-def dead_letter_info(message: ServiceBusReceivedMessage, delivery_count: int) -> DeadLetterInfo:
-    """The metadata of a dead-lettered message: beehive's, or the broker's reason alone."""
+def dead_letter_info(message: ServiceBusReceivedMessage) -> DeadLetterInfo:
+    """The metadata of a dead-lettered message: beehive's, or the broker's reason alone.
+
+    The broker's delivery count is its failed deliveries (lock expired or abandoned, see
+    ``ServiceBusReceivedMessage.delivery_count``), so after ``MaxDeliveryCountExceeded`` it is
+    every delivery; beehive's metadata has the count of a message it dead-lettered itself.
+    """
+    delivery_count = message.delivery_count or 0
     reason = message.dead_letter_reason or ""
     description = message.dead_letter_error_description or None
     try:
@@ -71,7 +79,7 @@ def dead_letter_info(message: ServiceBusReceivedMessage, delivery_count: int) ->
         metadata.get("description"),
         metadata.get("actor"),
         metadata.get("error_type"),
-        delivery_count,
+        metadata.get("delivery_count", delivery_count),
         datetime.fromisoformat(at) if isinstance(at, str) else None,
     )
 
@@ -90,8 +98,8 @@ def to_message(
             f"event {event.event_type} {event.id} has properties {reserved}: the prefix "
             f"{PREFIX!r} is reserved for beehive's own fields on Service Bus"
         )
-    properties: dict[str | bytes, int | float | bytes | bool | str | UUID] = {
-        key: value for key, value in event.properties.items()
+    properties: dict[str | bytes, Any] = {
+        key: _amqp_value(event, key, value) for key, value in event.properties.items()
     }
     properties[EVENT_TYPE] = event.event_type
     properties[QUEUE_NAME] = event.queue_name
@@ -114,6 +122,31 @@ def to_message(
         subject=event.event_type,
         scheduled_enqueue_time_utc=event.enqueue_time,
     )
+
+
+_INT32: Final = range(-(2**31), 2**31)
+_INT64: Final = range(-(2**63), 2**63)
+_LONG: Final = "LONG"
+"""The AMQP type name the SDK's encoder reads from a ``{"TYPE": ..., "VALUE": ...}`` value."""
+
+
+def _amqp_value(event: Event, key: str, value: Any) -> Any:
+    """A property value as the SDK encodes it right: an int beyond 32 bits as AMQP ``long``.
+
+    The SDK's pyamqp encoder writes every Python int as AMQP ``int`` (``struct.pack(">i")``) and
+    fails on larger ones (Azure/azure-sdk-for-python#34717), such as the int64 milliseconds
+    other producers put in properties. The SDK has no public typed value, so this is the
+    encoder's own typed form (``encode_value`` in ``azure/servicebus/_pyamqp/_encode.py``); the
+    receiver decodes a ``long`` back to a plain int.
+    """
+    if type(value) is not int or value in _INT32:
+        return value
+    if value not in _INT64:
+        raise BrokerLimitError(
+            f"event {event.event_type} {event.id} has property {key!r} = {value}, beyond the "
+            "64-bit integers AMQP carries; send it as a string"
+        )
+    return {"TYPE": _LONG, "VALUE": value}
 
 
 def _text(value: Any) -> Any:
@@ -141,9 +174,8 @@ def claim_check_key(message: ServiceBusReceivedMessage) -> str | None:
 def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> Event:
     """The event a received or peeked message carries (``body`` when it came by claim check).
 
-    A dead-lettered message gets its ``DeadLetterInfo`` as properties, with the broker's
-    delivery count (counting the last delivery) as ``delivery_count``; otherwise
-    ``delivery_count`` is left to the caller.
+    A dead-lettered message gets its ``DeadLetterInfo`` as properties, and its deliveries as
+    ``delivery_count``; otherwise ``delivery_count`` is left to the caller.
     """
     raw = received_properties(message)
     properties = {
@@ -170,4 +202,4 @@ def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> 
     )
     if message.dead_letter_reason is None:
         return event
-    return dead_letter_info(message, (message.delivery_count or 0) + 1).stamp(event)
+    return dead_letter_info(message).stamp(event)

@@ -77,6 +77,8 @@ class ServiceBusQueueOperator(QueueOperator):
     before the caller sees them.
     """
 
+    max_id_length = 128  # the SDK's MESSAGE_PROPERTY_MAX_LENGTH for message and session ids
+
     def __init__(
         self,
         client: ServiceBusClient,
@@ -315,11 +317,12 @@ class ServiceBusQueueOperator(QueueOperator):
         await self._receivers.open(name, receiver)
         events: list[Event] = []
         try:
+            # A page may be short with more to come (a peek returns what one read of the
+            # store gives), so only an empty page ends the listing.
             page = await self._peek(name, receiver, 0)
             while page:
                 events += [await self._peeked(message) for message in page]
-                after = (page[-1].sequence_number or 0) + 1
-                page = await self._peek(name, receiver, after) if len(page) == _PEEK_PAGE else []
+                page = await self._peek(name, receiver, (page[-1].sequence_number or 0) + 1)
         finally:
             await receiver.close()
         return events
@@ -333,11 +336,11 @@ class ServiceBusQueueOperator(QueueOperator):
         )
 
     async def _peeked(self, message: ServiceBusReceivedMessage) -> Event:
+        """A dead letter as an event, its deliveries counted by its metadata."""
         try:
-            event = await self._to_event(message)
+            return await self._to_event(message)
         except _Unreadable:
-            event = mapping.to_event(message, body="")  # still listed, with its reason
-        return event.evolve({"delivery_count": (message.delivery_count or 0) + 1})
+            return mapping.to_event(message, body="")  # still listed, with its reason
 
     async def _prepare_replay(self, name: QueueName) -> None:
         if name.subscription is not None:

@@ -29,14 +29,19 @@ from azure.servicebus.management import (
     TrueRuleFilter,
 )
 
-from beehive.errors import QueueConflictError, QueueNotFoundError, ReplayRefusedError
+from beehive.errors import (
+    BrokerLimitError,
+    QueueConflictError,
+    QueueNotFoundError,
+    ReplayRefusedError,
+)
+from beehive.limits import RULES
 from beehive.names import QueueKind, QueueName
 from beehive.queues.base import QueueSettings
 from beehive.queues.servicebus._links import TRANSIENT, Retrier, logger
 from beehive.queues.servicebus._mapping import REPLAY_TO
 
-MIN_LOCK: Final = 5
-MAX_LOCK: Final = 300
+_RULES: Final = RULES["servicebus"]
 DEFAULT_RULE: Final = "$Default"
 
 
@@ -47,14 +52,17 @@ def replay_filter(subscription: str) -> str:
 
 
 def lock_duration(settings: QueueSettings) -> timedelta:
-    """The lock duration for ``settings``: whole seconds, within Service Bus's 5 s to 5 min."""
-    if not MIN_LOCK <= settings.lease_seconds <= MAX_LOCK:
-        raise ValueError(
-            f"lease_seconds {settings.lease_seconds} is outside what Service Bus allows for a "
-            f"lock duration ({MIN_LOCK} to {MAX_LOCK} seconds); longer work is covered by "
-            "lease renewal"
-        )
+    """The lock duration for ``settings``, in whole seconds (within limits: see below)."""
     return timedelta(seconds=math.ceil(settings.lease_seconds))
+
+
+def refuse_beyond_limits(name: QueueName, settings: QueueSettings) -> None:
+    """``BrokerLimitError`` for a name or settings the service would answer with HTTP 400."""
+    problems = [*_RULES.name_problems(name)]
+    if not name.is_topic:
+        problems += _RULES.settings_problems(settings)
+    if problems:
+        raise BrokerLimitError(f"cannot set up {name}: " + "; ".join(problems))
 
 
 def _unauthorized(error: HttpResponseError) -> bool:
@@ -78,8 +86,12 @@ class Topology:
         self._retry = retry
         self._sessions: dict[QueueName, bool] = {}
         self._topics: set[str] = set()
+        self._known: dict[str, str] = {}
+        """Entity paths set up here, by their case-folded form (the service ignores case)."""
 
     async def setup(self, name: QueueName, settings: QueueSettings) -> None:
+        refuse_beyond_limits(name, settings)
+        self._refuse_case_twins(name)
         options: dict[str, Any] = {
             "max_delivery_count": settings.max_deliveries,
             "lock_duration": lock_duration(settings),
@@ -129,6 +141,16 @@ class Topology:
                 settings.sessions,
                 settings.max_deliveries,
             )
+
+    def _refuse_case_twins(self, name: QueueName) -> None:
+        parts = [name.topic] if name.subscription is None else [name.topic, str(name)]
+        for part in parts:
+            seen = self._known.setdefault(part.casefold(), part)
+            if _RULES.same_entity(seen, part):
+                raise BrokerLimitError(
+                    f"cannot set up {name}: {part!r} and {seen!r} are one entity on Service Bus, "
+                    "which compares names case-insensitively; use one spelling"
+                )
 
     async def _filter_replays(self, topic: str, subscription: str) -> None:
         """Give the subscription the replay filter, unless it has rules of someone else's."""
