@@ -29,15 +29,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+import logging
 import re
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 from azure.servicebus import (
@@ -82,9 +83,13 @@ from azure.servicebus.management._generated.models import (
 from beehive.backoff import Backoff
 from beehive.queues.base import QueueOperator
 from beehive.queues.servicebus import ServiceBusQueueOperator
+from beehive.queues.servicebus._links import SDK_RETRIES
 from beehive.queues.servicebus._mapping import REPLAY_TO
 
+T = TypeVar("T")
+logger = logging.getLogger("azure.servicebus.aio._base_handler_async")
 STANDARD_MAX_MESSAGE_SIZE = 256 * 1024
+PREMIUM_MAX_BATCH_SIZE = 1024 * 1024  # MAX_BATCH_SIZE_PREMIUM in the SDK's _common/constants.py
 MAX_LOCK_DURATION = timedelta(minutes=5)
 _REPLAY_FILTER = re.compile(
     re.escape(f"NOT EXISTS([{REPLAY_TO}]) OR [{REPLAY_TO}] = ") + r"'((?:[^']|'')*)'"
@@ -123,6 +128,7 @@ class _Stored:
     session_id: str | None
     deliveries: int = 0  # prior deliveries: the AMQP header's zero-based delivery-count
     lock_token: uuid.UUID | None = None
+    link: int = 0  # which link of its holder received it
     locked_until: datetime | None = None
     holder: FakeReceiver | None = None
 
@@ -169,14 +175,25 @@ class _Entity:
 class FakeNamespace:
     """The broker's state: entities, messages, locks. Shared by the fake clients built on it."""
 
-    def __init__(self, *, max_message_size: int = STANDARD_MAX_MESSAGE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        max_message_size: int = STANDARD_MAX_MESSAGE_SIZE,
+        max_batch_size: int | None = None,
+    ) -> None:
         self.max_message_size = max_message_size
+        self.max_batch_size = max_batch_size or min(max_message_size, PREMIUM_MAX_BATCH_SIZE)
+        """What the link reports as ``com.microsoft:max-message-batch-size``."""
         self.queues: dict[str, _Entity] = {}
         self.topics: dict[str, dict[str, _Entity]] = {}
         self.can_manage = True
         self.reachable = True
         """False: every call fails as the SDK's do when the host does not answer."""
         self.calls: list[str] = []
+        self.connections = 0
+        """AMQP connections open now: one per open sender or receiver, as the async SDK does not
+        share them (``_connection_sharing = False`` in ``aio/_servicebus_client_async.py``)."""
+        self.connections_opened = 0
         self.peek_page: int | None = None
         """At most this many messages per peek: "the Peek operation returns at most the
         requested number of messages" (learn.microsoft.com .../message-browsing), not always
@@ -240,12 +257,16 @@ class FakeNamespace:
 
     # -- the broker's rules ---------------------------------------------------------------------
 
-    def _accept(self, targets: list[_Entity], message: ServiceBusMessage) -> None:
+    def _encode(self, message: ServiceBusMessage) -> bytes:
+        """The message's AMQP bytes, by the SDK's own encoder (which fails as it does)."""
         wire = PyamqpTransport.encode_message(message)
         if len(wire) > self.max_message_size:
             raise MessageSizeExceededError(
                 message=f"The message of {len(wire)} bytes exceeds {self.max_message_size} bytes."
             )
+        return bytes(wire)
+
+    def _accept(self, targets: list[_Entity], message: ServiceBusMessage, wire: bytes) -> None:
         now = _now()
         for entity in targets:
             if entity.requires_session and message.session_id is None:
@@ -542,16 +563,24 @@ class FakeServiceBusClient:
         self,
         namespace: FakeNamespace,
         fully_qualified_namespace: str = "fake.servicebus.windows.net",
+        *,
+        retry_total: int = 3,
+        retry_backoff_factor: float = 0.8,
+        retry_backoff_max: float = 120,
+        retry_mode: str = "exponential",
     ) -> None:
+        if retry_mode != "exponential":
+            raise NotImplementedError("the fake models the SDK's exponential retry mode only")
         self.namespace = namespace
         self.fully_qualified_namespace = fully_qualified_namespace
         self.closed = False
+        self.retry = _RetryOptions(retry_total, retry_backoff_factor, retry_backoff_max)
 
     def get_queue_sender(self, queue_name: str) -> FakeSender:
-        return FakeSender(self.namespace, queue_name, topic=False)
+        return FakeSender(self, queue_name, topic=False)
 
     def get_topic_sender(self, topic_name: str) -> FakeSender:
-        return FakeSender(self.namespace, topic_name, topic=True)
+        return FakeSender(self, topic_name, topic=True)
 
     def get_queue_receiver(
         self,
@@ -564,7 +593,7 @@ class FakeServiceBusClient:
         prefetch_count: int = 0,
     ) -> FakeReceiver:
         return FakeReceiver(
-            self.namespace, (queue_name, None), session_id, sub_queue, receive_mode, max_wait_time
+            self, (queue_name, None), session_id, sub_queue, receive_mode, max_wait_time
         )
 
     def get_subscription_receiver(
@@ -579,7 +608,7 @@ class FakeServiceBusClient:
         prefetch_count: int = 0,
     ) -> FakeReceiver:
         return FakeReceiver(
-            self.namespace,
+            self,
             (topic_name, subscription_name),
             session_id,
             sub_queue,
@@ -591,8 +620,31 @@ class FakeServiceBusClient:
         self.closed = True
 
 
+@dataclass(frozen=True)
+class _RetryOptions:
+    """``ServiceBusClient``'s retry keywords and their defaults (``_common/_configuration.py``)."""
+
+    total: int
+    backoff_factor: float
+    backoff_max: float
+
+
 class _Handler:
-    _closed = False
+    """What every SDK sender and receiver shares (``aio/_base_handler_async.py``).
+
+    Each handler opens its own AMQP link and connection on first use, and retries each
+    operation itself (``_do_retryable_operation``): an error that is not a ``ServiceBusError``
+    is wrapped as one that shuts the handler down (``create_servicebus_exception``: "Handler
+    failed"); an error whose ``_shutdown_handler`` is set closes the link (the next operation
+    opens a new one, but what it had received can no longer be settled); a retryable error is
+    tried again ``retry_total`` times after ``backoff_factor * 2**n`` seconds. ``close()`` is
+    final: any later call raises ``ValueError``, as ``_check_live`` does.
+    """
+
+    def __init__(self, client: FakeServiceBusClient) -> None:
+        self._client, self._ns = client, client.namespace
+        self._running = False
+        self._closed = False
 
     def _check_live(self) -> None:
         if self._closed:
@@ -601,16 +653,68 @@ class _Handler:
                 "Please use ServiceBusClient to create a new instance."
             )
 
+    async def _attach(self) -> None:
+        """Open the link (a subclass checks the entity here)."""
+
+    async def _open(self, operation: str) -> None:
+        if self._running:
+            return
+        self._ns._call(operation)
+        await self._attach()
+        self._running = True
+        self._ns.connections += 1
+        self._ns.connections_opened += 1
+
+    async def _close_handler(self) -> None:
+        if self._running:
+            self._running = False
+            self._ns.connections -= 1
+            await self._detach()
+
+    async def _detach(self) -> None:
+        """What the service does when the link goes (a subclass releases a session here)."""
+
+    async def _retryable(self, operation: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        retry, retried = self._client.retry, 0
+        while True:
+            try:
+                return await attempt()
+            except Exception as exception:
+                error = _sdk_error(exception)
+                if error is not exception:  # as the SDK logs it
+                    logger.error("Unexpected error occurred (%r). Handler shutting down.", error)
+                if error._shutdown_handler:
+                    await self._close_handler()
+                if not error._retryable or self._session_lost(error):
+                    raise error from None if error is exception else exception
+                retried += 1
+                if retried > retry.total:
+                    raise error from None
+                await asyncio.sleep(min(retry.backoff_max, retry.backoff_factor * 2**retried))
+
+    def _session_lost(self, error: ServiceBusError) -> bool:
+        """A session receiver does not retry a lost session or connection (see subclass)."""
+        return False
+
     async def close(self) -> None:
+        await self._close_handler()
         self._closed = True
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
 
+def _sdk_error(exception: Exception) -> ServiceBusError:
+    """``create_servicebus_exception``: anything else becomes a handler-killing ServiceBusError."""
+    if isinstance(exception, ServiceBusError):
+        return exception
+    return ServiceBusError(message=f"Handler failed: {exception}.", error=exception)
+
+
 class FakeSender(_Handler):
-    def __init__(self, namespace: FakeNamespace, name: str, *, topic: bool) -> None:
-        self._ns, self._name, self._topic = namespace, name, topic
+    def __init__(self, client: FakeServiceBusClient, name: str, *, topic: bool) -> None:
+        super().__init__(client)
+        self._name, self._topic = name, topic
 
     def _targets(self) -> list[_Entity]:
         # Senders address entities by path: a "topic sender" reaches a queue of that name too.
@@ -622,29 +726,31 @@ class FakeSender(_Handler):
             message=f"The messaging entity '{self._name}' could not be found."
         )
 
+    async def _attach(self) -> None:
+        self._targets()
+
     async def __aenter__(self) -> FakeSender:
         self._check_live()
-        self._ns._call("open_sender")
-        self._targets()
+        await self._retryable("open_sender", lambda: self._open("open_sender"))
         return self
 
     async def create_message_batch(
         self, max_size_in_bytes: int | None = None
     ) -> ServiceBusMessageBatch:
+        """A batch capped as the link says: ``com.microsoft:max-message-batch-size``, which is
+        1 MB on Premium even where one message may be 100 MB (``_servicebus_sender_async.py``)."""
         self._check_live()
-        if max_size_in_bytes is not None and max_size_in_bytes > self._ns.max_message_size:
+        await self._retryable("open_sender", lambda: self._open("open_sender"))
+        cap = self._ns.max_batch_size
+        if max_size_in_bytes is not None and max_size_in_bytes > cap:
             raise ValueError(
                 f"Max message size: {max_size_in_bytes} is too large, "
-                f"acceptable max batch size is: {self._ns.max_message_size} bytes."
+                f"acceptable max batch size is: {cap} bytes."
             )
-        return ServiceBusMessageBatch(
-            max_size_in_bytes=max_size_in_bytes or self._ns.max_message_size
-        )
+        return ServiceBusMessageBatch(max_size_in_bytes=max_size_in_bytes or cap)
 
     async def send_messages(self, message: Any, *, timeout: float | None = None) -> None:
         self._check_live()
-        self._ns._call("send")
-        targets = self._targets()
         if isinstance(message, ServiceBusMessageBatch):
             messages = list(message._messages)
         else:
@@ -652,8 +758,17 @@ class FakeSender(_Handler):
                 message, ServiceBusMessage, PyamqpTransport.to_outgoing_amqp_message
             )
             messages = sendable if isinstance(sendable, list) else [sendable]
-        for each in messages:
-            self._ns._accept([t for t in targets if t.admits(each)], each)
+
+        async def send() -> None:
+            await self._open("open_sender")
+            self._ns._call("send")
+            targets = self._targets()
+            # Encoded before anything is stored, as the SDK does: a batch fails whole.
+            wires = [self._ns._encode(each) for each in messages]
+            for each, wire in zip(messages, wires, strict=True):
+                self._ns._accept([t for t in targets if t.admits(each)], each, wire)
+
+        await self._retryable("send", send)
 
 
 class FakeSession:
@@ -670,20 +785,24 @@ class FakeSession:
     async def renew_lock(self, *, timeout: float | None = None) -> datetime:
         receiver = self._receiver
         receiver._check_live()
-        receiver._ns._call("renew_session")
-        entity = receiver._entity()
-        receiver._ns._expire(entity)
-        if entity.sessions.get(self.session_id, (None,))[0] is not receiver:
-            raise SessionLockLostError(message="The session lock has expired.")
-        until = _now() + entity.lock_duration
-        entity.sessions[self.session_id] = (receiver, until)
-        return until
+
+        async def renew() -> datetime:
+            receiver._ns._call("renew_session")
+            entity = receiver._entity()
+            receiver._ns._expire(entity)
+            if entity.sessions.get(self.session_id, (None,))[0] is not receiver:
+                raise SessionLockLostError(message="The session lock has expired.")
+            until = _now() + entity.lock_duration
+            entity.sessions[self.session_id] = (receiver, until)
+            return until
+
+        return await receiver._retryable("renew_session", renew)
 
 
 class FakeReceiver(_Handler):
     def __init__(
         self,
-        namespace: FakeNamespace,
+        client: FakeServiceBusClient,
         path: tuple[str, str | None],
         session_id: str | object | None,
         sub_queue: ServiceBusSubQueue | None,
@@ -692,23 +811,29 @@ class FakeReceiver(_Handler):
     ) -> None:
         if receive_mode != ServiceBusReceiveMode.PEEK_LOCK:
             raise NotImplementedError("the fake models peek-lock only")
-        self._ns, self._path = namespace, path
+        super().__init__(client)
+        self._path = path
         self._wanted_session, self._sub_queue, self._max_wait = session_id, sub_queue, max_wait_time
         self.session: FakeSession | None = None
-        self._opened = False
+        self._link = 0
+        """Which link this is: each reopening attaches a new one."""
 
     def _entity(self) -> _Entity:
         return self._ns.entity(*self._path)
 
+    def _check_live(self) -> None:
+        super()._check_live()
+        # A session receiver whose link went is done: "once there's a connection error, we
+        # don't retry on the session entity and simply raise SessionLockLostError".
+        if self.session is not None and not self._running:
+            raise SessionLockLostError(message="The session lock has expired.")
+
     async def __aenter__(self) -> FakeReceiver:
-        await self._open()
+        self._check_live()
+        await self._retryable("open_receiver", lambda: self._open("open_receiver"))
         return self
 
-    async def _open(self) -> None:
-        self._check_live()
-        if self._opened:
-            return
-        self._ns._call("open_receiver")
+    async def _attach(self) -> None:
         entity = self._entity()
         if self._sub_queue is not None:
             if self._wanted_session is not None:
@@ -727,9 +852,12 @@ class FakeReceiver(_Handler):
             await self._accept_session(entity)
         elif self._wanted_session is not None:
             raise NotImplementedError("the fake models NEXT_AVAILABLE_SESSION only")
-        self._opened = True
+        self._link += 1
 
     async def _accept_session(self, entity: _Entity) -> None:
+        """Wait ``max_wait_time`` for a free session; none is the service's ``com.microsoft:
+        timeout``, which the SDK raises as ``OperationTimeoutError`` (retryable: the SDK tries
+        ``retry_total`` more times, backing off between)."""
         deadline = _now() + timedelta(seconds=self._max_wait or 60)
         while True:
             self._ns._expire(entity)
@@ -745,12 +873,31 @@ class FakeReceiver(_Handler):
                     self.session = FakeSession(self, session)
                     return
             if _now() >= deadline:
-                raise OperationTimeoutError(
-                    message="Operation timed out. If trying to receive from "
-                    "NEXT_AVAILABLE_SESSION, use max_wait_time on the ServiceBusReceiver "
-                    "to control the timeout."
-                )
+                raise OperationTimeoutError(message="Operation timed out.")
             await self._ns._wait(deadline)
+
+    def _session_lost(self, error: ServiceBusError) -> bool:
+        return self.session is not None and isinstance(
+            error, SessionLockLostError | ServiceBusConnectionError
+        )
+
+    async def _detach(self) -> None:
+        """A session goes with its link, and its messages with it, their deliveries not counted
+        (a delivery counts when a lock expires or a message is abandoned: ``DeliveryCount`` in
+        learn.microsoft.com .../servicebusreceivedmessage.deliverycount). A plain receiver's
+        locks outlive its link: they run out at their time and count then."""
+        if self.session is None:
+            return
+        try:
+            entity = self._entity()
+        except MessagingEntityNotFoundError:
+            return
+        if self._holds_session(entity):
+            del entity.sessions[self.session.session_id]
+            for stored in entity.messages:
+                if stored.holder is self:
+                    stored.lock_token = stored.locked_until = stored.holder = None
+            self._ns._notify()
 
     def _holds_session(self, entity: _Entity) -> bool:
         held = entity.sessions.get(self.session.session_id) if self.session else None
@@ -764,18 +911,22 @@ class FakeReceiver(_Handler):
             raise ValueError("The max_wait_time must be greater than 0.")
         if max_message_count is not None and max_message_count <= 0:
             raise ValueError("The max_message_count must be greater than 0")
-        await self._open()
-        self._ns._call("receive")
-        deadline = _now() + timedelta(seconds=max_wait_time or self._max_wait or 60)
-        while True:
-            entity = self._entity()
-            self._ns._expire(entity)
-            if self.session is not None and not self._holds_session(entity):
-                raise SessionLockLostError(message="The session lock has expired.")
-            taken = self._take(entity, max_message_count or 1)
-            if taken or _now() >= deadline:
-                return [self._ns._delivered(stored, self) for stored in taken]
-            await self._ns._wait(deadline)
+
+        async def receive() -> list[ServiceBusReceivedMessage]:
+            await self._open("open_receiver")
+            self._ns._call("receive")
+            deadline = _now() + timedelta(seconds=max_wait_time or self._max_wait or 60)
+            while True:
+                entity = self._entity()
+                self._ns._expire(entity)
+                if self.session is not None and not self._holds_session(entity):
+                    raise SessionLockLostError(message="The session lock has expired.")
+                taken = self._take(entity, max_message_count or 1)
+                if taken or _now() >= deadline:
+                    return [self._ns._delivered(stored, self) for stored in taken]
+                await self._ns._wait(deadline)
+
+        return await self._retryable("receive", receive)
 
     def _source(self, entity: _Entity) -> list[_Stored]:
         return entity.dead if self._sub_queue is not None else entity.messages
@@ -788,27 +939,35 @@ class FakeReceiver(_Handler):
             if self.session is not None and (stored.session_id or "") != self.session.session_id:
                 continue
             if stored.lock_token is None and stored.visible_at <= now:
-                stored.lock_token, stored.holder = uuid.uuid4(), self
+                stored.lock_token, stored.holder, stored.link = uuid.uuid4(), self, self._link
                 if self.session is None:
                     stored.locked_until = now + entity.lock_duration
                 taken.append(stored)
         return taken
 
-    def _locked(
-        self, message: ServiceBusReceivedMessage, operation: str
-    ) -> tuple[_Entity, _Stored]:
-        """The stored message ``message`` holds a lock on, or what the SDK raises instead."""
+    def _check_message_alive(self, message: ServiceBusReceivedMessage, operation: str) -> None:
+        """As ``receiver_mixins._check_message_alive`` and the settle methods check first."""
         self._check_live()
         if not isinstance(message, ServiceBusReceivedMessage):
             raise TypeError("Parameter 'message' must be of type ServiceBusReceivedMessage")
-        if message._settled:
-            raise MessageAlreadySettled(action=operation)
         if message._is_peeked_message:
             raise ValueError(f"The operation {operation} is not supported for peeked messages.")
+        if message._settled:
+            raise MessageAlreadySettled(action=operation)
+        if not self._running:
+            raise ValueError(
+                f"Failed to {operation} the message as the handler has already been shutdown."
+                "Please use ServiceBusClient to create a new instance."
+            )
         if message._receiver is not self:
             raise ServiceBusError(
                 message="A message can only be settled by the receiver that received it."
             )
+
+    def _locked(
+        self, message: ServiceBusReceivedMessage, operation: str, *, by_token: bool = False
+    ) -> tuple[_Entity, _Stored]:
+        """The stored message ``message`` holds a lock on, or what the service answers instead."""
         self._ns._call(operation)
         entity = self._entity()
         self._ns._expire(entity)
@@ -816,22 +975,40 @@ class FakeReceiver(_Handler):
             raise SessionLockLostError(message="The session lock has expired.")
         for stored in self._source(entity):
             if stored.lock_token is not None and stored.lock_token == message.lock_token:
+                if stored.link != self._link and not by_token:
+                    raise NotImplementedError(
+                        "the fake does not vouch for settling, over a new link, a message "
+                        "received on a link that went down"
+                    )
                 return entity, stored
         raise MessageLockLostError(
             message="The lock supplied is invalid. Either the lock expired, "
             "or the message has already been removed from the queue."
         )
 
-    async def complete_message(self, message: ServiceBusReceivedMessage) -> None:
-        entity, stored = self._locked(message, "complete")
-        self._source(entity).remove(stored)
+    async def _settle(
+        self, message: ServiceBusReceivedMessage, operation: str, settle: Callable[..., None]
+    ) -> None:
+        self._check_message_alive(message, operation)
+
+        async def attempt() -> None:
+            # A retry after the link went settles by lock token over the management link,
+            # which reopens the handler (``_settle_message`` falls back to it on RuntimeError).
+            by_token = not self._running
+            await self._open("open_receiver")
+            settle(*self._locked(message, operation, by_token=by_token))
+            self._ns._notify()
+
+        await self._retryable(operation, attempt)
         message._settled = True
-        self._ns._notify()
+
+    async def complete_message(self, message: ServiceBusReceivedMessage) -> None:
+        await self._settle(
+            message, "complete", lambda entity, stored: self._source(entity).remove(stored)
+        )
 
     async def abandon_message(self, message: ServiceBusReceivedMessage) -> None:
-        entity, stored = self._locked(message, "abandon")
-        self._ns._unlock(entity, stored)
-        message._settled = True
+        await self._settle(message, "abandon", self._ns._unlock)
 
     async def dead_letter_message(
         self,
@@ -841,48 +1018,46 @@ class FakeReceiver(_Handler):
     ) -> None:
         if self._sub_queue is not None:
             raise NotImplementedError("the fake does not dead-letter a dead letter")
-        entity, stored = self._locked(message, "dead_letter")
-        self._ns._bury(entity, stored, reason, error_description)
-        message._settled = True
-        self._ns._notify()
+        await self._settle(
+            message,
+            "dead_letter",
+            lambda entity, stored: self._ns._bury(entity, stored, reason, error_description),
+        )
 
     async def renew_message_lock(
         self, message: ServiceBusReceivedMessage, *, timeout: float | None = None
     ) -> datetime:
+        self._check_live()
         if self.session is not None:
             raise TypeError(
                 "Session messages cannot be renewed. Please renew the session lock instead."
             )
-        entity, stored = self._locked(message, "renew")
-        stored.locked_until = _now() + entity.lock_duration
-        message._expiry = stored.locked_until  # as the SDK records the new expiry on the message
-        return stored.locked_until
+
+        async def renew() -> datetime:
+            # By lock token over the management link, which the SDK opens as needed.
+            await self._open("open_receiver")
+            entity, stored = self._locked(message, "renew", by_token=True)
+            stored.locked_until = _now() + entity.lock_duration
+            return stored.locked_until
+
+        until = await self._retryable("renew", renew)
+        message._expiry = until  # as the SDK records the new expiry on the message
+        return until
 
     async def peek_messages(
         self, max_message_count: int = 1, *, sequence_number: int = 0, timeout: float | None = None
     ) -> list[ServiceBusReceivedMessage]:
         self._check_live()
-        await self._open()
-        self._ns._call("peek")
-        entity = self._entity()
-        source = entity.dead if self._sub_queue is not None else entity.messages
-        page = min(max_message_count, self._ns.peek_page or max_message_count)
-        found = [s for s in source if s.sequence_number >= sequence_number][:page]
-        return [self._ns._delivered(stored, self, peeked=True) for stored in found]
 
-    async def close(self) -> None:
-        if not self._closed and self._opened and self.session is not None:
-            try:
-                entity = self._entity()
-            except MessagingEntityNotFoundError:
-                entity = None
-            if entity is not None and self._holds_session(entity):
-                del entity.sessions[self.session.session_id]
-                for stored in entity.messages:
-                    if stored.holder is self:
-                        self._ns._unlock(entity, stored)  # closing the link releases its locks
-                self._ns._notify()
-        await super().close()
+        async def peek() -> list[ServiceBusReceivedMessage]:
+            await self._open("open_receiver")
+            self._ns._call("peek")
+            source = self._source(self._entity())
+            page = min(max_message_count, self._ns.peek_page or max_message_count)
+            found = [s for s in source if s.sequence_number >= sequence_number][:page]
+            return [self._ns._delivered(stored, self, peeked=True) for stored in found]
+
+        return await self._retryable("peek", peek)
 
 
 @asynccontextmanager
@@ -890,7 +1065,8 @@ async def servicebus_fake_unreachable() -> AsyncIterator[QueueOperator]:
     """The Service Bus operator on a fake namespace that does not answer."""
     namespace = FakeNamespace()
     namespace.reachable = False
-    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    client = FakeServiceBusClient(namespace, retry_total=SDK_RETRIES)
+    admin = FakeAdministrationClient(namespace)
     async with ServiceBusQueueOperator(client, admin, retry_budget=0) as operator:
         yield operator
 
@@ -899,7 +1075,8 @@ async def servicebus_fake_unreachable() -> AsyncIterator[QueueOperator]:
 async def servicebus_fake_backend() -> AsyncIterator[QueueOperator]:
     """The Service Bus operator on a fresh fake namespace (a contract-suite backend)."""
     namespace = FakeNamespace()
-    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    client = FakeServiceBusClient(namespace, retry_total=SDK_RETRIES)
+    admin = FakeAdministrationClient(namespace)
     async with ServiceBusQueueOperator(
         client, admin, retry_budget=2, backoff=Backoff(0.01, 2, 0.1)
     ) as operator:

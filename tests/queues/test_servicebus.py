@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.exceptions import (
     MessageLockLostError,
+    OperationTimeoutError,
     ServiceBusConnectionError,
+    ServiceBusError,
     ServiceBusServerBusyError,
 )
 
@@ -28,7 +30,7 @@ from beehive.errors import (
 )
 from beehive.queues import QueueSettings
 from beehive.queues.servicebus import EventTooLargeError, ServiceBusQueueOperator
-from beehive.queues.servicebus._links import describe
+from beehive.queues.servicebus._links import SDK_RETRIES, describe
 from beehive.stores.memory import InMemoryKeyValueStore
 from tests.queues.servicebus_fake import (
     FakeAdministrationClient,
@@ -53,7 +55,8 @@ def namespace() -> FakeNamespace:
 
 def make_operator(namespace: FakeNamespace, **options: object) -> ServiceBusQueueOperator:
     options = {"retry_budget": 2.0, "backoff": QUICK, **options}
-    client, admin = FakeServiceBusClient(namespace), FakeAdministrationClient(namespace)
+    client = FakeServiceBusClient(namespace, retry_total=SDK_RETRIES)
+    admin = FakeAdministrationClient(namespace)
     return ServiceBusQueueOperator(client, admin, **options)  # type: ignore[arg-type]
 
 
@@ -398,6 +401,155 @@ async def test_a_lock_lost_during_settlement_is_reported_as_such(
 
     with pytest.raises(LeaseLostError, match="MessageLockLostError"):
         await operator.dead_letter(event, "Broken")
+
+
+def test_the_sdk_client_is_built_without_retries_of_its_own() -> None:
+    operator = ServiceBusQueueOperator.from_connection_string(
+        "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v"
+    )
+
+    assert operator._client._config.retry_total == 0  # the real SDK client's configuration
+
+
+async def test_a_link_the_sdk_closed_is_replaced_and_its_lease_lost(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    namespace.fail_next("complete", ServiceBusConnectionError(message="reset"))
+
+    with pytest.raises(LeaseLostError, match="went down"):
+        await operator.complete(event)
+
+    assert namespace.connections == 1, "the dead receiver is closed (the sender stays)"
+    namespace.expire_locks()  # the service keeps the lock until it runs out
+    again = await lease_one(operator, "Jobs")
+    assert (again.id, again.delivery_count) == (event.id, 2)
+    await operator.complete(again)
+    assert namespace.connections == 2  # one new receiver, one sender
+
+
+async def test_a_delayed_abandon_whose_link_dies_closes_the_link(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    event = await lease_one(operator, "Jobs")
+    namespace.fail_next("abandon", ServiceBusConnectionError(message="reset"))
+
+    await operator.abandon(event, delay=0.01)
+    await asyncio.gather(*operator._tasks)  # raised ValueError("...shutdown") before
+
+    assert namespace.connections == 1, "only the sender is left"
+    namespace.expire_locks()
+    assert (await lease_one(operator, "Jobs")).delivery_count == 2
+
+
+async def test_waiting_for_a_free_session_accepts_once(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Orders", QueueSettings(sessions=True))
+    await operator.push(Event(event_type="Order", queue_name="Orders", session_id="a"))
+    held = await lease_one(operator, "Orders")
+    before = namespace.calls.count("open_receiver")
+
+    assert await operator.next("Orders", wait=0.2) == []
+
+    # With the SDK's retries: 4 accepts and 0.8 * (2 + 4 + 8) s of backoff (13.2 s for 0.5 s).
+    assert namespace.calls.count("open_receiver") - before == 1
+    await operator.complete(held)
+
+
+async def test_connections_are_one_per_open_link_and_all_close(namespace: FakeNamespace) -> None:
+    async with make_operator(namespace) as operator:
+        for name in ("Jobs", "Orders-Ship"):
+            await operator.setup_queue(name)
+        await operator.push(Event(event_type="Job", queue_name="Jobs"))
+        await operator.push(Event(event_type="Orders"))
+        await operator.complete(await lease_one(operator, "Jobs"))
+        await operator.complete(await lease_one(operator, "Orders-Ship"))
+
+        assert namespace.connections == 4  # a sender per destination, a receiver per source
+
+    assert namespace.connections == 0
+
+
+async def test_a_large_event_travels_whole_where_the_tier_allows(namespace: FakeNamespace) -> None:
+    premium = FakeNamespace(max_message_size=100 * 1024 * 1024)  # batches still cap at 1 MB
+    async with make_operator(premium) as operator:  # no claim-check store: it needs none
+        await operator.setup_queue("Jobs")
+        body = '"' + "x" * (2 * 1024 * 1024) + '"'
+
+        await operator.push_batch(
+            [Event(event_type="Job", queue_name="Jobs", body=b) for b in ("1", body, "2")]
+        )
+
+        received = [(await lease_one(operator, "Jobs")).body for _ in range(3)]
+    assert received == ["1", body, "2"]
+
+
+# -- the fake, against the SDK's documented behaviour -------------------------------------------
+
+
+async def test_the_fake_retries_as_the_sdk_does_and_shuts_the_handler_down(
+    namespace: FakeNamespace,
+) -> None:
+    await namespace_queue(namespace, "Jobs")
+    client = FakeServiceBusClient(namespace, retry_backoff_factor=0.001)  # SDK defaults else
+    namespace.fail_next("send", *(ServiceBusServerBusyError(message="busy") for _ in range(4)))
+    async with client.get_queue_sender("Jobs") as sender:
+        with pytest.raises(ServiceBusServerBusyError):
+            await sender.send_messages(ServiceBusMessage("x"))
+        assert namespace.calls.count("send") == 4  # the call and retry_total=3 retries
+
+        with pytest.raises(ServiceBusError, match="Handler failed"):
+            await sender.send_messages(ServiceBusMessage("x", application_properties={"ms": 2**40}))
+        assert namespace.connections == 0, "an unexpected error shuts the handler down"
+        await sender.send_messages(ServiceBusMessage("x"))  # on a new link
+        await sender.send_messages(ServiceBusMessage("y"))
+    receiver = client.get_queue_receiver("Jobs")
+    async with receiver:
+        first, second = await receiver.receive_messages(max_message_count=2, max_wait_time=1)
+        namespace.fail_next("complete", ServiceBusConnectionError(message="reset"))
+        await receiver.complete_message(first)  # its retry goes by lock token on a new link
+        reset = [ServiceBusConnectionError(message="reset") for _ in range(4)]
+        namespace.fail_next("complete", *reset)
+        with pytest.raises(ServiceBusConnectionError):
+            await receiver.complete_message(second)
+        with pytest.raises(ValueError, match="handler has already been shutdown"):
+            await receiver.complete_message(second)
+
+
+async def test_the_fake_retries_a_session_accept_on_its_timeout(namespace: FakeNamespace) -> None:
+    await namespace_queue(namespace, "Orders", requires_session=True)
+    client = FakeServiceBusClient(namespace, retry_backoff_factor=0.001)
+    receiver = client.get_queue_receiver(
+        "Orders", session_id=NEXT_AVAILABLE_SESSION, max_wait_time=0.05
+    )
+
+    with pytest.raises(OperationTimeoutError):
+        await receiver.__aenter__()
+
+    assert namespace.calls.count("open_receiver") == 4
+
+
+async def test_the_fake_closing_a_session_receiver_counts_no_delivery(
+    namespace: FakeNamespace,
+) -> None:
+    await namespace_queue(namespace, "Orders", requires_session=True)
+    client = FakeServiceBusClient(namespace)
+    async with client.get_queue_sender("Orders") as sender:
+        await sender.send_messages(ServiceBusMessage("x", session_id="a"))
+    for _ in range(2):
+        receiver = client.get_queue_receiver("Orders", session_id=NEXT_AVAILABLE_SESSION)
+        async with receiver:
+            (message,) = await receiver.receive_messages(max_wait_time=1)
+            assert message.delivery_count == 0
+
+
+async def namespace_queue(namespace: FakeNamespace, name: str, **settings: object) -> None:
+    await FakeAdministrationClient(namespace).create_queue(name, **settings)
 
 
 # -- topology -----------------------------------------------------------------------------------

@@ -20,9 +20,14 @@ from azure.servicebus.aio import ServiceBusReceiver, ServiceBusSender
 from azure.servicebus.exceptions import (
     MessageAlreadySettled,
     MessageLockLostError,
+    MessageNotFoundError,
+    MessageSizeExceededError,
+    MessagingEntityAlreadyExistsError,
     OperationTimeoutError,
     ServiceBusCommunicationError,
     ServiceBusConnectionError,
+    ServiceBusError,
+    ServiceBusQuotaExceededError,
     ServiceBusServerBusyError,
     SessionLockLostError,
 )
@@ -44,6 +49,40 @@ TRANSIENT: Final = (
 
 LOCK_LOST: Final = (MessageLockLostError, SessionLockLostError, MessageAlreadySettled)
 
+KEEPS_LINK: Final = (ServiceBusServerBusyError, OperationTimeoutError)
+"""Transient faults after which the SDK keeps a receiver's link (``shutdown_handler=False`` in
+``azure/servicebus/exceptions.py``), so a settlement on it can be tried again."""
+
+SDK_RETRIES: Final = 0
+"""``retry_total`` of the ``ServiceBusClient`` the operator builds: none. The SDK's own (3 by
+default, backing off 0.8 * 2**n s, the accept of a session retried on its timeout too) would
+stack under the operator's, whose ``retry_budget`` is then the one layer and bounds the wait."""
+
+
+def kills_link(error: BaseException) -> bool:
+    """Whether the SDK has closed the receiver's link over ``error``.
+
+    It does for every ``ServiceBusError`` marked ``shutdown_handler`` and for anything that is
+    not a ``ServiceBusError`` ("Handler failed"); after that, what the link received cannot be
+    settled (``_check_message_alive`` raises ``ValueError``: "the handler has already been
+    shutdown"), and its locks run out on the service.
+    """
+    if isinstance(error, MessageAlreadySettled):
+        return False
+    if isinstance(error, ValueError):
+        return True
+    return isinstance(error, ServiceBusError) and not isinstance(error, _KEEP_LINK_ERRORS)
+
+
+_KEEP_LINK_ERRORS: Final = (
+    *KEEPS_LINK,
+    MessageLockLostError,
+    MessageNotFoundError,
+    MessageSizeExceededError,
+    ServiceBusQuotaExceededError,
+    MessagingEntityAlreadyExistsError,
+)
+
 _SECRETS: Final = re.compile(r"(SharedAccess(?:Key|Signature)[=\s]|sig=)[^;&\s]*", re.IGNORECASE)
 
 
@@ -63,6 +102,9 @@ class Link:
     held: int = 0
     """Leased messages not settled yet; the link is checked out while any are."""
     broken: bool = False
+    """Closed once its messages are settled (a session link whose session is gone)."""
+    dead: bool = False
+    """The SDK closed its link: none of its messages can be settled any more."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 

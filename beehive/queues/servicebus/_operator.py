@@ -41,11 +41,14 @@ from beehive.queues.base import (
 )
 from beehive.queues.servicebus import _mapping as mapping
 from beehive.queues.servicebus._links import (
+    KEEPS_LINK,
     LOCK_LOST,
+    SDK_RETRIES,
     TRANSIENT,
     Lease,
     Retrier,
     describe,
+    kills_link,
     logger,
 )
 from beehive.queues.servicebus._publisher import Publisher
@@ -74,7 +77,9 @@ class ServiceBusQueueOperator(QueueOperator):
     ``prefetch``: messages each receiver fetches ahead (locked while they wait in its buffer,
     so keep it well below what a consumer finishes within the lock duration).
     ``retry_budget``: seconds during which transient faults are retried with ``backoff``
-    before the caller sees them.
+    before the caller sees them. This is the only retry layer: the factories build the SDK
+    client without retries of its own; build a ``client`` you pass here the same way
+    (``ServiceBusClient(..., retry_total=0)``).
     """
 
     max_id_length = 128  # the SDK's MESSAGE_PROPERTY_MAX_LENGTH for message and session ids
@@ -107,7 +112,9 @@ class ServiceBusQueueOperator(QueueOperator):
     def from_connection_string(cls, connection_string: str, **options: Any) -> Self:
         """An operator for the namespace a connection string names (it needs Manage to set up)."""
         try:
-            client = ServiceBusClient.from_connection_string(connection_string)
+            client = ServiceBusClient.from_connection_string(
+                connection_string, retry_total=SDK_RETRIES
+            )
             admin = ServiceBusAdministrationClient.from_connection_string(connection_string)
         except (ValueError, TypeError, KeyError):
             # The SDK's message may quote the string, key included.
@@ -135,7 +142,7 @@ class ServiceBusQueueOperator(QueueOperator):
             from azure.identity.aio import DefaultAzureCredential
 
             credential = owned = DefaultAzureCredential()
-        client = ServiceBusClient(fully_qualified_namespace, credential)
+        client = ServiceBusClient(fully_qualified_namespace, credential, retry_total=SDK_RETRIES)
         admin = ServiceBusAdministrationClient(fully_qualified_namespace, credential)
         return cls(client, admin, credential=owned, **options)
 
@@ -228,15 +235,35 @@ class ServiceBusQueueOperator(QueueOperator):
         return handle.lost
 
     async def _settle(self, lease: Lease, what: str, call: Callable[[], Awaitable[None]]) -> None:
-        """Settle once: a lost lock becomes ``LeaseLostError``; the link is freed either way."""
+        """Settle once: a lost lock or link becomes ``LeaseLostError``; the link is freed."""
         try:
-            async with lease.link.lock:
-                await self._retry(what, call)
-        except LOCK_LOST as error:
-            lease.link.broken = lease.link.session
-            raise LeaseLostError(f"{what}: the lock was lost ({describe(error)})") from None
+            await self._on_link(lease, what, call)
         finally:
             await self._receivers.release(lease.link)
+
+    async def _on_link(self, lease: Lease, what: str, call: Callable[[], Awaitable[None]]) -> None:
+        """Run ``call`` on the lease's link, retrying only faults after which the link lives.
+
+        A link the SDK closed is replaced, never reused: its messages come back when their
+        locks run out (with the delivery counted), so they are lost leases here.
+        """
+        link = lease.link
+        if link.dead:
+            raise LeaseLostError(f"{what}: the link that received it is gone")
+        try:
+            async with link.lock:
+                await self._retry(what, call, KEEPS_LINK)
+        except LOCK_LOST as error:
+            link.broken = link.broken or link.session
+            raise LeaseLostError(f"{what}: the lock was lost ({describe(error)})") from None
+        except (ValueError, ServiceBusError) as error:
+            if not kills_link(error):
+                raise
+            link.dead = link.broken = True
+            raise LeaseLostError(
+                f"{what}: the link that received it went down ({describe(error)}); the message "
+                "comes back when its lock runs out"
+            ) from None
 
     async def _complete(self, handle: Lease) -> None:
         await self._settle(
@@ -268,9 +295,8 @@ class ServiceBusQueueOperator(QueueOperator):
                         self._closing.wait(), min(left, _renewal_interval(lease))
                     )
                 if due - loop.time() > 0 and not self._closing.is_set():
-                    async with lease.link.lock:
-                        await self._retry(_doing("holding", lease), lambda: _renew(lease))
-        except (*LOCK_LOST, ServiceBusError) as error:
+                    await self._on_link(lease, _doing("holding", lease), lambda: _renew(lease))
+        except Exception as error:
             logger.warning("%s: %s", _doing("holding", lease), describe(error))
             lease.link.broken = True
             await self._receivers.release(lease.link)
@@ -298,17 +324,11 @@ class ServiceBusQueueOperator(QueueOperator):
 
     async def _renew(self, handle: Lease) -> None:
         try:
-            async with handle.link.lock:
-                await self._retry(_doing("renewing", handle), lambda: _renew(handle))
-        except LOCK_LOST as error:
+            await self._on_link(handle, _doing("renewing", handle), lambda: _renew(handle))
+        except LeaseLostError:
             handle.lost = True
-            handle.link.broken = (
-                handle.link.session
-            )  # a session link without its session is useless
             await self._receivers.release(handle.link)
-            raise LeaseLostError(
-                f"{_doing('renewing', handle)}: the lock was lost ({describe(error)})"
-            ) from None
+            raise
 
     # -- dead letters ---------------------------------------------------------------------------
 

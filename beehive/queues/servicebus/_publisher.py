@@ -1,8 +1,10 @@
 """Publishing to Service Bus: size-limited batches, one per session, and the claim check.
 
-A batch holds what the sender's link accepts (256 KB on Standard, up to 100 MB on Premium);
-events that do not fit start the next batch. An event that does not fit even alone sends its
-body to the claim-check store and travels with the blob's key instead.
+A batch holds what the sender's link accepts for a batch (256 KB on Standard, 1 MB on Premium,
+whatever one message may weigh there); events that do not fit start the next batch. An event
+too large for a batch of its own is sent alone, unbatched, which Premium's large-message
+entities accept up to their size limit (up to 100 MB); only when the service refuses it too
+does its body go to the claim-check store, the event travelling with the blob's key instead.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ class Publisher:
             if len(batch):  # full, or (as partitioned session entities demand) another session
                 await self._flush(sender, destination, batch)
                 batch = await self._new_batch(sender, destination)
-            if not _added(batch, message):
+            if not _added(batch, message) and not await self._sent_alone(
+                sender, destination, message
+            ):
                 await self._add_offloaded(batch, event, message, replay_to)
             session = event.session_id
         if len(batch):
@@ -80,6 +84,19 @@ class Publisher:
 
     async def _flush(self, sender: Sender, destination: str, batch: ServiceBusMessageBatch) -> None:
         await self._retry(f"sending to {destination}", lambda: sender.sender.send_messages(batch))
+
+    async def _sent_alone(
+        self, sender: Sender, destination: str, message: ServiceBusMessage
+    ) -> bool:
+        """Send ``message`` unbatched; False if the entity refuses it for its size."""
+        try:
+            await self._retry(
+                f"sending a large message to {destination}",
+                lambda: sender.sender.send_messages(message),
+            )
+        except MessageSizeExceededError:
+            return False
+        return True
 
     async def _add_offloaded(
         self,
