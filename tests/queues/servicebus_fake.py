@@ -575,6 +575,7 @@ class FakeServiceBusClient:
         self.fully_qualified_namespace = fully_qualified_namespace
         self.closed = False
         self.retry = _RetryOptions(retry_total, retry_backoff_factor, retry_backoff_max)
+        self.receivers: list[FakeReceiver] = []
 
     def get_queue_sender(self, queue_name: str) -> FakeSender:
         return FakeSender(self, queue_name, topic=False)
@@ -592,8 +593,8 @@ class FakeServiceBusClient:
         max_wait_time: float | None = None,
         prefetch_count: int = 0,
     ) -> FakeReceiver:
-        return FakeReceiver(
-            self, (queue_name, None), session_id, sub_queue, receive_mode, max_wait_time
+        return self._receiver(
+            (queue_name, None), session_id, sub_queue, receive_mode, max_wait_time, prefetch_count
         )
 
     def get_subscription_receiver(
@@ -607,14 +608,21 @@ class FakeServiceBusClient:
         max_wait_time: float | None = None,
         prefetch_count: int = 0,
     ) -> FakeReceiver:
-        return FakeReceiver(
-            self,
+        return self._receiver(
             (topic_name, subscription_name),
             session_id,
             sub_queue,
             receive_mode,
             max_wait_time,
+            prefetch_count,
         )
+
+    def _receiver(self, *args: Any) -> FakeReceiver:
+        """A receiver, recorded with its ``prefetch_count`` (which the fake records but does
+        not model: it locks messages when they are received, as with no prefetch)."""
+        receiver = FakeReceiver(self, *args)
+        self.receivers.append(receiver)
+        return receiver
 
     async def close(self) -> None:
         self.closed = True
@@ -808,12 +816,14 @@ class FakeReceiver(_Handler):
         sub_queue: ServiceBusSubQueue | None,
         receive_mode: ServiceBusReceiveMode,
         max_wait_time: float | None,
+        prefetch_count: int = 0,
     ) -> None:
         if receive_mode != ServiceBusReceiveMode.PEEK_LOCK:
             raise NotImplementedError("the fake models peek-lock only")
         super().__init__(client)
         self._path = path
         self._wanted_session, self._sub_queue, self._max_wait = session_id, sub_queue, max_wait_time
+        self.prefetch_count = prefetch_count
         self.session: FakeSession | None = None
         self._link = 0
         """Which link this is: each reopening attaches a new one."""

@@ -25,6 +25,7 @@ from beehive.errors import (
     BrokerLimitError,
     BrokerUnavailableError,
     LeaseLostError,
+    QueueConflictError,
     QueueNotFoundError,
     ReplayRefusedError,
 )
@@ -564,6 +565,52 @@ async def test_setup_passes_the_settings_to_the_broker(
     assert entity.max_delivery_count == 3
     assert entity.lock_duration == timedelta(seconds=13)
     assert entity.requires_session
+
+
+@pytest.mark.parametrize(
+    ("existing", "asked", "setting"),
+    [
+        (QueueSettings(sessions=True), QueueSettings(), "requires_session is True"),
+        (QueueSettings(), QueueSettings(sessions=True), "requires_session is False"),
+        (QueueSettings(lease_seconds=30), QueueSettings(lease_seconds=60), "lock_duration is"),
+    ],
+)
+async def test_an_existing_entity_that_breaks_a_guarantee_fails_setup(
+    operator: ServiceBusQueueOperator,
+    namespace: FakeNamespace,
+    existing: QueueSettings,
+    asked: QueueSettings,
+    setting: str,
+) -> None:
+    async with make_operator(namespace) as other:
+        await other.setup_queue("Orders-Ship", existing)
+
+    with pytest.raises(QueueConflictError, match=f"Orders/Subscriptions/Ship.*{setting}"):
+        await operator.setup_queue("Orders-Ship", asked)
+
+
+async def test_an_existing_entity_with_a_longer_lock_or_other_deliveries_is_used(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with make_operator(namespace) as other:
+        await other.setup_queue("Jobs", QueueSettings(max_deliveries=5, lease_seconds=120))
+
+    await operator.setup_queue("Jobs", QueueSettings(max_deliveries=10, lease_seconds=60))
+
+    assert "max_delivery_count=5" in caplog.text
+
+
+async def test_a_queue_prefetches_what_its_settings_say(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    client = operator._client
+    await operator.setup_queue("Jobs", QueueSettings(prefetch=8))
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+
+    await operator.complete(await lease_one(operator, "Jobs"))
+
+    assert isinstance(client, FakeServiceBusClient)
+    assert [r.prefetch_count for r in client.receivers] == [8]
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ class Receivers:
         return received
 
     async def _open_link(self, name: QueueName) -> Link:
-        receiver = self.receiver(name, prefetch_count=self._prefetch)
+        receiver = self.receiver(name, prefetch_count=self._prefetch_of(name))
         await self.open(name, receiver)
         return self._track(Link(name, receiver, session=False))
 
@@ -103,13 +103,17 @@ class Receivers:
             name,
             session_id=NEXT_AVAILABLE_SESSION,
             max_wait_time=wait,
-            prefetch_count=self._prefetch,
+            prefetch_count=self._prefetch_of(name),
         )
         try:
             await self.open(name, receiver)
         except OperationTimeoutError:  # how the SDK says that no session was free in time
             return None
         return self._track(Link(name, receiver, session=True))
+
+    def _prefetch_of(self, name: QueueName) -> int:
+        """The queue's own ``prefetch`` from its settings, else the operator's."""
+        return self._topology.prefetch.get(name) or self._prefetch
 
     def receiver(self, name: QueueName, **options: Any) -> ServiceBusReceiver:
         """A new, unopened SDK receiver on the subscription or queue ``name``."""

@@ -86,6 +86,8 @@ class Topology:
         self._retry = retry
         self._sessions: dict[QueueName, bool] = {}
         self._topics: set[str] = set()
+        self.prefetch: dict[QueueName, int | None] = {}
+        """The ``prefetch`` each subscription or queue was set up with."""
         self._known: dict[str, str] = {}
         """Entity paths set up here, by their case-folded form (the service ignores case)."""
 
@@ -127,19 +129,45 @@ class Topology:
                 raise
             await self._require_existing(name, settings, error)
             self._sessions[name] = settings.sessions
+            self.prefetch[name] = settings.prefetch
             return
+        self._compare(name, settings, found)
         self._sessions[name] = bool(found.requires_session)
-        if found.requires_session != settings.sessions or (
-            found.max_delivery_count != settings.max_deliveries
-        ):
+        self.prefetch[name] = settings.prefetch
+
+    @staticmethod
+    def _compare(name: QueueName, settings: QueueSettings, found: Any) -> None:
+        """Refuse an existing entity that would break a guarantee; warn about the rest.
+
+        beehive does not change existing entities. Sessions on one side only lose ordering (or
+        refuse every receiver); a shorter lock than the lease runs out between renewals.
+        """
+        wanted_lock, lock = lock_duration(settings), found.lock_duration
+        broken = []
+        if bool(found.requires_session) != settings.sessions:
+            broken.append(
+                f"requires_session is {bool(found.requires_session)}, the actor asks for "
+                f"{settings.sessions} (ordering per session_id depends on it)"
+            )
+        if lock is not None and lock < wanted_lock:
+            broken.append(
+                f"lock_duration is {lock}, the actor asks for {wanted_lock} (its lease would "
+                "expire between renewals)"
+            )
+        if broken:
+            raise QueueConflictError(
+                f"{_path(name)} exists with other settings: {'; '.join(broken)}. Change the "
+                "entity (or delete it to let beehive create it) or the actor's settings"
+            )
+        if found.max_delivery_count != settings.max_deliveries or lock != wanted_lock:
             logger.warning(
-                "%s exists with requires_session=%s, max_delivery_count=%s (asked for %s, %s); "
+                "%s exists with max_delivery_count=%s, lock_duration=%s (asked for %s, %s); "
                 "beehive does not change existing entities",
                 _path(name),
-                found.requires_session,
                 found.max_delivery_count,
-                settings.sessions,
+                lock,
                 settings.max_deliveries,
+                wanted_lock,
             )
 
     def _refuse_case_twins(self, name: QueueName) -> None:
