@@ -199,6 +199,7 @@ class FakeNamespace:
         requested number of messages" (learn.microsoft.com .../message-browsing), not always
         that many."""
         self._faults: dict[str, deque[Exception]] = defaultdict(deque)
+        self._expiring: dict[str, int] = {}
         self._sequence = itertools.count(1)
         self._changed = asyncio.Event()
 
@@ -212,12 +213,22 @@ class FakeNamespace:
         for entity in self._all():
             for session, (holder, _) in entity.sessions.items():
                 entity.sessions[session] = (holder, past)
-            for stored in entity.messages:
+            for stored in [*entity.messages, *entity.dead]:
                 if stored.locked_until is not None:
                     stored.locked_until = past
 
+    def expire_locks_before(self, operation: str, nth: int = 1) -> None:
+        """Let every lock run out just before the ``nth`` next ``operation`` (as if something
+        long happened in between)."""
+        self._expiring[operation] = nth
+
     def _call(self, operation: str) -> None:
         self.calls.append(operation)
+        if operation in self._expiring:
+            self._expiring[operation] -= 1
+            if not self._expiring[operation]:
+                del self._expiring[operation]
+                self.expire_locks()
         if not self.reachable:
             raise ServiceBusConnectionError(message="Failed to initiate the connection.")
         if self._faults[operation]:

@@ -803,3 +803,22 @@ async def test_dead_letters_are_listed_past_a_short_page(
     namespace.peek_page = 2  # the service returns at most the number asked for
 
     assert len(await operator.dead_letters("Jobs")) == 5
+
+
+async def test_a_sweep_keeps_no_duplicate_when_a_kept_lock_runs_out(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(lease_seconds=5))
+    events = [Event(event_type="Job", queue_name="Jobs") for _ in range(3)]
+    await operator.push_batch(events)
+    for _ in events:
+        await operator.dead_letter(await lease_one(operator, "Jobs"), "Broken")
+    namespace.expire_locks_before("receive", nth=2)  # before the sweep's second page
+
+    assert await operator.purge_dead_letters("Jobs", ids=[events[2].id]) == 1
+
+    assert namespace.calls.count("renew") == 4, "both kept, before each later page (5 s locks)"
+    assert namespace.calls.count("abandon") == 2, "each kept dead letter given back once"
+    assert sorted(e.id for e in await operator.dead_letters("Jobs")) == sorted(
+        e.id for e in events[:2]
+    )

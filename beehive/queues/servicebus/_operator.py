@@ -60,6 +60,10 @@ _PEEK_PAGE = 250
 _SWEEP_PAGE = 100
 _SWEEP_WAIT = 1.0
 """Seconds a dead-letter sweep waits for more before it takes the sub-queue as drained."""
+_SWEEP_BUDGET = 600.0
+"""Seconds a dead-letter sweep takes new messages for, at most."""
+_RENEW_MARGIN = 10.0
+"""A kept dead letter's lock is renewed when it runs out within this many seconds."""
 _UNAVAILABLE = (
     *TRANSIENT,
     ServiceBusAuthenticationError,
@@ -375,13 +379,30 @@ class ServiceBusQueueOperator(QueueOperator):
         self, name: QueueName, selector: Selector, replay: Replay | None
     ) -> int:
         """Lease the dead letters of ``name``, complete the selected ones (after ``replay``),
-        and abandon the others back once the sub-queue is drained."""
+        and abandon the others back once the sub-queue is drained.
+
+        The others stay locked until then, so they are renewed; one whose lock ran out anyway
+        comes back under the same sequence number and replaces its stale copy, never adding
+        to what is kept. The sweep takes new messages for :data:`_SWEEP_BUDGET` seconds at
+        most, so it ends even while dead letters keep arriving.
+        """
         receiver = self._receivers.receiver(name, sub_queue=ServiceBusSubQueue.DEAD_LETTER)
         await self._receivers.open(name, receiver)
-        kept: list[ServiceBusReceivedMessage] = []
+        kept: dict[int, ServiceBusReceivedMessage] = {}  # by sequence number
         done = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _SWEEP_BUDGET
         try:
             while True:
+                if loop.time() >= deadline:
+                    logger.warning(
+                        "the sweep of the dead letters of %s stopped after %.0fs; run it again "
+                        "for the rest",
+                        name,
+                        _SWEEP_BUDGET,
+                    )
+                    break
+                await _keep_locked(receiver, kept)
                 page = await self._retry(
                     f"receiving the dead letters of {name}",
                     lambda: receiver.receive_messages(_SWEEP_PAGE, max_wait_time=_SWEEP_WAIT),
@@ -389,30 +410,45 @@ class ServiceBusQueueOperator(QueueOperator):
                 if not page:
                     break
                 for message in page:
-                    event = await self._peeked(message)
-                    if not selector(event.id, DeadLetterInfo.of(event).reason):
-                        kept.append(message)
-                        continue
-                    if replay is not None:
-                        try:
-                            await replay(await self._to_event(message))
-                        except _Unreadable as problem:
-                            logger.warning("cannot replay dead letter %s: %s", event.id, problem)
-                            kept.append(message)
-                            continue
-                    await self._retry(
-                        f"removing dead letter {event.id} of {name}",
-                        lambda message=message: receiver.complete_message(message),  # type: ignore[misc]
-                    )
-                    done += 1
+                    number = message.sequence_number or 0
+                    if number in kept:
+                        kept[number] = message  # its lock ran out: this is the live copy
+                    elif await self._swept(name, receiver, message, selector, replay):
+                        done += 1
+                    else:
+                        kept[number] = message
         finally:
-            for message in kept:
+            for message in kept.values():
                 try:
                     await receiver.abandon_message(message)
                 except (*LOCK_LOST, ServiceBusError) as error:  # its lock runs out anyway
                     logger.warning("giving back a dead letter of %s: %s", name, describe(error))
             await receiver.close()
         return done
+
+    async def _swept(
+        self,
+        name: QueueName,
+        receiver: ServiceBusReceiver,
+        message: ServiceBusReceivedMessage,
+        selector: Selector,
+        replay: Replay | None,
+    ) -> bool:
+        """Replay (if asked) and remove ``message`` if selected; False if it stays."""
+        event = await self._peeked(message)
+        if not selector(event.id, DeadLetterInfo.of(event).reason):
+            return False
+        if replay is not None:
+            try:
+                await replay(await self._to_event(message))
+            except _Unreadable as problem:
+                logger.warning("cannot replay dead letter %s: %s", event.id, problem)
+                return False
+        await self._retry(
+            f"removing dead letter {event.id} of {name}",
+            lambda: receiver.complete_message(message),
+        )
+        return True
 
     # -- inspection -----------------------------------------------------------------------------
 
@@ -449,6 +485,21 @@ class _Unreadable(Exception):
         super().__init__(description)
         self.reason = reason
         self.description = description
+
+
+async def _keep_locked(
+    receiver: ServiceBusReceiver, kept: dict[int, ServiceBusReceivedMessage]
+) -> None:
+    """Renew the locks of ``kept`` messages that run out within :data:`_RENEW_MARGIN`."""
+    soon = datetime.now(UTC) + timedelta(seconds=_RENEW_MARGIN)
+    for number, message in list(kept.items()):
+        if message.locked_until_utc is not None and message.locked_until_utc > soon:
+            continue
+        try:
+            await receiver.renew_message_lock(message)
+        except (*LOCK_LOST, ServiceBusError) as error:
+            logger.info("dead letter %s comes back: %s", message.message_id, describe(error))
+            del kept[number]  # received again when it does, and judged afresh
 
 
 def _doing(action: str, lease: Lease) -> str:
