@@ -150,6 +150,12 @@ class Settings(_Sourced):
     servicebus_connection_string: SecretStr | None = Field(
         None, description="Service Bus connection string (a secret)"
     )
+    servicebus_replay_filters: Literal["check", "trust"] = Field(
+        "check",
+        description="before replaying into a subscription, check its topic's rules (needs "
+        "Manage), or trust that the deployment gave every subscription the replay filter "
+        "when they cannot be read (infra/bicep does: replay under Data Sender + Receiver)",
+    )
     # the host and its endpoint
     host: str = Field(
         "127.0.0.1",

@@ -51,12 +51,17 @@ def operator_for(
     if backend == "servicebus":
         from beehive.queues.servicebus import ServiceBusQueueOperator
 
+        replay_filters = _setting("servicebus_replay_filters", environ) or "check"
         connection = _setting("servicebus_connection_string", environ)
         if connection:
-            return ServiceBusQueueOperator.from_connection_string(connection)
+            return ServiceBusQueueOperator.from_connection_string(
+                connection, replay_filters=replay_filters
+            )
         namespace = servicebus_namespace or _setting("servicebus_namespace", environ)
         if namespace:
-            return ServiceBusQueueOperator.from_namespace(fully_qualified(namespace))
+            return ServiceBusQueueOperator.from_namespace(
+                fully_qualified(namespace), replay_filters=replay_filters
+            )
         raise ValueError(
             f"the servicebus backend needs {settings.variable('servicebus_connection_string')} "
             f"or {settings.variable('servicebus_namespace')} (a managed identity or an az login)"

@@ -51,6 +51,7 @@ def container_settings(
         "BEEHIVE_EXCEPT": "",
         "BEEHIVE_BACKEND": "memory",  # servicebus in Azure
         "BEEHIVE_SERVICEBUS_NAMESPACE": "sb-example.servicebus.windows.net",
+        "BEEHIVE_SERVICEBUS_REPLAY_FILTERS": "trust",
         "BEEHIVE_STORAGE_BLOB_ENDPOINT": ACCOUNT.format("blob"),
         "BEEHIVE_STORAGE_TABLE_ENDPOINT": ACCOUNT.format("table"),
         "BEEHIVE_PORT": "8080",

@@ -777,6 +777,23 @@ async def test_replay_is_refused_without_the_manage_right(
         await operator.replay_dead_letters("Orders-Payment")
 
 
+async def test_replay_trusting_the_deployed_filters_works_with_send_and_listen(
+    namespace: FakeNamespace,
+) -> None:
+    async with make_operator(namespace) as deployer:  # Manage: creates the filters
+        for name in ("Orders-Payment", "Orders-Ship"):
+            await deployer.setup_queue(name)
+    async with make_operator(namespace, replay_filters="trust") as operator:
+        await operator.push(Event(event_type="Orders"))
+        await operator.dead_letter(await lease_one(operator, "Orders-Payment"), "Broken")
+        namespace.can_manage = False  # Data Sender + Data Receiver, as infra/bicep grants
+
+        assert await operator.replay_dead_letters("Orders-Payment") == 1
+
+        assert len(await operator.next("Orders-Payment", wait=1)) == 1
+        assert len(await operator.next("Orders-Ship", max_count=2, wait=0.2)) == 1
+
+
 async def test_replay_leaves_unselected_dead_letters_with_one_more_delivery(
     operator: ServiceBusQueueOperator,
 ) -> None:

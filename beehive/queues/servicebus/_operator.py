@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
@@ -84,6 +84,10 @@ class ServiceBusQueueOperator(QueueOperator):
     before the caller sees them. This is the only retry layer: the factories build the SDK
     client without retries of its own; build a ``client`` you pass here the same way
     (``ServiceBusClient(..., retry_total=0)``).
+    ``replay_filters``: before a replay into a subscription, every subscription of its topic
+    must filter replays meant for others; "check" reads their rules (Manage); "trust" does too
+    when it may, and otherwise relies on the deployment having set them (``infra/bicep``
+    does), so replay works with Data Sender + Data Receiver only.
     """
 
     max_id_length = 128  # the SDK's MESSAGE_PROPERTY_MAX_LENGTH for message and session ids
@@ -98,14 +102,19 @@ class ServiceBusQueueOperator(QueueOperator):
         retry_budget: float | timedelta = 30.0,
         backoff: Backoff | None = None,
         credential: AsyncTokenCredential | None = None,
+        replay_filters: Literal["check", "trust"] = "check",
     ) -> None:
         super().__init__()
+        if replay_filters not in ("check", "trust"):
+            raise ValueError(f"replay_filters is 'check' or 'trust', not {replay_filters!r}")
         if prefetch < 0:
             raise ValueError(f"prefetch cannot be negative, got {prefetch}")
         self._client = client
         self._claim_check = claim_check
         self._retry = Retrier(seconds(retry_budget), backoff or Backoff(0.5, 2.0, 8.0))
-        self._topology = Topology(client, admin, self._retry)
+        self._topology = Topology(
+            client, admin, self._retry, trust_filters=replay_filters == "trust"
+        )
         self._credential = credential
         self._publisher = Publisher(self._topology, self._retry, claim_check)
         self._receivers = Receivers(client, self._topology, self._retry, prefetch)

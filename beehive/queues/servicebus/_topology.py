@@ -79,9 +79,15 @@ class Topology:
     """What the operator knows of entities: which need sessions, which names are topics."""
 
     def __init__(
-        self, client: ServiceBusClient, admin: ServiceBusAdministrationClient, retry: Retrier
+        self,
+        client: ServiceBusClient,
+        admin: ServiceBusAdministrationClient,
+        retry: Retrier,
+        *,
+        trust_filters: bool = False,
     ) -> None:
         self._client = client
+        self._trust_filters = trust_filters
         self._admin = admin
         self._retry = retry
         self._sessions: dict[QueueName, bool] = {}
@@ -217,10 +223,19 @@ class Topology:
         except HttpResponseError as error:
             if not _unauthorized(error):
                 raise
+            if self._trust_filters:
+                logger.info(
+                    "replaying into topic %s trusting its subscriptions' replay filters (they "
+                    "cannot be read without Manage)",
+                    topic,
+                )
+                return
             raise ReplayRefusedError(
                 f"cannot check the rules of topic {topic}'s subscriptions without the Manage "
                 f"right (HTTP {error.status_code}): a replay needs every subscription to filter "
-                "replays meant for others, or they would all get a duplicate"
+                "replays meant for others, or they would all get a duplicate. If the deployment "
+                "gave them the filter (infra/bicep does), set replay_filters='trust' "
+                "(BEEHIVE_SERVICEBUS_REPLAY_FILTERS=trust)"
             ) from None
         if unfiltered:
             raise ReplayRefusedError(

@@ -123,6 +123,12 @@ var settings = [
     value: serviceBusFqdn
   }
   {
+    // The host holds Data Sender + Data Receiver only, so it cannot read subscription rules;
+    // servicebus.bicep gives every subscription the replay filter, so replays may trust it.
+    name: 'BEEHIVE_SERVICEBUS_REPLAY_FILTERS'
+    value: 'trust'
+  }
+  {
     name: 'BEEHIVE_STORAGE_BLOB_ENDPOINT'
     value: blobEndpoint
   }
