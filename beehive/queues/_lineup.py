@@ -94,6 +94,14 @@ class Lineup(Generic[T]):
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
 
+    def drain(self) -> list[T]:
+        """Take every waiting item out, in delivery order per session (holds stay)."""
+        items = [*self._ready, *(item for line in self._lines.values() for item in line)]
+        self._ready.clear()
+        self._lines.clear()
+        self._free.clear()
+        return items
+
     def clear(self) -> None:
         """Forget every item and session hold (waiters stay)."""
         self._ready.clear()

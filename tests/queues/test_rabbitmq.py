@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from beehive import Event, LeaseLostError
+from beehive import Event, LeaseLostError, QueueNotFoundError
+from beehive.names import QueueName
 from beehive.queues import QueueOperator, QueueSettings
 from tests.queues.rabbitmq_chain import collect, jobs, worker_host
 from tests.queues.rabbitmq_support import (
@@ -381,3 +382,90 @@ def test_broker_problem_is_explained_when_there_is_no_broker(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception):
         require_broker()
+
+
+# -- no silent loss, no burned deliveries ----------------------------------------------------------
+
+
+async def test_a_push_to_a_queue_deleted_meanwhile_raises(
+    rabbit: QueueOperator, raw: aio_pika.abc.AbstractChannel, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    await rabbit.push(Event(event_type="Job", queue_name=queue))  # the operator knows it now
+    await raw.queue_delete(queue)
+
+    with pytest.raises(QueueNotFoundError, match="no longer exists"):
+        await rabbit.push(Event(event_type="Job", queue_name=queue))
+
+
+async def test_a_topic_without_subscription_counts_and_logs_what_it_drops(
+    rabbit: QueueOperator, unique: Unique, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = unique("Nobody")
+    await rabbit.setup_queue(QueueName.topic_of(topic))
+
+    await rabbit.push(Event(event_type=topic))
+
+    assert rabbit.dropped == 1
+    assert f"topic {topic} has no subscription" in caplog.text
+
+
+async def test_a_replay_that_cannot_deliver_leaves_the_dead_letter(
+    rabbit: QueueOperator, raw: aio_pika.abc.AbstractChannel, unique: Unique
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    await rabbit.push(Event(event_type="Job", queue_name=queue))
+    await rabbit.dead_letter(await lease_one(rabbit, queue), "Broken")
+    await raw.queue_delete(queue)  # its dead-letter queue stays
+
+    with pytest.raises(QueueNotFoundError):
+        await rabbit.replay_dead_letters(queue)
+
+    assert [e.event_type for e in await rabbit.dead_letters(queue)] == ["Job"]
+
+
+async def test_a_stop_after_an_abandon_burns_no_delivery(unique: Unique) -> None:
+    """A rolling deploy: the stopping host abandons what it was working on, while its
+    consumer still fetches; the next host must see one delivery, not a burned one."""
+    queue = unique("Jobs")
+    async with rabbitmq_backend() as setup:
+        await setup.setup_queue(queue, QueueSettings(max_deliveries=2))
+        await setup.push(Event(event_type="Job", queue_name=queue))
+        async with rabbitmq_backend() as stopping:
+            await stopping.abandon(await lease_one(stopping, queue))
+            await _fetched_by(stopping, queue)
+
+        async with rabbitmq_backend() as next_host:
+            again = await lease_one(next_host, queue)
+            assert again.delivery_count == 2
+            await next_host.complete(again)
+        assert await setup.dead_letters(queue) == []
+
+
+async def _fetched_by(operator: QueueOperator, queue: str) -> None:
+    """Wait until ``operator`` has fetched a message of ``queue`` into its buffer."""
+    assert isinstance(operator, RabbitMQQueueOperator)
+    receiver = operator._receivers[queue]
+    deadline = asyncio.get_running_loop().time() + 10
+    while not len(receiver.lineup):
+        assert await receiver.wait(deadline), f"nothing was fetched from {queue}"
+
+
+@pytest.mark.parametrize("forged", [-1000, "3", 10**9, True])
+async def test_a_forged_delivery_count_is_unreadable_not_retried(
+    rabbit: QueueOperator, raw: aio_pika.abc.AbstractChannel, unique: Unique, forged: object
+) -> None:
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue, QueueSettings(max_deliveries=3))
+
+    await raw.default_exchange.publish(
+        aio_pika.Message(b"{}", type="Job", headers={"beehive": {"deliveries": forged}}),
+        routing_key=queue,
+    )
+
+    assert await rabbit.next(queue, wait=0.5) == []
+    dead = await rabbit.dead_letters(queue)
+    assert len(dead) == 1
+    assert "deliveries must be" in str(dead[0].properties["dead_letter_description"])

@@ -192,7 +192,9 @@ def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = Fal
     raw_meta = headers.pop(META, None)
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     returned = headers.get("x-delivery-count")
-    redeliveries = int(returned) if isinstance(returned, int) else (1 if message.redelivered else 0)
+    redeliveries = (
+        max(0, returned) if isinstance(returned, int) else (1 if message.redelivered else 0)
+    )
     death = headers.get("x-first-death-reason")
     properties: dict[str, PropertyValue] = {}
     for key, value in headers.items():
@@ -222,7 +224,7 @@ def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = Fal
     for key in ("url", "session_id", "causation_id"):
         if key in meta:
             fields[key] = _text(meta[key])
-    recorded = int(meta.get("deliveries", 0))
+    recorded = _recorded_deliveries(meta.get("deliveries", 0))
     due = meta.get("due")
     return Decoded(
         event=Event(**fields),
@@ -231,6 +233,23 @@ def decode(message: DeliveredMessage, fallback_type: str, *, lenient: bool = Fal
         due_ms=int(due) if due is not None else None,
         dead=dead_letter_of(meta, death, recorded),
     )
+
+
+MAX_RECORDED_DELIVERIES = 2000
+"""The most deliveries a header may record (Service Bus's own cap on max delivery count)."""
+
+
+def _recorded_deliveries(value: object) -> int:
+    """The delivery count a ``beehive`` header records; anything else makes the message
+    unreadable (dead-lettered), so a forged count can never buy retries past max_deliveries."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"the beehive header's deliveries must be an integer, not {value!r}")
+    if not 0 <= value <= MAX_RECORDED_DELIVERIES:
+        raise ValueError(
+            f"the beehive header's deliveries must be between 0 and {MAX_RECORDED_DELIVERIES}, "
+            f"not {value}"
+        )
+    return value
 
 
 def dead_letter_of(meta: dict[str, Any], death: object, deliveries: int) -> DeadLetterInfo | None:

@@ -11,7 +11,12 @@ from typing import Final, Literal
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
 from aiormq.abc import AbstractChannel as UnderlayChannel
-from aiormq.exceptions import AMQPConnectionError, ChannelInvalidStateError, ChannelNotFoundEntity
+from aiormq.exceptions import (
+    AMQPConnectionError,
+    ChannelInvalidStateError,
+    ChannelNotFoundEntity,
+    PublishError,
+)
 from pamqp.commands import Basic
 from yarl import URL
 
@@ -64,7 +69,9 @@ class Link:
                     raise BrokerUnavailableError(
                         f"cannot reach RabbitMQ at {masked(self.url)}: {error}"
                     ) from error
-                publisher = connection.channel()
+                # A returned (unroutable) mandatory publish must fail its confirm: with aio-pika's
+                # default (False) it resolves like a delivered one and the event is lost.
+                publisher = connection.channel(on_return_raises=True)
                 await publisher.initialize()
                 self._publisher = publisher
                 self._connection = connection
@@ -119,13 +126,13 @@ class Link:
                 )
             except ChannelNotFoundEntity as error:
                 raise QueueNotFoundError(f"cannot publish to {exchange!r}: {error}") from None
+            except PublishError:
+                return False  # returned by the broker: no queue is bound to take it
             except TRANSIENT as error:
                 if self.closed or loop.time() + pause > deadline:
                     raise
                 logger.info("publishing waits for RabbitMQ (%s)", error)
             else:
-                if isinstance(confirm, Basic.Return):
-                    return False
                 if not isinstance(confirm, Basic.Nack):
                     return True
                 if loop.time() + pause > deadline:

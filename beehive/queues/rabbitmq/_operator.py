@@ -494,6 +494,30 @@ class RabbitMQQueueOperator(QueueOperator):
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    async def _give_back(self, receiver: Receiver) -> None:
+        """Stop consuming, then return what was fetched and never leased, its count unchanged.
+
+        Closing the channel would give those messages back marked redelivered: a delivery
+        they never had, so every stop (a rolling deploy) would burn one, and a message a stop
+        abandoned would come back counted twice. Session queues keep the broker's order
+        instead (a re-published message would overtake its session's next one).
+        """
+        try:
+            await receiver.cancel()
+            if receiver.settings.sessions:
+                return
+            queue = str(receiver.name)
+            for lease in receiver.lineup.drain():
+                if lease.alive:
+                    decoded = lease.decoded
+                    await self._link.publish(
+                        "", queue, encode(decoded.event, deliveries=decoded.deliveries)
+                    )
+                    await lease.ack()
+        except Exception as error:
+            # What is left goes back when the channel closes, counted as one more delivery.
+            logger.warning("could not give back the buffer of %s: %s", receiver.name, error)
+
     async def _close(self) -> None:
         """Stop consuming and close the connection; unsettled deliveries go back to the queues."""
         for timer in self._timers:
@@ -502,6 +526,7 @@ class RabbitMQQueueOperator(QueueOperator):
         for receiver in list(self._receivers.values()):
             receiver.closed = True
             receiver.wake_all()
+            await self._give_back(receiver)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

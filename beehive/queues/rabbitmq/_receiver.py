@@ -78,6 +78,7 @@ class Receiver:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     closed: bool = False
+    consumer_tag: str | None = None
 
     def __post_init__(self) -> None:
         self.lineup = Lineup(
@@ -101,7 +102,15 @@ class Receiver:
         # basic.consume on the underlying aiormq channel: one task per delivery, no wrapper.
         if self.channel is not None:
             underlay = await self.channel.get_underlay_channel()
-            await underlay.basic_consume(str(self.name), self._deliver)
+            consuming = await underlay.basic_consume(str(self.name), self._deliver)
+            self.consumer_tag = consuming.consumer_tag
+
+    async def cancel(self) -> None:
+        """Stop the broker's deliveries to this consumer (what it sent already stays here)."""
+        tag, self.consumer_tag = self.consumer_tag, None
+        if tag is not None and self.channel is not None and not self.channel.is_closed:
+            underlay = await self.channel.get_underlay_channel()
+            await underlay.basic_cancel(tag)
 
     async def _deliver(self, message: DeliveredMessage) -> None:
         if self.on_message is not None:
