@@ -23,7 +23,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY infra/image/ infra/image/
 RUN pip install --no-cache-dir -r infra/image/build-requirements.txt
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY beehive/ beehive/
 # The venv gets no pip: the build stage's pip installs into it from outside.
 RUN python -m build --wheel --no-isolation --outdir /wheels \

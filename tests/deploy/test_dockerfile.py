@@ -143,4 +143,11 @@ def test_dockerignore_keeps_the_context_small() -> None:
 
     assert "*" in ignored  # everything, then the few paths the build copies
     allowed = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "beehive", "samples", "infra/image"}
+    assert allowed == {
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "beehive",
+        "samples",
+        "infra/image",
+    }

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +118,42 @@ def test_the_guide_shows_the_example_application_as_it_is() -> None:
     }
     for path, body in shown.items():
         assert body == (APP / path).read_text(), f"{GUIDE.name} shows another {path}"
+
+
+def test_the_build_stage_builds_the_wheel_and_a_venv_without_pip(tmp_path: Path) -> None:
+    """The build stage's steps, run here on what its COPYs bring: the wheel builds from the
+    filtered context alone with the pinned tools (no isolation, nothing fetched), and the venv
+    made --without-pip gets beehive from the outside pip and never a pip of its own."""
+    src, wheels, venv = tmp_path / "src", tmp_path / "wheels", tmp_path / "venv"
+    lay_out(Context(ROOT), IMAGE.split("\nFROM ${PYTHON_IMAGE}\n", 1)[0], src)
+
+    def run(*argv: str | Path) -> None:
+        done = subprocess.run(
+            [str(a) for a in argv], cwd=src, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+
+    run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", wheels)
+    (wheel,) = wheels.glob("*.whl")
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    # --no-deps: the dependencies come from the index in the real build, not here
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-cache-dir",
+        "--quiet",
+        wheel,
+    )
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "beehive/cli/run.py" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert not any(n.startswith(("tests/", "samples/", "infra/")) for n in names)
+    assert (venv / "bin" / "beehive").exists()
+    assert not list(venv.glob("bin/pip*"))
+    assert not list(venv.glob("lib/python*/site-packages/pip"))
