@@ -28,19 +28,7 @@ if TYPE_CHECKING:
 
 from beehive.stores import CollectionStore, KeyedListStore
 from samples.prismo.brokers import BackendUnavailable
-from samples.prismo.entities import (
-    Customer,
-    EmailSent,
-    FraudAssessment,
-    FulfilmentGate,
-    Order,
-    OrderStock,
-    OrderWaitingForProduct,
-    Payment,
-    Product,
-    Replenishment,
-    Shipment,
-)
+from samples.prismo.entities import OrderWaitingForProduct
 from samples.prismo.stores import Stores
 
 STORAGE_CONNECTION_STRING = "BEEHIVE_STORAGE_CONNECTION_STRING"
@@ -157,20 +145,7 @@ class AzureAccount:
         def collection(entity_type: type[EntityT]) -> CollectionStore[EntityT]:
             return self.collection(entity_type, table_prefix=prefix)
 
-        return Stores(
-            customers=collection(Customer),
-            products=collection(Product),
-            orders=collection(Order),
-            payments=collection(Payment),
-            fraud_assessments=collection(FraudAssessment),
-            stock_ledgers=collection(OrderStock),
-            queued_orders=queued,
-            counters=counters,
-            replenishments=collection(Replenishment),
-            gates=collection(FulfilmentGate),
-            shipments=collection(Shipment),
-            emails=collection(EmailSent),
-        )
+        return Stores.build(collection, queued, counters)
 
     def for_one_run(self) -> OpenStores:
         """Stores in tables of their own (the prefix, then a run id), deleted by ``discard``."""

@@ -28,19 +28,7 @@ if TYPE_CHECKING:
     from beehive.stores.postgres import Pool
 from samples.prismo.azure_storage import OpenStores
 from samples.prismo.brokers import BackendUnavailable
-from samples.prismo.entities import (
-    Customer,
-    EmailSent,
-    FraudAssessment,
-    FulfilmentGate,
-    Order,
-    OrderStock,
-    OrderWaitingForProduct,
-    Payment,
-    Product,
-    Replenishment,
-    Shipment,
-)
+from samples.prismo.entities import OrderWaitingForProduct
 from samples.prismo.stores import Stores
 
 POSTGRES_DSN = "BEEHIVE_POSTGRES_DSN"
@@ -97,21 +85,10 @@ class PostgresDatabase:
         def collection(entity_type: type[EntityT]) -> CollectionStore[EntityT]:
             return PostgresCollectionStore(None, entity_type, pool=pool, schema=chosen)
 
-        stores = Stores(
-            customers=collection(Customer),
-            products=collection(Product),
-            orders=collection(Order),
-            payments=collection(Payment),
-            fraud_assessments=collection(FraudAssessment),
-            stock_ledgers=collection(OrderStock),
-            queued_orders=PostgresKeyedListStore(
-                None, OrderWaitingForProduct, pool=pool, schema=chosen
-            ),
-            counters=PostgresCounterStore(pool=pool, schema=chosen),
-            replenishments=collection(Replenishment),
-            gates=collection(FulfilmentGate),
-            shipments=collection(Shipment),
-            emails=collection(EmailSent),
+        stores = Stores.build(
+            collection,
+            PostgresKeyedListStore(None, OrderWaitingForProduct, pool=pool, schema=chosen),
+            PostgresCounterStore(pool=pool, schema=chosen),
         )
         return OpenStores(stores, pool.close)
 

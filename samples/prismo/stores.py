@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from beehive.stores import (
     CollectionStore,
@@ -27,6 +29,14 @@ from samples.prismo.entities import (
     Shipment,
 )
 
+EntityT = TypeVar("EntityT", bound=BaseModel)
+
+
+class CollectionFactory(Protocol):
+    """Makes the collection store of one entity type."""
+
+    def __call__(self, entity_type: type[EntityT], /) -> CollectionStore[EntityT]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Stores:
@@ -46,20 +56,34 @@ class Stores:
     emails: CollectionStore[EmailSent]
 
     @classmethod
-    def in_memory(cls) -> Stores:
+    def build(
+        cls,
+        collection: CollectionFactory,
+        queued_orders: KeyedListStore[OrderWaitingForProduct],
+        counters: CounterStore,
+    ) -> Stores:
+        """Every store, each collection made by ``collection`` from its entity type."""
         return cls(
-            customers=InMemoryCollectionStore(Customer),
-            products=InMemoryCollectionStore(Product),
-            orders=InMemoryCollectionStore(Order),
-            payments=InMemoryCollectionStore(Payment),
-            fraud_assessments=InMemoryCollectionStore(FraudAssessment),
-            stock_ledgers=InMemoryCollectionStore(OrderStock),
-            queued_orders=InMemoryKeyedListStore(OrderWaitingForProduct),
-            counters=InMemoryCounterStore(),
-            replenishments=InMemoryCollectionStore(Replenishment),
-            gates=InMemoryCollectionStore(FulfilmentGate),
-            shipments=InMemoryCollectionStore(Shipment),
-            emails=InMemoryCollectionStore(EmailSent),
+            customers=collection(Customer),
+            products=collection(Product),
+            orders=collection(Order),
+            payments=collection(Payment),
+            fraud_assessments=collection(FraudAssessment),
+            stock_ledgers=collection(OrderStock),
+            queued_orders=queued_orders,
+            counters=counters,
+            replenishments=collection(Replenishment),
+            gates=collection(FulfilmentGate),
+            shipments=collection(Shipment),
+            emails=collection(EmailSent),
+        )
+
+    @classmethod
+    def in_memory(cls) -> Stores:
+        return cls.build(
+            InMemoryCollectionStore,
+            InMemoryKeyedListStore(OrderWaitingForProduct),
+            InMemoryCounterStore(),
         )
 
     def by_name(self) -> dict[str, Any]:
