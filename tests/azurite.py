@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,31 @@ ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 STARTUP_TIMEOUT = 30.0
+CRASHES: list[str] = []
+"""What each emulator that died mid-session printed (shown in the session's summary)."""
 
 
-@dataclass(frozen=True)
 class Azurite:
-    """A running emulator: where its Blob and Table services listen."""
+    """A running emulator: where its Blob and Table services listen.
 
-    blob_port: int
-    table_port: int
+    Asking for an address checks that the emulator is still up: one that died is started
+    again on new ports (its output goes to ``CRASHES``), so that one crash of the emulator
+    does not fail every later test.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir = tempfile.TemporaryDirectory(prefix="azurite-")
+        self._log = open(Path(self._workdir.name) / "azurite.log", "w+b")  # noqa: SIM115
+        self._ports = (0, 0, 0)
+
+    @property
+    def blob_port(self) -> int:
+        return self._running()[0]
+
+    @property
+    def table_port(self) -> int:
+        return self._running()[2]
 
     @property
     def blob_url(self) -> str:
@@ -51,6 +67,64 @@ class Azurite:
             f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.blob_url};TableEndpoint={self.table_url};"
         )
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def _running(self) -> tuple[int, int, int]:
+        if self._process is not None and self._process.poll() is None:
+            return self._ports
+        if self._process is not None:
+            CRASHES.append(f"exit code {self._process.returncode}:\n{self.output()[-4000:]}")
+        self.start()
+        return self._ports
+
+    def start(self) -> None:
+        """Start on free ports; a port taken meanwhile (it exits at once) means a new try."""
+        for _ in range(3):
+            self._ports = (free_port(), free_port(), free_port())
+            self._log.seek(0)
+            self._log.truncate()
+            self._process = subprocess.Popen(
+                [
+                    str(AZURITE),
+                    *("--blobHost", "127.0.0.1", "--blobPort", str(self._ports[0])),
+                    *("--queueHost", "127.0.0.1", "--queuePort", str(self._ports[1])),
+                    *("--tableHost", "127.0.0.1", "--tablePort", str(self._ports[2])),
+                    *("--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent"),
+                    "--disableTelemetry",
+                ],
+                # Its own working directory: even in memory, it may write a debug or lock file.
+                cwd=self._workdir.name,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while not all(answers(port) for port in self._ports):
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            else:
+                return
+            self.stop()
+        pytest.fail(f"Azurite did not start (exit code {self._process.poll()}):\n{self.output()}")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+        self._workdir.cleanup()
 
 
 def unavailable(reason: str, remedy: str) -> None:
@@ -84,40 +158,9 @@ def azurite() -> Iterator[Azurite]:
             f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing)",
             "run scripts/test, which installs it (scripts/_azurite.sh),",
         )
-    ports = [free_port() for _ in range(3)]
-    running = Azurite(blob_port=ports[0], table_port=ports[2])
-    # Its own working directory: even in memory, Azurite may write a debug log or a lock file.
-    workdir = tempfile.TemporaryDirectory(prefix="azurite-")
-    log = open(Path(workdir.name) / "azurite.log", "w+b")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            str(AZURITE),
-            *("--blobHost", "127.0.0.1", "--blobPort", str(ports[0])),
-            *("--queueHost", "127.0.0.1", "--queuePort", str(ports[1])),
-            *("--tableHost", "127.0.0.1", "--tablePort", str(ports[2])),
-            *("--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent"),
-            "--disableTelemetry",
-        ],
-        cwd=workdir.name,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    running = Azurite()
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not (answers(running.blob_port) and answers(running.table_port)):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                pytest.fail(f"Azurite did not start (exit code {process.poll()}):\n{output}")
-            time.sleep(0.05)
+        running.start()
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        workdir.cleanup()
+        running.close()

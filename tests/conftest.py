@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import azurite as emulator
+from tests.azurite import azurite  # noqa: F401 - the session fixture, for any test
 from tests.postgres import postgres  # noqa: F401 - the session fixture, for any test
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for crash in emulator.CRASHES:
+        terminalreporter.write_sep("=", "Azurite died mid-session and was started again")
+        terminalreporter.write_line(crash)
 
 
 @pytest.fixture(autouse=True)

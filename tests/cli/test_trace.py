@@ -16,14 +16,14 @@ from beehive.journal import Journal, JournalEntry
 from beehive.queues import InMemoryQueueOperator
 from beehive.stores.azure import AzureKeyedListStore
 from beehive.web import endpoint
-from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture
+from tests.azurite import Azurite
 from tests.dashboard.test_api import client_of, get_json
 from tests.journal.test_journal import DESCRIPTORS
 from tests.postgres import fresh_schema
 
 
 async def test_trace_prints_a_journey_from_azure_tables(
-    azurite: Azurite,  # noqa: F811
+    azurite: Azurite,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

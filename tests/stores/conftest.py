@@ -32,7 +32,7 @@ from beehive.stores import (
     KeyValueStore,
     LockStore,
 )
-from tests.azurite import Azurite, azurite  # noqa: F401 - the session fixture, for AzureBackend
+from tests.azurite import Azurite
 from tests.postgres import fresh_schema
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
