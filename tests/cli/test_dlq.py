@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -227,6 +230,35 @@ def test_the_command_end_to_end_on_rabbitmq(
         assert capsys.readouterr().out == f"purged 3 dead letters from {topic}-Payment\n"
     finally:
         asyncio.run(backend.__aexit__(None, None, None))
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("amqp://guest:s3cret@127.0.0.1:1/", "Connect call failed"),
+        (RABBITMQ_URL.replace("guest:guest@", "guest:s3cret@"), "ACCESS_REFUSED"),
+    ],
+    ids=["unreachable", "wrong-password"],
+)
+def test_a_broker_it_cannot_use_is_one_line_naming_it_and_exit_code_2(
+    url: str, problem: str
+) -> None:
+    if problem == "ACCESS_REFUSED":
+        require_broker()
+    done = subprocess.run(
+        [sys.executable, "-m", "beehive", "dlq", "list", "Orders-Payment"],
+        env={**os.environ, "BEEHIVE_BACKEND": "rabbitmq", "BEEHIVE_RABBITMQ_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("beehive: error: cannot reach RabbitMQ at amqp://guest:****@")
+    assert problem in line
+    assert "s3cret" not in done.stderr
 
 
 def test_age_is_short() -> None:

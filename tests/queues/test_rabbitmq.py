@@ -8,6 +8,7 @@ connections, a worker process killed mid-run and a broker restart.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 from collections import Counter
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from beehive import Event, LeaseLostError, QueueNotFoundError
+from beehive import BrokerUnavailableError, Event, LeaseLostError, QueueNotFoundError
 from beehive.names import QueueName
 from beehive.queues import QueueOperator, QueueSettings
 from tests.queues.rabbitmq_chain import collect, jobs, worker_host
@@ -71,7 +72,29 @@ async def test_the_password_never_shows() -> None:
     await operator.close()
 
 
+async def test_a_server_that_never_answers_the_handshake_is_unavailable_in_time() -> None:
+    """A port that accepts TCP but speaks no AMQP (a wrong port, a stuck broker) must not
+    hang ``beehive run`` or ``beehive dlq`` forever."""
+    accepted: list[asyncio.StreamWriter] = []
+    server = await asyncio.start_server(lambda _, writer: accepted.append(writer), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    operator = RabbitMQQueueOperator(f"amqp://u:s3cret@127.0.0.1:{port}/", connect_timeout=0.5)
+
+    async with server:
+        with pytest.raises(BrokerUnavailableError, match=r"handshake within 0\.5 s") as raised:
+            async with asyncio.timeout(10):
+                await operator.connect()
+        for writer in accepted:
+            writer.close()
+
+    assert accepted, "the operator never connected"
+    assert "s3cret" not in str(raised.value)
+    await operator.close()
+
+
 def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="connect_timeout"):
+        RabbitMQQueueOperator(connect_timeout=0)
     with pytest.raises(ValueError, match="prefetch"):
         RabbitMQQueueOperator(prefetch=0)
     with pytest.raises(ValueError, match="queue_type"):
@@ -283,8 +306,9 @@ async def test_an_abandoned_session_message_comes_back_before_the_next(
 
 @pytest.mark.slow
 async def test_a_lost_connection_loses_the_lease_and_the_broker_redelivers(
-    rabbit: QueueOperator, unique: Unique
+    rabbit: QueueOperator, unique: Unique, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     queue = unique("Jobs")
     await rabbit.setup_queue(queue)
     await rabbit.push(Event(event_type="Job", queue_name=queue))
@@ -299,6 +323,63 @@ async def test_a_lost_connection_loses_the_lease_and_the_broker_redelivers(
     await rabbit.complete(again)
     await rabbit.push(Event(event_type="Job", queue_name=queue))
     await rabbit.complete(await lease_one(rabbit, queue))
+
+    # Told once: one warning when it went, one line when it was back, none of the clients'
+    # own records (a reader traceback, an error per channel, one per reconnect attempt).
+    async with asyncio.timeout(10):
+        while "reconnected to RabbitMQ" not in caplog.text:  # noqa: ASYNC110 - the log says
+            await asyncio.sleep(0.05)
+    told = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert [t for t in told if not t[0].startswith("beehive")] == []
+    assert [t[1] for t in told if "connection to RabbitMQ" in t[2]] == ["WARNING"]
+    assert [t[1] for t in told if "reconnected to RabbitMQ" in t[2]] == ["INFO"]
+
+
+@pytest.mark.slow
+async def test_a_memory_alarm_blocks_publishing_but_consumers_still_drain(
+    rabbit: QueueOperator, unique: Unique
+) -> None:
+    """RabbitMQ's flow control blocks a connection that publishes: the consumers, on their
+    own connection, still take and acknowledge messages while the alarm lasts."""
+    queue = unique("Jobs")
+    await rabbit.setup_queue(queue)
+    await rabbit.push_batch([Event(event_type="Job", queue_name=queue) for _ in range(3)])
+    leased = await lease_one(rabbit, queue)  # the consumer takes one at a time (prefetch 1)
+
+    async def publish_late() -> None:  # the connection is blocked at the latest by the second
+        for _ in range(3):
+            await rabbit.push(Event(event_type="Late", queue_name=queue))
+
+    await asyncio.to_thread(rabbitmqctl, "set_vm_memory_high_watermark", "0")
+    try:
+        await asyncio.to_thread(until_alarmed)
+        publishing = asyncio.create_task(publish_late())
+        for left in (2, 1, 0):  # the next delivery comes only once the broker read the ack
+            await rabbit.complete(leased)
+            if left:
+                leased = await lease_one(rabbit, queue, wait=10)
+        assert not publishing.done(), "the alarm did not block the publisher"
+    finally:
+        await asyncio.to_thread(rabbitmqctl, "set_vm_memory_high_watermark", "0.4")
+    await asyncio.wait_for(publishing, 30)
+    for _ in range(3):
+        late = await lease_one(rabbit, queue, wait=10)
+        assert late.event_type == "Late"
+        await rabbit.complete(late)
+
+
+def until_alarmed() -> None:
+    """Wait until the node reports its memory alarm (rabbitmqctl returns before it is set)."""
+    for _ in range(30):
+        alarms = subprocess.run(
+            ["rabbitmqctl", "eval", "rabbit_alarm:get_alarms()."],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        if "memory" in alarms:
+            return
+    raise AssertionError(f"no memory alarm after 30 checks: {alarms}")
 
 
 def _start_worker(source: str, parallelism: int) -> subprocess.Popen[str]:

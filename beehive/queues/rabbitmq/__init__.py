@@ -30,10 +30,13 @@ and every publish waits for the broker's confirm, so an accepted event survives 
   time, head first. Parallelism is across sessions within that one process (the others stand
   by), and an abandoned session message stays with that consumer (it is not published again,
   to keep its place), so its extra deliveries are not recorded if that process then dies.
-- Connection loss and broker restarts: the connection is re-opened every ``reconnect_interval``
+- Two connections: one publishes (and declares), the other consumes, so a memory or disk alarm,
+  which blocks the connections that publish, does not stop consumers from acknowledging.
+- Connection loss and broker restarts: a connection is re-opened every ``reconnect_interval``
   seconds, channels and consumers are restored; deliveries on a dead channel go back to the
   queue (settling them raises ``LeaseLostError``), and publishing waits for the connection
-  for up to ``publish_timeout`` seconds.
+  for up to ``publish_timeout`` seconds. A handshake not completed within ``connect_timeout``
+  seconds is ``BrokerUnavailableError``. An outage is logged once, and its recovery.
 """
 
 from __future__ import annotations

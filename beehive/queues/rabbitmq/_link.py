@@ -1,4 +1,4 @@
-"""The connection to RabbitMQ: opened lazily, re-opened by aio-pika, and publishing on it."""
+"""The connections to RabbitMQ: opened lazily, re-opened by aio-pika, and publishing on them."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from yarl import URL
 from beehive.errors import BrokerUnavailableError, QueueNotFoundError
 from beehive.events import Event
 from beehive.queues.rabbitmq._codec import Outgoing, delay_bucket, delay_queue, encode, now_ms
+from beehive.queues.rabbitmq._outages import Outage, quiet_reconnects
 
 logger = logging.getLogger("beehive.queues.rabbitmq")
 
@@ -37,49 +38,89 @@ def masked(url: str) -> str:
 
 
 class Link:
-    """One robust connection, a confirmed publishing channel, and short-lived admin channels.
+    """Two robust connections: one to publish (with a confirmed channel, and short-lived admin
+    channels), one to consume, opened with the first consumer.
 
-    ``publish`` waits for the broker's confirm and rides out a lost connection for up to
-    ``publish_timeout`` seconds; aio-pika re-opens the connection every
-    ``reconnect_interval`` seconds and restores its channels.
+    RabbitMQ applies flow control per connection: a connection that publishes is the one a
+    memory or disk alarm blocks, so consumers on their own connection can still take and
+    acknowledge messages (drain) while publishers wait. ``publish`` waits for the broker's
+    confirm and rides out a lost connection for up to ``publish_timeout`` seconds; aio-pika
+    re-opens a lost connection every ``reconnect_interval`` seconds and restores its
+    channels. A broker that accepts TCP but does not complete the AMQP handshake within
+    ``connect_timeout`` seconds is unavailable.
     """
 
-    def __init__(self, url: str, *, reconnect_interval: float, publish_timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        reconnect_interval: float,
+        publish_timeout: float,
+        connect_timeout: float,
+    ) -> None:
         self.url = url
         self._reconnect_interval = reconnect_interval
         self._publish_timeout = publish_timeout
-        self._connection: AbstractRobustConnection | None = None
+        self._connect_timeout = connect_timeout
+        self._publishing: AbstractRobustConnection | None = None
+        self._consuming: AbstractRobustConnection | None = None
         self._publisher: AbstractRobustChannel | None = None
         self._connecting = asyncio.Lock()
+        self._outage = Outage(f"RabbitMQ at {masked(url)}")
         self._delays: set[str] = set()
         self.closed = False
+        quiet_reconnects()
 
     async def connect(self) -> AbstractRobustConnection:
-        if self._connection is not None:
-            return self._connection
+        """The publishing connection (opened on first use) with its confirmed channel."""
+        if self._publishing is not None:
+            return self._publishing
         async with self._connecting:
-            if self.closed:
-                raise RuntimeError(f"the connection to {masked(self.url)} is closed")
-            if self._connection is None:
-                try:
-                    connection = await aio_pika.connect_robust(
-                        self.url, reconnect_interval=self._reconnect_interval
-                    )
-                except (OSError, AMQPConnectionError) as error:
-                    raise BrokerUnavailableError(
-                        f"cannot reach RabbitMQ at {masked(self.url)}: {error}"
-                    ) from error
+            if self._publishing is None:
+                connection = await self._open("publish")
                 # A returned (unroutable) mandatory publish must fail its confirm: with aio-pika's
                 # default (False) it resolves like a delivered one and the event is lost.
                 publisher = connection.channel(on_return_raises=True)
                 await publisher.initialize()
                 self._publisher = publisher
-                self._connection = connection
-        return self._connection
+                self._publishing = connection
+        return self._publishing
 
     async def channel(self) -> AbstractRobustChannel:
-        """A new robust channel (restored with the connection), not yet initialised."""
-        return (await self.connect()).channel()
+        """A new robust channel on the consuming connection, not yet initialised."""
+        await self.connect()  # fails fast, once, for an unreachable broker
+        async with self._connecting:
+            if self._consuming is None:
+                self._consuming = await self._open("consume")
+        return self._consuming.channel()
+
+    async def _open(self, purpose: str) -> AbstractRobustConnection:
+        if self.closed:
+            raise RuntimeError(f"the connection to {masked(self.url)} is closed")
+        try:
+            connection = await aio_pika.connect_robust(
+                self.url,
+                reconnect_interval=self._reconnect_interval,
+                timeout=self._connect_timeout,
+                client_properties={"connection_name": f"beehive {purpose}"},
+            )
+        except TimeoutError:
+            raise BrokerUnavailableError(
+                f"RabbitMQ at {masked(self.url)} did not complete the AMQP handshake within "
+                f"{self._connect_timeout:g} s (is it an AMQP broker, and the port AMQP's?)"
+            ) from None
+        except (OSError, AMQPConnectionError) as error:
+            raise BrokerUnavailableError(
+                f"cannot reach RabbitMQ at {masked(self.url)}: {error}"
+            ) from error
+
+        def lost(_: object, reason: object) -> None:
+            if not self.closed:
+                self._outage.lost(purpose, reason)
+
+        connection.close_callbacks.add(lost)
+        connection.reconnect_callbacks.add(lambda _: self._outage.back(purpose))
+        return connection
 
     @asynccontextmanager
     async def admin(self) -> AsyncIterator[AbstractChannel]:
@@ -166,6 +207,8 @@ class Link:
 
     async def close(self) -> None:
         self.closed = True
-        connection, self._connection, self._publisher = self._connection, None, None
-        if connection is not None:
-            await connection.close()
+        connections = (self._consuming, self._publishing)
+        self._consuming = self._publishing = self._publisher = None
+        for connection in connections:
+            if connection is not None:
+                await connection.close()

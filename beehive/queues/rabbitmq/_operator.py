@@ -93,6 +93,7 @@ class RabbitMQQueueOperator(QueueOperator):
         queue_type: QueueType = "quorum",
         reconnect_interval: float = 1.0,
         publish_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
     ) -> None:
         super().__init__()
         if prefetch is not None and prefetch < 1:
@@ -101,8 +102,13 @@ class RabbitMQQueueOperator(QueueOperator):
             raise ValueError(f"queue_type must be 'quorum' or 'classic', got {queue_type!r}")
         self._prefetch = prefetch
         self._queue_type = queue_type
+        if connect_timeout <= 0:
+            raise ValueError(f"connect_timeout must be positive, got {connect_timeout}")
         self._link = Link(
-            url, reconnect_interval=reconnect_interval, publish_timeout=publish_timeout
+            url,
+            reconnect_interval=reconnect_interval,
+            publish_timeout=publish_timeout,
+            connect_timeout=connect_timeout,
         )
         self._kinds: dict[str, QueueKind] = {}
         self._settings: dict[str, QueueSettings] = {}
