@@ -2,7 +2,7 @@
 #   az acr build -r ACR -t beehive:TAG .        (or: docker build -t beehive .)
 #   docker run -e BEEHIVE_MODULES=samples.prismo.actors beehive
 # Build arguments: EXTRAS (the package extras installed: azure, for Service Bus and Storage,
-# by default; rabbitmq for RabbitMQ; azure,rabbitmq for both) and APP (the directory of actor
+# by default; rabbitmq,postgres on premises, for RabbitMQ and the PostgreSQL stores) and APP (the directory of actor
 # modules copied into /app). Your own application's image is built FROM this one:
 # examples/azure-app/Dockerfile.
 #

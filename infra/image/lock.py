@@ -4,9 +4,9 @@
     .venv/bin/python infra/image/lock.py --check   # exit 1, saying what, if it is stale
 
 The constraints pin every runtime dependency of beehive-actors with the extras an image may
-ask for (``EXTRAS``: azure, rabbitmq), at the versions installed here: the versions the test
-suite ran against. The Dockerfile installs the wheel under them, and an application image
-built on it installs its own requirements under them too.
+ask for (``EXTRAS``: azure, rabbitmq, postgres), at the versions installed here: the versions
+the test suite ran against. The Dockerfile installs the wheel under them, and an application
+image built on it installs its own requirements under them too.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from packaging.utils import canonicalize_name
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CONSTRAINTS = HERE / "constraints.txt"
-EXTRAS = ("azure", "rabbitmq")
+EXTRAS = ("azure", "rabbitmq", "postgres")
 HEADER = """\
-# Every runtime dependency of beehive-actors[azure,rabbitmq], pinned at the versions the tests
-# ran against. Written by infra/image/lock.py: rerun it after changing pyproject.toml.
+# Every runtime dependency of beehive-actors[azure,rabbitmq,postgres], pinned at the versions
+# the tests ran against. Written by infra/image/lock.py: rerun it after changing pyproject.toml.
 """
 
 
