@@ -6,8 +6,9 @@ import asyncio
 import importlib
 import logging
 import sys
+import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusMessage, ServiceBusReceivedMessage
@@ -839,3 +840,93 @@ async def test_a_sweep_keeps_no_duplicate_when_a_kept_lock_runs_out(
     assert sorted(e.id for e in await operator.dead_letters("Jobs")) == sorted(
         e.id for e in events[:2]
     )
+
+
+# -- C# BeeHive compatibility ---------------------------------------------------------------------
+
+
+def csharp_message(body: str, event_type: str, **properties: object) -> ServiceBusMessage:
+    """A message as C# BeeHive's ``Event.ToMessage`` builds it: the UTF-8 JSON body, its content
+    type, the id as a GUID "N", the user properties as they are (a Guid goes as AMQP uuid, a
+    DateTime as AMQP timestamp, a null as AMQP null), and no event type."""
+    return ServiceBusMessage(
+        body.encode(),
+        content_type=f"application/{event_type}+json",
+        message_id=uuid.uuid4().hex,
+        application_properties=properties,  # type: ignore[arg-type]
+    )
+
+
+async def test_in_csharp_mode_an_event_from_csharp_beehive_is_read_as_csharp_reads_it(
+    namespace: FakeNamespace,
+) -> None:
+    trace = uuid.uuid4()
+    sent = csharp_message(
+        '{"OrderId": "o-1"}',
+        "OrderAccepted",
+        TraceId=trace,
+        PlacedAt=datetime(2024, 3, 3, 22, 30, 29, 433000, tzinfo=UTC),
+        Coupon=None,
+        Quantity=3,
+    )
+    async with make_operator(namespace, compatibility="csharp") as operator:
+        await operator.setup_queue("OrderAccepted-Payment")
+        async with FakeServiceBusClient(namespace).get_topic_sender("OrderAccepted") as sender:
+            await sender.send_messages(sent)
+
+        event = await lease_one(operator, "OrderAccepted-Payment")
+
+        assert event.id == sent.message_id
+        assert (event.event_type, event.queue_name) == ("OrderAccepted", "OrderAccepted")
+        assert event.body == '{"OrderId": "o-1"}'
+        assert event.content_type == "application/OrderAccepted+json"
+        # A Guid as its text, a null left out, a DateTime as the SDK decodes AMQP's timestamp.
+        assert event.properties == {"TraceId": str(trace), "PlacedAt": 1709505029433, "Quantity": 3}
+        await operator.complete(event)
+
+
+async def test_without_csharp_mode_such_an_event_is_dead_lettered_as_unreadable(
+    operator: ServiceBusQueueOperator, namespace: FakeNamespace
+) -> None:
+    await operator.setup_queue("OrderAccepted-Payment")
+    async with FakeServiceBusClient(namespace).get_topic_sender("OrderAccepted") as sender:
+        await sender.send_messages(csharp_message("{}", "OrderAccepted", TraceId=uuid.uuid4()))
+
+    assert await operator.next("OrderAccepted-Payment", wait=0.2) == []
+    (dead,) = await operator.dead_letters("OrderAccepted-Payment")
+    assert dead.properties["dead_letter_reason"] == "UnreadableMessage"
+
+
+async def test_in_csharp_mode_what_is_sent_is_what_csharp_beehive_reads(
+    namespace: FakeNamespace,
+) -> None:
+    async with make_operator(namespace, compatibility="csharp") as operator:
+        await operator.setup_queue("OrderShipped-Email")
+        await operator.push_batch(
+            [
+                Event(event_type="OrderShipped"),  # no body: C# cuts a body at its first "{"
+                Event(event_type="OrderShipped", body='{"OrderId": "o-1"}'),
+                Event(event_type="OrderShipped", body="<a/>", content_type="application/xml"),
+            ]
+        )
+        receiver = FakeServiceBusClient(namespace).get_subscription_receiver(
+            "OrderShipped", "Email"
+        )
+        async with receiver:
+            messages = await receiver.receive_messages(max_message_count=3, max_wait_time=1)
+        bodies = [b"".join(message.body).decode() for message in messages]
+        assert bodies == ["{}", '{"OrderId": "o-1"}', "<a/>"]
+        assert [message.content_type for message in messages] == [
+            "application/OrderShipped+json",
+            "application/OrderShipped+json",
+            "application/xml",
+        ]
+        # And beehive reads its own events in this mode as in the other.
+        await operator.push(Event(event_type="OrderShipped", body="{}", causation_id="k-1"))
+        event = await lease_one(operator, "OrderShipped-Email")
+        assert (event.event_type, event.causation_id) == ("OrderShipped", "k-1")
+
+
+def test_the_compatibility_mode_is_checked(namespace: FakeNamespace) -> None:
+    with pytest.raises(ValueError, match="'beehive' or 'csharp'"):
+        make_operator(namespace, compatibility="dotnet")

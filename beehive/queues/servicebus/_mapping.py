@@ -10,6 +10,7 @@ scheduled-enqueue annotation keeps milliseconds only.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ from azure.servicebus.amqp import AmqpMessageBodyType
 
 from beehive.errors import BrokerLimitError
 from beehive.events import Event
+from beehive.names import QueueName
 from beehive.queues.base import DeadLetterInfo
 
 PREFIX: Final = "beehive."
@@ -85,12 +87,17 @@ def dead_letter_info(message: ServiceBusReceivedMessage) -> DeadLetterInfo:
 
 
 def to_message(
-    event: Event, *, claim_check: str | None = None, replay_to: str | None = None
+    event: Event,
+    *,
+    claim_check: str | None = None,
+    replay_to: str | None = None,
+    csharp: bool = False,
 ) -> ServiceBusMessage:
     """The message that carries ``event``; with ``claim_check``, the body stays behind.
 
     ``replay_to`` addresses a replayed dead letter to one subscription of its topic (see
-    :func:`beehive.queues.servicebus._topology.replay_filter`).
+    :func:`beehive.queues.servicebus._topology.replay_filter`). ``csharp``: as C# BeeHive
+    reads it too (see :func:`csharp_body` and :func:`csharp_content_type`).
     """
     reserved = [key for key in event.properties if key.startswith(PREFIX)]
     if reserved:
@@ -112,11 +119,12 @@ def to_message(
         REPLAY_TO: replay_to,
     }
     properties.update({key: value for key, value in optional.items() if value is not None})
+    body = "" if claim_check else event.body
     return ServiceBusMessage(
-        "" if claim_check else event.body,
+        csharp_body(body) if csharp else body,
         application_properties=properties,
         message_id=event.id,
-        content_type=event.content_type,
+        content_type=csharp_content_type(event) if csharp else event.content_type,
         correlation_id=event.correlation_id,
         session_id=event.session_id,
         subject=event.event_type,
@@ -171,26 +179,44 @@ def claim_check_key(message: ServiceBusReceivedMessage) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> Event:
+def to_event(
+    message: ServiceBusReceivedMessage,
+    *,
+    body: str | None = None,
+    source: QueueName | None = None,
+    csharp: bool = False,
+    lenient: bool = False,
+) -> Event:
     """The event a received or peeked message carries (``body`` when it came by claim check).
 
     A dead-lettered message gets its ``DeadLetterInfo`` as properties, and its deliveries as
-    ``delivery_count``; otherwise ``delivery_count`` is left to the caller.
+    ``delivery_count``; otherwise ``delivery_count`` is left to the caller. ``csharp``: a
+    message from C# BeeHive, which names no event type (its topic is the type, as C# BeeHive
+    reads it: ``source``'s) and may carry properties of types an event has not (see
+    :func:`csharp_property`). ``lenient``: properties of any type are shown as text (for
+    listing a dead letter that is no event).
     """
     raw = received_properties(message)
-    properties = {
-        key: value
-        for key, value in raw.items()
-        if not key.startswith(PREFIX) and key not in (_BROKER_REASON, _BROKER_DESCRIPTION)
-    }
+    properties: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.startswith(PREFIX) or key in (_BROKER_REASON, _BROKER_DESCRIPTION):
+            continue
+        if csharp or lenient:
+            value = csharp_property(value)
+            if value is None:
+                continue
+        if lenient and not isinstance(value, str | int | float):
+            value = str(value)
+        properties[key] = value
+    fallback = source.topic if csharp and source is not None else "ServiceBusMessage"
     enqueue_time = raw.get(ENQUEUE_TIME)
     timestamp = raw.get(TIMESTAMP)
     event = Event(
         id=message.message_id,
         # A message another producer sent still becomes an event (which the actor may refuse).
         timestamp=datetime.fromisoformat(timestamp) if timestamp else message.enqueued_time_utc,
-        event_type=raw.get(EVENT_TYPE) or message.subject or "ServiceBusMessage",
-        queue_name=raw.get(QUEUE_NAME, ""),
+        event_type=raw.get(EVENT_TYPE) or message.subject or fallback,
+        queue_name=raw.get(QUEUE_NAME) or (fallback if csharp else ""),
         body=_body(message) if body is None else body,
         content_type=message.content_type or "",
         url=raw.get(URL),
@@ -203,3 +229,33 @@ def to_event(message: ServiceBusReceivedMessage, *, body: str | None = None) -> 
     if message.dead_letter_reason is None:
         return event
     return dead_letter_info(message).stamp(event)
+
+
+# -- C# BeeHive ---------------------------------------------------------------------------------
+#
+# C# BeeHive (BeeHive.Azure) sends the body as UTF-8 JSON, a content type of its own, the message
+# id and its user properties, and no event type: its receiver takes the type from the topic. It
+# reads a body from its first "{" on (older SDKs framed strings), so an empty body throws there.
+
+
+def csharp_body(body: str) -> str:
+    """A body C# BeeHive's receiver can cut at its first ``{``: never empty."""
+    return body or "{}"
+
+
+def csharp_content_type(event: Event) -> str:
+    """``application/<EventType>+json``, as C# BeeHive's events carry, for a JSON body."""
+    if event.content_type == "application/json":
+        return f"application/{event.event_type}+json"
+    return event.content_type
+
+
+def csharp_property(value: Any) -> Any:
+    """A C# user property as an event property: a ``Guid`` as its text, a null as absent
+    (None). A ``DateTime`` arrives as AMQP's timestamp, which the SDK decodes to an int of
+    milliseconds since 1970: it stays that int (indistinguishable from a ``long``)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -88,6 +88,8 @@ class ServiceBusQueueOperator(QueueOperator):
     must filter replays meant for others; "check" reads their rules (Manage); "trust" does too
     when it may, and otherwise relies on the deployment having set them (``infra/bicep``
     does), so replay works with Data Sender + Data Receiver only.
+    ``compatibility``: "csharp" to share the namespace with C# BeeHive, both sides reading
+    each other's events (see ``docs/how-to/migrate-from-csharp.md``).
     """
 
     max_id_length = 128  # the SDK's MESSAGE_PROPERTY_MAX_LENGTH for message and session ids
@@ -103,8 +105,12 @@ class ServiceBusQueueOperator(QueueOperator):
         backoff: Backoff | None = None,
         credential: AsyncTokenCredential | None = None,
         replay_filters: Literal["check", "trust"] = "check",
+        compatibility: Literal["beehive", "csharp"] = "beehive",
     ) -> None:
         super().__init__()
+        if compatibility not in ("beehive", "csharp"):
+            raise ValueError(f"compatibility is 'beehive' or 'csharp', not {compatibility!r}")
+        self._csharp = compatibility == "csharp"
         if replay_filters not in ("check", "trust"):
             raise ValueError(f"replay_filters is 'check' or 'trust', not {replay_filters!r}")
         if prefetch < 0:
@@ -116,7 +122,7 @@ class ServiceBusQueueOperator(QueueOperator):
             client, admin, self._retry, trust_filters=replay_filters == "trust"
         )
         self._credential = credential
-        self._publisher = Publisher(self._topology, self._retry, claim_check)
+        self._publisher = Publisher(self._topology, self._retry, claim_check, csharp=self._csharp)
         self._receivers = Receivers(client, self._topology, self._retry, prefetch)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
@@ -200,7 +206,7 @@ class ServiceBusQueueOperator(QueueOperator):
             for message in messages:
                 lease = Lease(link, message)
                 try:
-                    event = await self._to_event(message)
+                    event = await self._to_event(message, name)
                 except _Unreadable as problem:
                     # Nothing can process it: keep it, with the reason, rather than fail
                     # every time.
@@ -222,7 +228,7 @@ class ServiceBusQueueOperator(QueueOperator):
             lambda: receiver.dead_letter_message(message, **mapping.dead_letter_fields(why)),
         )
 
-    async def _to_event(self, message: ServiceBusReceivedMessage) -> Event:
+    async def _to_event(self, message: ServiceBusReceivedMessage, source: QueueName) -> Event:
         key = mapping.claim_check_key(message)
         body = None
         if key is not None:
@@ -238,7 +244,7 @@ class ServiceBusQueueOperator(QueueOperator):
                     "ClaimCheckMissing", f"claim-check blob {key!r} is gone"
                 ) from None
         try:
-            return mapping.to_event(message, body=body)
+            return mapping.to_event(message, body=body, source=source, csharp=self._csharp)
         except (ValueError, TypeError) as error:
             raise _Unreadable("UnreadableMessage", f"not a beehive event: {error}") from None
 
@@ -354,7 +360,7 @@ class ServiceBusQueueOperator(QueueOperator):
             # store gives), so only an empty page ends the listing.
             page = await self._peek(name, receiver, 0)
             while page:
-                events += [await self._peeked(message) for message in page]
+                events += [await self._peeked(message, name) for message in page]
                 page = await self._peek(name, receiver, (page[-1].sequence_number or 0) + 1)
         finally:
             await receiver.close()
@@ -368,12 +374,12 @@ class ServiceBusQueueOperator(QueueOperator):
             lambda: receiver.peek_messages(_PEEK_PAGE, sequence_number=after),
         )
 
-    async def _peeked(self, message: ServiceBusReceivedMessage) -> Event:
+    async def _peeked(self, message: ServiceBusReceivedMessage, source: QueueName) -> Event:
         """A dead letter as an event, its deliveries counted by its metadata."""
         try:
-            return await self._to_event(message)
-        except _Unreadable:
-            return mapping.to_event(message, body="")  # still listed, with its reason
+            return await self._to_event(message, source)
+        except _Unreadable:  # still listed, with its reason
+            return mapping.to_event(message, body="", source=source, lenient=True)
 
     async def _prepare_replay(self, name: QueueName) -> None:
         if name.subscription is not None:
@@ -444,12 +450,12 @@ class ServiceBusQueueOperator(QueueOperator):
         replay: Replay | None,
     ) -> bool:
         """Replay (if asked) and remove ``message`` if selected; False if it stays."""
-        event = await self._peeked(message)
+        event = await self._peeked(message, name)
         if not selector(event.id, DeadLetterInfo.of(event).reason):
             return False
         if replay is not None:
             try:
-                await replay(await self._to_event(message))
+                await replay(await self._to_event(message, name))
             except _Unreadable as problem:
                 logger.warning("cannot replay dead letter %s: %s", event.id, problem)
                 return False

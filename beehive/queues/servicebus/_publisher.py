@@ -28,8 +28,14 @@ class Publisher:
     """One sender per destination (senders are not coroutine-safe, so each has a lock)."""
 
     def __init__(
-        self, topology: Topology, retry: Retrier, claim_check: KeyValueStore | None
+        self,
+        topology: Topology,
+        retry: Retrier,
+        claim_check: KeyValueStore | None,
+        *,
+        csharp: bool = False,
     ) -> None:
+        self._csharp = csharp
         self._topology = topology
         self._retry = retry
         self._claim_check = claim_check
@@ -63,7 +69,7 @@ class Publisher:
         batch = await self._new_batch(sender, destination)
         session: str | None = None
         for event in events:
-            message = mapping.to_message(event, replay_to=replay_to)
+            message = mapping.to_message(event, replay_to=replay_to, csharp=self._csharp)
             if len(batch) and event.session_id == session and _added(batch, message):
                 continue
             if len(batch):  # full, or (as partitioned session entities demand) another session
@@ -113,7 +119,7 @@ class Publisher:
                 f"over the limit of {limit} bytes; configure a claim_check store to send it"
             )
         key = CLAIM_CHECK_PREFIX + event.id
-        slim = mapping.to_message(event, claim_check=key, replay_to=replay_to)
+        slim = mapping.to_message(event, claim_check=key, replay_to=replay_to, csharp=self._csharp)
         if not _added(batch, slim):
             raise EventTooLargeError(
                 f"event {event.event_type} {event.id} is {encoded_size(slim)} bytes even with "
