@@ -211,6 +211,26 @@ async def test_a_large_event_travels_by_claim_check(namespace: FakeNamespace) ->
             exclude={"delivery_count"}
         )
         assert (await store.get(f"beehive/claim-check/{big.id}")).body == big.body.encode()
+        # Where one message may be no larger than a batch (Standard), sending it alone first
+        # would only be refused: two sends, the batch of each, and no refused one.
+        assert small.calls.count("send") == 2
+
+
+async def test_where_the_tier_refuses_a_large_message_it_is_asked_once_per_size() -> None:
+    store = InMemoryKeyValueStore()
+    premium = FakeNamespace(max_message_size=1024 * 1024)  # Premium's default entity limit
+    async with make_operator(premium, claim_check=store) as operator:
+        await operator.setup_queue("Jobs")
+        bodies = ["y" * (2 * 1024 * 1024), "z" * (3 * 1024 * 1024)]
+
+        for body in bodies:
+            await operator.push(Event(event_type="Job", queue_name="Jobs", body=body))
+
+        received = [(await lease_one(operator, "Jobs")).body for _ in bodies]
+    assert received == bodies
+    # The first large message was tried alone and refused; the larger one went by claim check
+    # at once: the batch of each, and one refused send.
+    assert premium.calls.count("send") == 3
 
 
 async def test_a_large_event_without_claim_check_names_size_and_limit() -> None:

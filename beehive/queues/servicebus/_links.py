@@ -122,6 +122,8 @@ class Lease:
 class Sender:
     sender: ServiceBusSender
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refused_from: int = 2**62
+    """The smallest message size (bytes) the entity refused when sent alone."""
 
 
 class Retrier:

@@ -5,6 +5,9 @@ whatever one message may weigh there); events that do not fit start the next bat
 too large for a batch of its own is sent alone, unbatched, which Premium's large-message
 entities accept up to their size limit (up to 100 MB); only when the service refuses it too
 does its body go to the claim-check store, the event travelling with the blob's key instead.
+Where a batch may be as large as one message (below Premium's 1 MB batch cap: Standard), a
+message too large for a batch is not tried alone; a size the entity refused once is not tried
+again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from beehive.queues.servicebus._topology import Topology
 from beehive.stores.base import KeyValueStore
 
 CLAIM_CHECK_PREFIX = "beehive/claim-check/"
+PREMIUM_BATCH_CAP = 1024 * 1024
+"""The SDK's cap on a batch (MAX_BATCH_SIZE_PREMIUM), below what one Premium message may be."""
 
 
 class Publisher:
@@ -76,7 +81,7 @@ class Publisher:
                 await self._flush(sender, destination, batch)
                 batch = await self._new_batch(sender, destination)
             if not _added(batch, message) and not await self._sent_alone(
-                sender, destination, message
+                sender, destination, message, batch.max_size_in_bytes
             ):
                 await self._add_offloaded(batch, event, message, replay_to)
             session = event.session_id
@@ -92,15 +97,21 @@ class Publisher:
         await self._retry(f"sending to {destination}", lambda: sender.sender.send_messages(batch))
 
     async def _sent_alone(
-        self, sender: Sender, destination: str, message: ServiceBusMessage
+        self, sender: Sender, destination: str, message: ServiceBusMessage, batch_limit: int
     ) -> bool:
         """Send ``message`` unbatched; False if the entity refuses it for its size."""
+        if batch_limit < PREMIUM_BATCH_CAP:
+            return False  # one message may weigh no more than a batch there
+        size = encoded_size(message)
+        if size >= sender.refused_from:
+            return False
         try:
             await self._retry(
                 f"sending a large message to {destination}",
                 lambda: sender.sender.send_messages(message),
             )
         except MessageSizeExceededError:
+            sender.refused_from = min(sender.refused_from, size)
             return False
         return True
 
