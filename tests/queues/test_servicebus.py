@@ -497,6 +497,23 @@ async def test_connections_are_one_per_open_link_and_all_close(namespace: FakeNa
     assert namespace.connections == 0
 
 
+async def test_retries_waiting_their_delay_open_no_more_than_twice_the_prefetch_in_links(
+    namespace: FakeNamespace,
+) -> None:
+    """A burst of failures retried later holds a lock, so a link, per message until due: the
+    links a queue may have are bounded, and callers wait for one to come back instead."""
+    async with make_operator(namespace) as operator:
+        await operator.setup_queue("Jobs", QueueSettings(prefetch=2))
+        await operator.push_batch([Event(event_type="Job", queue_name="Jobs") for _ in range(8)])
+        for _ in range(8):
+            await operator.abandon(await lease_one(operator, "Jobs"), delay=timedelta(seconds=30))
+            if namespace.connections == 1 + 4:  # the sender and the cap of receivers
+                break
+
+        assert await operator.next("Jobs", wait=0.1) == []  # no link for it: none is opened
+        assert namespace.connections == 1 + 4
+
+
 async def test_a_large_event_travels_whole_where_the_tier_allows(namespace: FakeNamespace) -> None:
     premium = FakeNamespace(max_message_size=100 * 1024 * 1024)  # batches still cap at 1 MB
     async with make_operator(premium) as operator:  # no claim-check store: it needs none

@@ -6,6 +6,12 @@ settled, and then it goes back to its queue's idle pool. On a session entity eac
 session and leases one message at a time, so at most one message per session is in flight; a
 link whose session has nothing more within :data:`SESSION_POLL` is closed, which releases the
 session to whichever consumer asks next.
+
+A queue has at most twice its prefetch in links (each one AMQP connection: the async SDK shares
+none), and :data:`DEFAULT_LINKS` without one: a message whose retry waits out a delay keeps its
+lock, so its link, until due, and a burst of failures would otherwise open a connection each. A
+caller that finds every link of its queue checked out waits for one to come back, within its
+wait.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ SESSION_POLL: Final = 0.5
 MIN_WAIT: Final = 0.05
 """The shortest receive wait (the SDK refuses zero)."""
 _OPENING_FAULTS: Final = tuple(t for t in TRANSIENT if t is not OperationTimeoutError)
+DEFAULT_LINKS: Final = 16
+"""The most links of a queue whose settings give no prefetch."""
 
 Received = list[tuple[Link, list[ServiceBusReceivedMessage]]]
 
@@ -48,22 +56,66 @@ class Receivers:
         self._prefetch = prefetch
         self._idle: defaultdict[QueueName, deque[Link]] = defaultdict(deque)
         self._links: set[Link] = set()
+        self._open: defaultdict[QueueName, int] = defaultdict(int)
+        self._returned: defaultdict[QueueName, asyncio.Condition] = defaultdict(asyncio.Condition)
+
+    def limit(self, name: QueueName) -> int:
+        """The most links ``name`` may have open."""
+        prefetch = self._prefetch_of(name)
+        return 2 * prefetch if prefetch else DEFAULT_LINKS
 
     async def receive(self, name: QueueName, max_count: int, wait: float) -> Received:
         """Messages leased from ``name``, each with the link that must settle it."""
         if await self._topology.requires_session(name):
             return await self._receive_in_sessions(name, max_count, wait)
-        link = self._idle[name].popleft() if self._idle[name] else await self._open_link(name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        link = await self._checkout(name, deadline)
+        if link is None:
+            return []
+        wait = max(deadline - loop.time(), 0.0)
         try:
             messages = await self._receive(link, max_count, max(wait, MIN_WAIT))
         except BaseException:
             await self.discard(link)
             raise
         if not messages:
-            self._idle[name].append(link)
+            await self._give_back(link)
             return []
         link.held += len(messages)
         return [(link, messages)]
+
+    async def _checkout(self, name: QueueName, deadline: float) -> Link | None:
+        """An idle link of ``name``, or a new one within its limit; None if none came back
+        before ``deadline`` (loop time)."""
+        returned = self._returned[name]
+        async with returned:
+            while not self._idle[name] and self._open[name] >= self.limit(name):
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await returned.wait()
+                except TimeoutError:
+                    return None
+            if self._idle[name]:
+                return self._idle[name].popleft()
+            self._open[name] += 1  # counted now: another caller may not take its place
+        try:
+            return await self._open_link(name)
+        except BaseException:
+            await self._closed(name)
+            raise
+
+    async def _give_back(self, link: Link) -> None:
+        returned = self._returned[link.name]
+        async with returned:
+            self._idle[link.name].append(link)
+            returned.notify()
+
+    async def _closed(self, name: QueueName) -> None:
+        returned = self._returned[name]
+        async with returned:
+            self._open[name] -= 1
+            returned.notify()
 
     async def _receive_in_sessions(self, name: QueueName, max_count: int, wait: float) -> Received:
         loop = asyncio.get_running_loop()
@@ -75,6 +127,8 @@ class Receivers:
             if link is None:
                 if received or (accepted and loop.time() >= deadline):
                     break
+                if self._open[name] >= self.limit(name):
+                    break  # every session link is out; their sessions come back to them
                 link = await self._accept_session(name, max(deadline - loop.time(), SESSION_POLL))
                 accepted = True
                 if link is None:
@@ -105,10 +159,14 @@ class Receivers:
             max_wait_time=wait,
             prefetch_count=self._prefetch_of(name),
         )
+        self._open[name] += 1
         try:
             await self.open(name, receiver)
-        except OperationTimeoutError:  # how the SDK says that no session was free in time
-            return None
+        except BaseException as error:
+            self._open[name] -= 1
+            if isinstance(error, OperationTimeoutError):
+                return None  # how the SDK says that no session was free in time
+            raise
         return self._track(Link(name, receiver, session=True))
 
     def _prefetch_of(self, name: QueueName) -> int:
@@ -154,10 +212,12 @@ class Receivers:
             if link.broken:
                 await self.discard(link)
             else:
-                self._idle[link.name].append(link)
+                await self._give_back(link)
 
     async def discard(self, link: Link) -> None:
-        self._links.discard(link)
+        if link in self._links:
+            self._links.discard(link)
+            await self._closed(link.name)
         try:
             await link.receiver.close()
         except ServiceBusError as error:
@@ -174,3 +234,4 @@ class Receivers:
         for link in list(self._links):
             await self.discard(link)
         self._idle.clear()
+        self._open.clear()
