@@ -1,7 +1,8 @@
 """``beehive run --reload``: for development, restart the host whenever the app's files change.
 
 The host runs in a child process; watchfiles (the ``reload`` extra, the watcher uvicorn uses)
-stops it with SIGINT when a ``.py`` or ``.toml`` file under ``--app-dir`` changes, lets it
+stops it with SIGINT when a ``.py`` or ``.toml`` file under ``--app-dir`` (or the ``--config``
+file, wherever it is) changes, lets it
 stop gracefully, and starts a new one, which imports the modules afresh. A host that fails to
 start (an import error while editing) is started again at the next change.
 """
@@ -25,14 +26,25 @@ def serve_reloading(args: argparse.Namespace) -> int:
     except ImportError:
         raise CommandError("--reload needs: pip install 'beehive-actors[reload]'") from None
     root = Path(args.app_dir).resolve()
+    config = Path(args.config).resolve() if args.config else None
+    watched = {root} if config is None or config.is_relative_to(root) else {root, config.parent}
     child = argparse.Namespace(**{**vars(args), "reload": False})
-    logger.warning("watching %s to restart the host on changes: for development only", root)
+    logger.warning(
+        "watching %s to restart the host on changes: for development only",
+        " and ".join(str(path) for path in [root, config] if path is not None),
+    )
+    code = watchfiles.PythonFilter(extra_extensions=(".toml",))
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        changed = Path(path)
+        return changed == config or (changed.is_relative_to(root) and code(change, path))
+
     watchfiles.run_process(
-        root,
+        *watched,
         target=_host,
         args=(child,),
         callback=_changed,
-        watch_filter=watchfiles.PythonFilter(extra_extensions=(".toml",)),
+        watch_filter=relevant,
         sigint_timeout=args.grace + 5,
     )
     return 0

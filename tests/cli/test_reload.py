@@ -63,3 +63,37 @@ async def test_the_host_restarts_with_the_new_code_when_a_file_changes(tmp_path:
     assert "for development only" in "".join(started)
     assert "restarting the host: reloaded_actors.py changed" in "".join(restarted)
     assert code == 0
+
+
+async def test_the_host_restarts_when_its_config_file_changes_outside_the_app_dir(
+    tmp_path: Path,
+) -> None:
+    app_dir, settings = tmp_path / "app", tmp_path / "settings"
+    app_dir.mkdir()
+    settings.mkdir()
+    (app_dir / "configured_actors.py").write_text(TWO_ACTORS)
+    config = settings / "actors.toml"
+    config.write_text("[Second]\nenabled = false\n")
+    (settings / "notes.py").write_text("")  # beside the config, but not the app's
+    command = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "beehive", "run", "configured_actors", "--reload"),
+        *("--app-dir", str(app_dir), "--config", str(config)),
+        *("--host", "127.0.0.1", "--port", "0", "--grace", "1"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert command.stderr is not None
+    try:
+        await read_until(command.stderr, "host started 1 actors")
+        (settings / "notes.py").write_text("# edited\n")
+        config.write_text("[Second]\nenabled = true\n")
+        restarted = await read_until(command.stderr, "host started 2 actors")
+    finally:
+        os.killpg(command.pid, signal.SIGINT)
+        await asyncio.wait_for(command.wait(), DEADLINE)
+
+    restarts = [line for line in restarted if "restarting the host" in line]
+    assert len(restarts) == 1
+    assert "actors.toml changed" in restarts[0]
+    assert "notes.py" not in restarts[0]
