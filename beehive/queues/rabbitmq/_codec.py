@@ -11,6 +11,7 @@ event properties and are dropped on the way in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -77,7 +78,8 @@ def now_ms() -> int:
 
 
 def to_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """``moment`` in whole milliseconds, rounded up: a message due then is never early."""
+    return math.ceil(moment.timestamp() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
