@@ -12,10 +12,10 @@ from typing import Any, Self
 
 from beehive._consumer import Consumer, FailureHook
 from beehive._di import actor_factory
+from beehive._pulsers import Pulser, PulseReset
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import ActorConfigurationError
-from beehive.events import Event
 from beehive.inbox import Inbox
 from beehive.journal import Journal
 from beehive.middleware.base import Middleware
@@ -25,6 +25,8 @@ from beehive.middleware.statistics import Statistics
 from beehive.names import QueueName
 from beehive.queues.base import QueueOperator, seconds
 from beehive.stats import ActorStats
+from beehive.stores.base import KeyValueStore
+from beehive.stores.memory import InMemoryKeyValueStore
 from beehive.versions import Upcasters, upcasting
 
 logger = logging.getLogger("beehive.host")
@@ -101,7 +103,8 @@ class ActorHost:
                     f"middleware must be beehive.middleware.Middleware instances, not {each!r}"
                 )
         self._consumers: list[Consumer] = []
-        self._pulses: dict[str, float] = {}
+        self._pulses: dict[str, Pulser] = {}
+        self._schedules: KeyValueStore | None = None  # pulses' own, when not given one
         self._pulsers: list[asyncio.Task[None]] = []
         self._running = False
 
@@ -134,15 +137,38 @@ class ActorHost:
     def running(self) -> bool:
         return self._running
 
-    def pulse(self, event_type: str, *, every: float | timedelta) -> None:
-        """Publish an empty ``event_type`` event on an interval (BeeHive's SimpleAutoPulser)."""
+    def pulse(
+        self,
+        event_type: str,
+        *,
+        every: float | timedelta,
+        up_to: float | timedelta | None = None,
+        factor: float = 2.0,
+        store: KeyValueStore | None = None,
+    ) -> None:
+        """Publish an empty ``event_type`` event on an interval (BeeHive's pulsers).
+
+        With ``up_to``, the interval grows by ``factor`` after each pulse, to at most
+        ``up_to``, and goes back to ``every`` when an actor of this host handling the pulse
+        returns events (a polling actor that found work). The schedule lives in ``store``:
+        hosts given one shared store publish one pulse per interval between them; without
+        one, each host keeps its own and every host pulses.
+        """
         interval = seconds(every)
-        if interval <= 0:
-            raise ValueError(f"pulse interval must be positive, got {interval}")
+        limit = None if up_to is None else seconds(up_to)
         QueueName.topic_of(event_type)
+        if limit is not None and self._running:
+            raise ActorConfigurationError(
+                f"pulse {event_type}: a growing pulse is set up before the host starts"
+            )
+        if store is None:
+            store = self._schedules = self._schedules or InMemoryKeyValueStore()
+        pulser = Pulser(
+            event_type, self._operator, store, every=interval, up_to=limit, factor=factor
+        )
         if self._running:
-            self._pulsers.append(asyncio.create_task(self._pulse(event_type, interval)))
-        self._pulses[event_type] = interval
+            self._pulsers.append(asyncio.create_task(pulser.run()))
+        self._pulses[event_type] = pulser
 
     async def start(self) -> None:
         """Check every actor can be built, create the topology, then start consuming."""
@@ -167,6 +193,9 @@ class ActorHost:
         await self._setup_topology()
         for each in self._middleware:
             await each.start(self)
+        middleware = self._middleware
+        if any(pulser.grows for pulser in self._pulses.values()):
+            middleware = (*middleware, PulseReset(self._pulses))
         self._consumers = [
             Consumer(
                 descriptor,
@@ -175,16 +204,13 @@ class ActorHost:
                 backoff=self._backoff,
                 poll_wait=self._poll_wait,
                 on_failure=self._on_failure,
-                middleware=self._middleware,
+                middleware=middleware,
             )
             for descriptor, factory in zip(self._descriptors, factories, strict=True)
         ]
         for consumer in self._consumers:
             consumer.start()
-        self._pulsers = [
-            asyncio.create_task(self._pulse(event_type, interval))
-            for event_type, interval in self._pulses.items()
-        ]
+        self._pulsers = [asyncio.create_task(pulser.run()) for pulser in self._pulses.values()]
         self._running = True
         logger.info("host started %d actors", len(self._consumers))
 
@@ -195,14 +221,6 @@ class ActorHost:
         topics = {topic for d in self._descriptors for topic in d.emits} | set(self._pulses)
         for topic in sorted(topics - queues):
             await self._operator.setup_queue(QueueName.topic_of(topic))
-
-    async def _pulse(self, event_type: str, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._operator.push(Event(event_type=event_type, body="{}"))
-            except Exception:
-                logger.exception("pulse %s failed", event_type)
 
     async def stop(self, grace: float | timedelta | None = None) -> None:
         """Stop leasing; let in-flight messages finish within ``grace``; abandon the rest.
