@@ -1,11 +1,12 @@
 # Sourced by scripts/ with what to set up in .venv:
 #   sample  the package alone, what scripts/prismo needs (no dev tools);
-#   test    the package with the dev, docs, rabbitmq, azure and postgres extras, for scripts/test.
+#   test    the package with the dev, docs, rabbitmq, azure, azure-functions, aws and postgres
+#           extras, for scripts/test.
 # Each has its own stamp, renewed when pyproject.toml changes; a test setup covers the sample.
 _venv_kind=${1:?"usage: source scripts/_venv.sh sample|test"}
 case $_venv_kind in
     sample) _venv_target="." ;;
-    test) _venv_target=".[dev,docs,rabbitmq,azure,postgres]" ;;
+    test) _venv_target=".[dev,docs,rabbitmq,azure,azure-functions,aws,postgres]" ;;
     *) echo "scripts/_venv.sh: unknown setup $_venv_kind (sample or test)" >&2; return 2 ;;
 esac
 _venv_hash=$(sha256sum pyproject.toml | cut -c1-16)

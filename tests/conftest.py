@@ -9,6 +9,7 @@ import pytest
 
 from tests import azurite as emulator
 from tests.azurite import azurite  # noqa: F401 - the session fixture, for any test
+from tests.moto import moto  # noqa: F401 - the session fixture, for any test
 from tests.postgres import postgres  # noqa: F401 - the session fixture, for any test
 
 

@@ -1,3 +1,6 @@
 """The store backends the journal runs on: the store contract suites' own (memory, Azurite)."""
 
-from tests.stores.conftest import backend  # noqa: F401 - the parametrised fixture
+from tests.stores.conftest import (  # noqa: F401 - the parametrised fixture and its backends
+    backend,
+    pytest_generate_tests,
+)

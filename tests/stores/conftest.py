@@ -14,7 +14,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -33,6 +33,7 @@ from beehive.stores import (
     LockStore,
 )
 from tests.azurite import Azurite
+from tests.moto import Moto
 from tests.postgres import fresh_schema
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -109,7 +110,12 @@ class RealClock(Clock):
 
 
 class Backend(ABC):
-    """Makes fresh stores of one backend."""
+    """Makes fresh stores of one backend.
+
+    ``kinds`` names the contract suites it runs (``test_<kind>.py``); None is all of them.
+    """
+
+    kinds: frozenset[str] | None = None
 
     @abstractmethod
     def collection(
@@ -319,14 +325,85 @@ class PostgresBackend(Backend):
                 yield store
 
 
+class AwsBackend(Backend):
+    """S3 on moto's server mode, for the key-value suite: each store gets a bucket of its own."""
+
+    kinds = frozenset({"key_value"})
+    endpoint_url = ""  # set from the moto fixture by ``backend``
+
+    def _refused(self) -> AbstractAsyncContextManager[Any]:
+        raise NotImplementedError("beehive.stores.aws has only a key-value store")
+
+    def collection(
+        self, entity_type: type[ModelT], *, name: str | None = None
+    ) -> AbstractAsyncContextManager[CollectionStore[ModelT]]:
+        return self._refused()
+
+    def keyed_list(
+        self, item_type: type[ModelT]
+    ) -> AbstractAsyncContextManager[KeyedListStore[ModelT]]:
+        return self._refused()
+
+    def counter(self) -> AbstractAsyncContextManager[CounterStore]:
+        return self._refused()
+
+    def lock(self, clock: Clock) -> AbstractAsyncContextManager[LockStore]:
+        return self._refused()
+
+    def clock(self) -> Clock:
+        return RealClock()
+
+    @asynccontextmanager
+    async def key_value(self) -> AsyncIterator[KeyValueStore]:
+        from beehive.stores.aws import S3KeyValueStore
+
+        async with self.bucket() as (session, bucket):
+            store = S3KeyValueStore(
+                bucket, endpoint_url=self.endpoint_url, region_name="us-east-1", session=session
+            )
+            async with store:
+                yield store
+
+    @asynccontextmanager
+    async def bucket(self) -> AsyncIterator[tuple[Any, str]]:
+        """A session with moto's credentials and a bucket of its own, emptied and deleted on
+        exit."""
+        from aiobotocore.session import AioSession
+
+        session = AioSession()
+        session.set_credentials("testing", "testing")
+        name = f"b{uuid.uuid4().hex[:12]}"
+        options = {"endpoint_url": self.endpoint_url, "region_name": "us-east-1"}
+        async with session.create_client("s3", **options) as s3:
+            await s3.create_bucket(Bucket=name)
+            try:
+                yield session, name
+            finally:
+                pages = s3.get_paginator("list_objects_v2").paginate(Bucket=name)
+                async for page in pages:
+                    for item in page.get("Contents", []):
+                        await s3.delete_object(Bucket=name, Key=item["Key"])
+                await s3.delete_bucket(Bucket=name)
+
+
 BACKENDS: dict[str, Backend] = {
     "memory": MemoryBackend(),
     "azure": AzureBackend(),
     "postgres": PostgresBackend(),
+    "aws": AwsBackend(),
 }
 
 
-@pytest.fixture(params=list(BACKENDS))
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each contract suite runs against the backends that have its kind of store."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    kind = metafunc.module.__name__.rpartition(".")[2].removeprefix("test_")
+    chosen = [name for name, b in BACKENDS.items() if b.kinds is None or kind in b.kinds]
+    metafunc.parametrize("backend", chosen, indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> Backend:
     chosen = BACKENDS[request.param]
     if isinstance(chosen, AzureBackend):
@@ -334,4 +411,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         chosen.connection_string = running.connection_string
     if isinstance(chosen, PostgresBackend):
         chosen.dsn = request.getfixturevalue("postgres")
+    if isinstance(chosen, AwsBackend):
+        server: Moto = request.getfixturevalue("moto")
+        chosen.endpoint_url = server.endpoint_url
     return chosen
