@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from beehive._clock import monotonic
+from beehive._outgoing import publish, stamp_all
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
 from beehive.errors import BadEventBody, DeadLetter, LeaseLostError, Retry
@@ -37,26 +38,6 @@ renewal and timers waited. A yield every few messages (holding a leased one, so
 ``parallelism`` is reached) keeps them all moving at a fraction of the cost of one per
 message.
 """
-
-
-def _stamp_all(incoming: Event, results: Any) -> list[Event]:
-    """The events an actor returned, stamped with correlation and causation."""
-    if not results:
-        return []
-    if not isinstance(results, list | tuple):
-        raise TypeError(f"process must return a list of Event, not {type(results).__name__}")
-    return [_stamp(incoming, event) for event in results]
-
-
-def _stamp(incoming: Event, outgoing: Any) -> Event:
-    if not isinstance(outgoing, Event):
-        raise TypeError(f"process must return a list of Event, and it held {outgoing!r}")
-    return outgoing.evolve(
-        {
-            "correlation_id": outgoing.correlation_id or incoming.correlation_id or incoming.id,
-            "causation_id": incoming.id,
-        }
-    )
 
 
 class Consumer:
@@ -223,19 +204,10 @@ class Consumer:
         finally:
             if self._closes:
                 await self._close(actor)
-        return _stamp_all(event, results)
+        return stamp_all(event, results)
 
     async def _send(self, message: Message, events: list[Event]) -> None:
-        if not events:
-            return
-        if len(events) == 1:
-            await self._operator.push(events[0])
-            return
-        groups: dict[str, list[Event]] = {}
-        for event in events:
-            groups.setdefault(event.queue_name, []).append(event)
-        for group in groups.values():
-            await self._operator.push_batch(group)
+        await publish(self._operator, events)
 
     def _complete_failed(self, event: Event, error: Exception) -> Outcome:
         """A processed message could not be completed: leave it to the broker to redeliver.

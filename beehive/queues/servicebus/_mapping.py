@@ -5,6 +5,10 @@ Native fields carry what Service Bus understands (``message_id``, ``content_type
 ``properties`` are the application properties; every other field rides in an application
 property prefixed ``beehive.``. Exact instants travel as ISO 8601 text, because the broker's
 scheduled-enqueue annotation keeps milliseconds only.
+
+Reading accepts any received message that has the SDK's attribute names (a
+:class:`ReceivedMessage`): the SDK's own, and the ``azure.functions.ServiceBusMessage`` that a
+Functions trigger hands over (whose body the caller reads), so both become the same event.
 """
 
 from __future__ import annotations
@@ -12,15 +16,54 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 from azure.servicebus.amqp import AmqpMessageBodyType
 
-from beehive.errors import BrokerLimitError
+from beehive.errors import BrokerLimitError, NotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
 from beehive.queues.base import DeadLetterInfo
+from beehive.stores.base import KeyValueStore
+
+
+class ReceivedMessage(Protocol):
+    """What reading a received message needs: the SDK's names, as the Functions type has them.
+
+    The types are loose on purpose: each vendor types these attributes its own way.
+    """
+
+    @property
+    def message_id(self) -> Any: ...
+    @property
+    def application_properties(self) -> Any: ...
+    @property
+    def subject(self) -> Any: ...
+    @property
+    def content_type(self) -> Any: ...
+    @property
+    def correlation_id(self) -> Any: ...
+    @property
+    def session_id(self) -> Any: ...
+    @property
+    def enqueued_time_utc(self) -> Any: ...
+    @property
+    def delivery_count(self) -> Any: ...
+    @property
+    def dead_letter_reason(self) -> Any: ...
+    @property
+    def dead_letter_error_description(self) -> Any: ...
+
+
+class Unreadable(Exception):
+    """A received message that no actor can process: dead-letter it with ``reason``."""
+
+    def __init__(self, reason: str, description: str) -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.description = description
+
 
 PREFIX: Final = "beehive."
 EVENT_TYPE: Final = PREFIX + "event_type"
@@ -59,7 +102,7 @@ def dead_letter_fields(info: DeadLetterInfo) -> dict[str, str | None]:
     return {"reason": info.reason, "error_description": json.dumps(metadata)}
 
 
-def dead_letter_info(message: ServiceBusReceivedMessage) -> DeadLetterInfo:
+def dead_letter_info(message: ReceivedMessage) -> DeadLetterInfo:
     """The metadata of a dead-lettered message: beehive's, or the broker's reason alone.
 
     The broker's delivery count is its failed deliveries (lock expired or abandoned, see
@@ -161,33 +204,62 @@ def _text(value: Any) -> Any:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
-def received_properties(message: ServiceBusReceivedMessage) -> dict[str, Any]:
+def received_properties(message: ReceivedMessage) -> dict[str, Any]:
     """Application properties with text keys and values (the SDK hands them over as bytes)."""
     return {
         _text(key): _text(value) for key, value in (message.application_properties or {}).items()
     }
 
 
-def _body(message: ServiceBusReceivedMessage) -> str:
+def body_of(message: ServiceBusReceivedMessage) -> str:
+    """The body of an SDK message as text (empty when it came by claim check)."""
     if message.body_type is AmqpMessageBodyType.DATA:
         return b"".join(message.body).decode("utf-8")
     return str(_text(message.body))  # a value or sequence body, from another producer
 
 
-def claim_check_key(message: ServiceBusReceivedMessage) -> str | None:
+def claim_check_key(message: ReceivedMessage) -> str | None:
     key = received_properties(message).get(CLAIM_CHECK)
     return key if isinstance(key, str) else None
 
 
-def to_event(
-    message: ServiceBusReceivedMessage,
+async def read_event(
+    message: ReceivedMessage,
+    body: str,
+    claim_check: KeyValueStore | None,
     *,
-    body: str | None = None,
+    source: QueueName | None = None,
+    csharp: bool = False,
+) -> Event:
+    """The event ``message`` carries, its body loaded from ``claim_check`` when it travelled
+    there; :class:`Unreadable` when it cannot be had (``delivery_count`` left to the caller).
+    ``source`` and ``csharp``: see :func:`to_event`."""
+    key = claim_check_key(message)
+    if key is not None:
+        if claim_check is None:
+            raise Unreadable(
+                "ClaimCheckUnavailable",
+                f"the body is in claim-check blob {key!r} and no claim_check store is set",
+            )
+        try:
+            body = (await claim_check.get(key)).body.decode()
+        except NotFoundError:
+            raise Unreadable("ClaimCheckMissing", f"claim-check blob {key!r} is gone") from None
+    try:
+        return to_event(message, body=body, source=source, csharp=csharp)
+    except (ValueError, TypeError) as error:
+        raise Unreadable("UnreadableMessage", f"not a beehive event: {error}") from None
+
+
+def to_event(
+    message: ReceivedMessage,
+    *,
+    body: str,
     source: QueueName | None = None,
     csharp: bool = False,
     lenient: bool = False,
 ) -> Event:
-    """The event a received or peeked message carries (``body`` when it came by claim check).
+    """The event a received or peeked message carries, with ``body`` (see :func:`body_of`).
 
     A dead-lettered message gets its ``DeadLetterInfo`` as properties, and its deliveries as
     ``delivery_count``; otherwise ``delivery_count`` is left to the caller. ``csharp``: a
@@ -217,7 +289,7 @@ def to_event(
         timestamp=datetime.fromisoformat(timestamp) if timestamp else message.enqueued_time_utc,
         event_type=raw.get(EVENT_TYPE) or message.subject or fallback,
         queue_name=raw.get(QUEUE_NAME) or (fallback if csharp else ""),
-        body=_body(message) if body is None else body,
+        body=body,
         content_type=message.content_type or "",
         url=raw.get(URL),
         properties=properties,

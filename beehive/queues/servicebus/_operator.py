@@ -26,7 +26,6 @@ from beehive.errors import (
     BrokerError,
     BrokerUnavailableError,
     LeaseLostError,
-    NotFoundError,
 )
 from beehive.events import Event
 from beehive.names import QueueName
@@ -51,6 +50,7 @@ from beehive.queues.servicebus._links import (
     kills_link,
     logger,
 )
+from beehive.queues.servicebus._mapping import Unreadable
 from beehive.queues.servicebus._publisher import Publisher
 from beehive.queues.servicebus._receivers import Receivers
 from beehive.queues.servicebus._topology import Topology
@@ -168,6 +168,11 @@ class ServiceBusQueueOperator(QueueOperator):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(namespace={self._client.fully_qualified_namespace!r})"
 
+    @property
+    def claim_check(self) -> KeyValueStore | None:
+        """Where bodies too large for one message go, if anywhere."""
+        return self._claim_check
+
     def _translate(self, error: Exception) -> BeeHiveError | None:
         where = f"Service Bus namespace {self._client.fully_qualified_namespace}"
         if isinstance(error, _UNAVAILABLE):
@@ -207,7 +212,7 @@ class ServiceBusQueueOperator(QueueOperator):
                 lease = Lease(link, message)
                 try:
                     event = await self._to_event(message, name)
-                except _Unreadable as problem:
+                except Unreadable as problem:
                     # Nothing can process it: keep it, with the reason, rather than fail
                     # every time.
                     await self._bury(lease, problem)
@@ -217,7 +222,7 @@ class ServiceBusQueueOperator(QueueOperator):
                 leased.append((event.evolve({"delivery_count": count}), lease))
         return leased
 
-    async def _bury(self, lease: Lease, problem: _Unreadable) -> None:
+    async def _bury(self, lease: Lease, problem: Unreadable) -> None:
         message, receiver = lease.message, lease.link.receiver
         why = DeadLetterInfo.now(
             problem.reason, problem.description, (message.delivery_count or 0) + 1
@@ -229,24 +234,13 @@ class ServiceBusQueueOperator(QueueOperator):
         )
 
     async def _to_event(self, message: ServiceBusReceivedMessage, source: QueueName) -> Event:
-        key = mapping.claim_check_key(message)
-        body = None
-        if key is not None:
-            if self._claim_check is None:
-                raise _Unreadable(
-                    "ClaimCheckUnavailable",
-                    f"the body is in claim-check blob {key!r} and no claim_check store is set",
-                )
-            try:
-                body = (await self._claim_check.get(key)).body.decode()
-            except NotFoundError:
-                raise _Unreadable(
-                    "ClaimCheckMissing", f"claim-check blob {key!r} is gone"
-                ) from None
-        try:
-            return mapping.to_event(message, body=body, source=source, csharp=self._csharp)
-        except (ValueError, TypeError) as error:
-            raise _Unreadable("UnreadableMessage", f"not a beehive event: {error}") from None
+        return await mapping.read_event(
+            message,
+            mapping.body_of(message),
+            self._claim_check,
+            source=source,
+            csharp=self._csharp,
+        )
 
     # -- settling -------------------------------------------------------------------------------
 
@@ -378,7 +372,7 @@ class ServiceBusQueueOperator(QueueOperator):
         """A dead letter as an event, its deliveries counted by its metadata."""
         try:
             return await self._to_event(message, source)
-        except _Unreadable:  # still listed, with its reason
+        except Unreadable:  # still listed, with its reason
             return mapping.to_event(message, body="", source=source, lenient=True)
 
     async def _prepare_replay(self, name: QueueName) -> None:
@@ -456,7 +450,7 @@ class ServiceBusQueueOperator(QueueOperator):
         if replay is not None:
             try:
                 await replay(await self._to_event(message, name))
-            except _Unreadable as problem:
+            except Unreadable as problem:
                 logger.warning("cannot replay dead letter %s: %s", event.id, problem)
                 return False
         await self._retry(
@@ -493,13 +487,6 @@ class ServiceBusQueueOperator(QueueOperator):
         await self._client.close()
         if self._credential is not None:
             await self._credential.close()
-
-
-class _Unreadable(Exception):
-    def __init__(self, reason: str, description: str) -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.description = description
 
 
 async def _keep_locked(
