@@ -100,9 +100,11 @@ def _compiled(block: Block, page: Path) -> types.CodeType:
 
 
 def _forget_modules_under(directory: Path) -> None:
+    """Forget the page's modules, namespace packages (no ``__file__``, a ``__path__``) too."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if file and Path(file).is_relative_to(directory):
+        places = [file] if file else list(getattr(module, "__path__", None) or [])
+        if any(Path(place).is_relative_to(directory) for place in places):
             del sys.modules[name]
 
 

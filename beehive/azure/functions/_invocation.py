@@ -109,11 +109,12 @@ class ActorFunction:
             logger.error("%s: dead-lettered message %s: %s", name, message.message_id, reason)
             return
         logger.error(
-            "%s: message %s cannot succeed (%s), and only the runtime settles: it is abandoned "
+            "%s: message %s cannot succeed (%s: %s), and only the runtime settles: it is abandoned "
             "until the entity's MaxDeliveryCount dead-letters it (pass message_actions to "
             "dead-letter at once)",
             name,
             message.message_id,
             reason,
+            description,
         )
         raise error if error is not None else DeadLetter(f"{reason}: {description}")
