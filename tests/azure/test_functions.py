@@ -232,6 +232,11 @@ def test_an_actor_whose_dependency_is_missing_fails_at_indexing() -> None:
         function_app(discover(Payment))
 
 
+def test_actors_that_need_an_inbox_are_refused() -> None:
+    with pytest.raises(ActorConfigurationError, match="runs no inbox"):
+        function_app([ActorDescriptor(Job, "Jobs", idempotent=True)])
+
+
 def test_names_keep_only_what_functions_allow() -> None:
     assert function_name(ActorDescriptor(Job, "Order.Placed-Audit")) == "Job_Order_Placed-Audit"
 

@@ -74,7 +74,8 @@ def function_app(
     invocation, inside the worker's event loop); ``message_actions`` makes the object that
     settles messages (called then too); ``container`` may be a dependency-injector container
     class or instance. Every actor is checked to be buildable now, so a missing dependency
-    fails the app's indexing rather than its first message.
+    fails the app's indexing rather than its first message; an ``idempotent`` or
+    ``exclusive`` actor is refused, since a function has no inbox to keep those promises.
     """
     if isinstance(container, type):
         container = container()
@@ -90,6 +91,11 @@ def function_app(
                 f"{descriptor.name} and {names[name]} would both be function {name!r}"
             )
         names[name] = descriptor.name
+        if descriptor.idempotent:  # exclusive ones are idempotent too
+            raise ActorConfigurationError(
+                f"{descriptor.name} is idempotent, and a function runs no inbox: "
+                "run it in a host with ActorHost(..., inbox=Inbox(store))"
+            )
         factory = actor_factory(descriptor.actor_type, container)
         if upcasters is not None:
             factory = upcasting(factory, upcasters)
