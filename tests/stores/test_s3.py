@@ -107,6 +107,10 @@ async def test_a_missing_bucket_says_the_store_never_creates_one(aws: AwsBackend
     async with store(aws, session, "no-such-bucket") as blobs:
         with pytest.raises(NotFoundError, match="'no-such-bucket' does not exist"):
             await blobs.get("k")
+        with pytest.raises(NotFoundError, match="'no-such-bucket' does not exist"):
+            await blobs.put("k", b"v")
+        with pytest.raises(NotFoundError, match="'no-such-bucket' does not exist"):
+            [key async for key in blobs.list()]
 
 
 def test_a_prefix_too_long_for_s3_keys_is_refused() -> None:

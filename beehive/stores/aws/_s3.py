@@ -215,7 +215,7 @@ class S3KeyValueStore(KeyValueStore):
             if _code(error) in _PRECONDITION or _code(error) in _MISSING:
                 expected = condition.get("IfMatch") or if_match
                 raise self._conflict(key, expected, await self._etag(name)) from None
-            raise
+            raise self._not_found(key, error) from None
 
     async def _condition(
         self, key: str, name: str, if_match: str | None, if_none_match: str | None
@@ -275,7 +275,7 @@ class S3KeyValueStore(KeyValueStore):
             if _code(error) in _MISSING:
                 return  # missing is a no-op
             if _code(error) not in _PRECONDITION:
-                raise
+                raise self._not_found(key, error) from None
             stored = await self._etag(name)
             if stored is not None:  # there, at another version
                 raise self._conflict(key, if_match, stored) from None
