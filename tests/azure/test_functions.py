@@ -30,7 +30,7 @@ from beehive.queues import InMemoryQueueOperator
 from beehive.queues.servicebus._mapping import to_message
 from beehive.stores.memory import InMemoryKeyValueStore
 from tests.queues.servicebus_fake import FakeNamespace
-from tests.queues.test_servicebus import make_operator
+from tests.queues.test_servicebus import csharp_message, make_operator
 
 
 class OrderAccepted(BaseModel):
@@ -277,6 +277,25 @@ async def test_an_invocation_publishes_through_the_in_memory_operator() -> None:
     (paid,) = await memory.next("PaymentAuthorised-Receipt", wait=1)
     assert paid.correlation_id == accepted.id
     assert paid.causation_id == accepted.id
+
+
+async def test_an_event_from_csharp_beehive_is_read_as_the_csharp_operator_reads_it() -> None:
+    namespace = FakeNamespace()
+    async with make_operator(namespace) as admin:
+        await admin.setup_queue("PaymentAuthorised-Receipt")
+        app = function_app(
+            discover(Payment),
+            operator=lambda: make_operator(namespace, compatibility="csharp"),
+            container=Container,
+        )
+        sent = csharp_message('{"order_id": "o-3"}', "OrderAccepted", TraceId=str(uuid.uuid4()))
+
+        await invoke(app, PAYMENT, delivered(sent))
+
+        (received,) = seen
+        assert (received.event_type, received.id) == ("OrderAccepted", sent.message_id)
+        (paid,) = await admin.next("PaymentAuthorised-Receipt", wait=1)
+        assert paid.causation_id == sent.message_id
 
 
 async def test_a_session_message_keeps_its_session() -> None:

@@ -19,6 +19,7 @@ from beehive.actors import ActorDescriptor
 from beehive.azure.functions._settlement import Settlement
 from beehive.errors import BadEventBody, DeadLetter
 from beehive.events import Event
+from beehive.names import QueueName
 from beehive.queues.base import DeadLetterInfo, QueueOperator
 from beehive.queues.servicebus import ServiceBusQueueOperator
 from beehive.queues.servicebus import _mapping as mapping
@@ -40,6 +41,7 @@ class ActorFunction:
         settlement: Settlement,
     ) -> None:
         self.descriptor = descriptor
+        self._source = QueueName(descriptor.source)
         self._factory = factory
         self._operator = operator
         self._settlement = settlement
@@ -47,13 +49,19 @@ class ActorFunction:
 
     async def __call__(self, message: func.ServiceBusMessage) -> None:
         operator = await self._operator()
-        claim_check = (
-            operator.claim_check if isinstance(operator, ServiceBusQueueOperator) else None
-        )
+        servicebus = operator if isinstance(operator, ServiceBusQueueOperator) else None
+        claim_check = servicebus.claim_check if servicebus else None
+        csharp = servicebus.csharp if servicebus else False
         # The runtime's DeliveryCount (the .NET SDK's) counts this delivery, as beehive's does.
         deliveries = max(message.delivery_count or 1, 1)
         try:
-            event = await mapping.read_event(message, message.get_body().decode(), claim_check)
+            event = await mapping.read_event(
+                message,
+                message.get_body().decode(),
+                claim_check,
+                source=self._source,
+                csharp=csharp,
+            )
         except UnicodeDecodeError as error:
             await self._dead_letter(message, deliveries, "UnreadableMessage", str(error))
             return

@@ -173,6 +173,11 @@ class ServiceBusQueueOperator(QueueOperator):
         """Where bodies too large for one message go, if anywhere."""
         return self._claim_check
 
+    @property
+    def csharp(self) -> bool:
+        """Whether it reads and writes events as C# BeeHive does (``compatibility="csharp"``)."""
+        return self._csharp
+
     def _translate(self, error: Exception) -> BeeHiveError | None:
         where = f"Service Bus namespace {self._client.fully_qualified_namespace}"
         if isinstance(error, _UNAVAILABLE):
