@@ -15,7 +15,7 @@ import pytest
 
 from beehive.queues import QueueOperator
 from tests.queues.conftest import BACKENDS
-from tests.stores.conftest import backend  # noqa: F401 - the store backends' fixture
+from tests.stores.conftest import backend, pytest_generate_tests  # noqa: F401 - the store backends' fixture
 
 HOST_BACKENDS = ["memory", "rabbitmq"]
 
