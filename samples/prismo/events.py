@@ -6,8 +6,11 @@ strings, so a misspelt topic (the original sample's ``FrauCheckFailed``) cannot 
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from beehive import Event
 from samples.prismo.entities import CancellationReason, OrderLine
 
 
@@ -15,6 +18,20 @@ class Fact(BaseModel):
     """Base of every Prismo event body: frozen, and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_FACTS = uuid.UUID("6d1f2c0e-4b7a-5a39-9c58-7f0e2b1d3a64")
+
+
+def once(fact: Fact, *key: str) -> Event:
+    """The event announcing ``fact``, which happens once per ``key`` (an order, a request).
+
+    Its id is derived from the fact's type and key, so a redelivery that announces the fact
+    again (``republish``) publishes the very same event, which an idempotent actor downstream
+    recognises, instead of a new one that it would handle a second time.
+    """
+    name = ":".join((type(fact).__name__, *key))
+    return Event(fact, id=str(uuid.uuid5(_FACTS, name)))
 
 
 class OrderAccepted(Fact):

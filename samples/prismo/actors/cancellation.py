@@ -13,6 +13,7 @@ from samples.prismo.events import (
     FraudCheckFailed,
     OrderCancelled,
     PaymentFailed,
+    once,
     subscription,
 )
 
@@ -45,5 +46,5 @@ class CancelOrderActor:
 
         order = await self.orders.modify(order_id, cancel)
         first_reason = order.cancellation_reason
-        cancelled = Event(OrderCancelled(order_id=order_id, reason=first_reason or reason))
+        cancelled = once(OrderCancelled(order_id=order_id, reason=first_reason or reason), order_id)
         return [cancelled] if cancelled_here else republish(event, [cancelled])

@@ -9,6 +9,7 @@ from samples.prismo.events import (
     FraudCheckFailed,
     FraudCheckPassed,
     PaymentAuthorised,
+    once,
     subscription,
 )
 from samples.prismo.lookup import find
@@ -18,8 +19,8 @@ from samples.prismo.services import FraudChecker
 def _verdict(assessment: FraudAssessment) -> Event:
     if assessment.suspicious:
         reason = assessment.reason or "suspicious"
-        return Event(FraudCheckFailed(order_id=assessment.id, reason=reason))
-    return Event(FraudCheckPassed(order_id=assessment.id))
+        return once(FraudCheckFailed(order_id=assessment.id, reason=reason), assessment.id)
+    return once(FraudCheckPassed(order_id=assessment.id), assessment.id)
 
 
 @actor(

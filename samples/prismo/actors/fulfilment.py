@@ -17,6 +17,7 @@ from samples.prismo.events import (
     OrderInventoryCheckCompleted,
     OrderReadyForFulfilment,
     OrderShipped,
+    once,
     subscription,
 )
 from samples.prismo.lookup import find
@@ -74,7 +75,7 @@ class FulfilmentGateActor:
         )
         if gate.opened_by != branch:
             return []
-        ready = [Event(OrderReadyForFulfilment(order_id=order_id))]
+        ready = [once(OrderReadyForFulfilment(order_id=order_id), order_id)]
         return ready if arrived_here else republish(event, ready)
 
 
@@ -90,7 +91,7 @@ class FulfilmentActor:
 
     async def process(self, event: Event) -> list[Event]:
         order_id = event.body_as(OrderReadyForFulfilment).order_id
-        shipped = [Event(OrderShipped(order_id=order_id, shipment_id=order_id))]
+        shipped = [once(OrderShipped(order_id=order_id, shipment_id=order_id), order_id)]
         if await find(self.shipments, order_id) is not None:
             return republish(event, shipped)
         order = await self.orders.get(order_id)

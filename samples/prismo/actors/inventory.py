@@ -19,13 +19,14 @@ from samples.prismo.events import (
     OrderItemsNotYetAccountedFor,
     PaymentAuthorised,
     ProductOutOfStock,
+    once,
     subscription,
 )
 from samples.prismo.inventory import Inventory
 
 
 def _completed(order_id: str) -> Event:
-    return Event(OrderInventoryCheckCompleted(order_id=order_id))
+    return once(OrderInventoryCheckCompleted(order_id=order_id), order_id)
 
 
 @actor(
@@ -45,7 +46,7 @@ class InventoryDecrementActor:
         ledger = await self.inventory.open(order)
         if ledger.cancelled:
             return []
-        return [Event(OrderItemsNotYetAccountedFor(order_id=order.id, items=order.lines))]
+        return [once(OrderItemsNotYetAccountedFor(order_id=order.id, items=order.lines), order.id)]
 
 
 @actor(
@@ -82,7 +83,8 @@ class InventoryCheckActor:
         if take.completed or (take.outcome == "settled" and take.ledger.complete):
             outcome.append(_completed(order_id))
         if rest:
-            outcome.append(Event(OrderItemsNotYetAccountedFor(order_id=order_id, items=rest)))
+            left = OrderItemsNotYetAccountedFor(order_id=order_id, items=rest)
+            outcome.append(once(left, order_id, *(line.product_id for line in rest)))
         # An item settled before this delivery means the work was done: only a redelivery
         # (whose first attempt may not have published) passes the outcome on again.
         return republish(event, outcome) if take.outcome == "settled" else outcome

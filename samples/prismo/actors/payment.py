@@ -10,6 +10,7 @@ from samples.prismo.events import (
     OrderCancelled,
     PaymentAuthorised,
     PaymentFailed,
+    once,
     subscription,
 )
 from samples.prismo.lookup import find
@@ -18,10 +19,11 @@ from samples.prismo.services import PaymentGateway
 
 def _outcome(payment: Payment) -> Event:
     if payment.status == "declined":
-        return Event(
-            PaymentFailed(order_id=payment.id, reason=payment.decline_reason or "declined")
-        )
-    return Event(PaymentAuthorised(order_id=payment.id, payment_reference=payment.reference))
+        reason = payment.decline_reason or "declined"
+        return once(PaymentFailed(order_id=payment.id, reason=reason), payment.id)
+    return once(
+        PaymentAuthorised(order_id=payment.id, payment_reference=payment.reference), payment.id
+    )
 
 
 @actor(

@@ -10,6 +10,7 @@ from samples.prismo.events import (
     ItemOutOfStockForOrder,
     ProductArrivedBackInStock,
     ProductOutOfStock,
+    once,
     subscription,
 )
 from samples.prismo.inventory import Inventory
@@ -41,7 +42,8 @@ class ParkOrderItemActor:
         wanted = ProductOutOfStock(
             product_id=item.product_id, quantity=item.quantity, request_id=item.request_id
         )
-        return [Event(wanted)] if queued else republish(event, [Event(wanted)])
+        announced = [once(wanted, wanted.request_id)]
+        return announced if queued else republish(event, announced)
 
 
 @actor(
@@ -82,13 +84,12 @@ class ReplenishStockActor:
 
 
 def _arrived(replenishment: Replenishment) -> Event:
-    return Event(
-        ProductArrivedBackInStock(
-            product_id=replenishment.product_id,
-            quantity=replenishment.quantity,
-            request_id=replenishment.id,
-        )
+    arrived = ProductArrivedBackInStock(
+        product_id=replenishment.product_id,
+        quantity=replenishment.quantity,
+        request_id=replenishment.id,
     )
+    return once(arrived, replenishment.id)
 
 
 @actor(

@@ -74,6 +74,22 @@ async def _delete_prismo_entities(url: str) -> None:
             await operator.delete_queue(QueueName.topic_of(topic))
 
 
+async def _until_open(url: str) -> None:
+    """Wait until the new virtual host takes connections: the node starts a virtual host's
+    processes after ``add_vhost`` returns, and refuses connections to it until then."""
+    import aio_pika
+
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                connection = await aio_pika.connect(url)
+            except aio_pika.exceptions.AMQPError:
+                await asyncio.sleep(0.1)
+                continue
+            await connection.close()
+            return
+
+
 @pytest.fixture
 async def rabbitmq_url() -> AsyncIterator[str]:
     """A RabbitMQ URL on a virtual host of this test's own, deleted after it.
@@ -92,6 +108,8 @@ async def rabbitmq_url() -> AsyncIterator[str]:
     parts = urlsplit(RABBITMQ_URL)
     url = urlunsplit(parts._replace(path="/" + quote(vhost, safe=""))) if made else RABBITMQ_URL
     try:
+        if made:
+            await _until_open(url)
         yield url
     finally:
         if made:
