@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -48,11 +48,16 @@ HARSH = Scenario(
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No BEEHIVE_ or AZURE_ variable of the developer's shell leaks into a test."""
+def _clean_environment() -> Iterator[None]:
+    """No BEEHIVE_ or AZURE_ variable of the developer's shell leaks into a test, and none a
+    test sets leaks out of it (a later test would find a deleted virtual host's URL)."""
+    saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith(("BEEHIVE_", "AZURE_")):
-            monkeypatch.delenv(name)
+            del os.environ[name]
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def _rabbitmqctl(*args: str) -> bool:

@@ -124,6 +124,8 @@ async def test_a_worker_killed_twice_mid_run_leaves_every_side_effect_once(
             }
             emails = {order: await stores.counters.get(EMAIL, order) for order in charges}
             shipped = {shipment.id async for shipment in stores.shipments.list()}
+            paid_for = [payment.id async for payment in stores.payments.list()]
+            emailed = [record.id async for record in stores.emails.list()]
         finally:
             await opened.discard()
             async with await psycopg.AsyncConnection.connect(postgres, autocommit=True) as db:
@@ -139,6 +141,9 @@ async def test_a_worker_killed_twice_mid_run_leaves_every_side_effect_once(
     # call made, its record not yet written): at most a worker's parallelism per kill. Copies
     # running at once in two workers, which the exclusive inbox stops, would add any number.
     assert len(charges) == ORDERS
+    # One payment recorded per order, one shipment and one email record per shipped order.
+    assert sorted(paid_for) == sorted(charges)
+    assert sorted(emailed) == sorted(shipped)
     assert min(charges.values()) == 1
     assert sum(charges.values()) - ORDERS <= len(killed) * PAYMENT_PARALLELISM, charges
     assert all(emails[order] >= 1 for order in shipped)
