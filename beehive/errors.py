@@ -139,3 +139,8 @@ class UnexpectedDeadLetterError(BeeHiveError):
 
 class UndeclaredEventError(BeeHiveError):
     """An actor returned an event whose type it does not declare in ``emits``."""
+
+
+class SimulationFailed(BeeHiveError, AssertionError):
+    """A simulation found a seed that breaks an invariant; the message is its report (the seed,
+    the invariant, the fewest faults that break it, the journeys, how to replay it)."""

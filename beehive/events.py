@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Any, TypeVar
-from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from beehive import _ids
 from beehive._clock import utcnow
 from beehive.errors import BadEventBody
 from beehive.versions import VERSION_PROPERTY, check_version, declared_version
@@ -16,7 +16,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _new_id() -> str:
-    return str(uuid4())
+    return _ids.new_id()
 
 
 class Event(BaseModel):

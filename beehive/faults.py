@@ -59,6 +59,11 @@ class SimulatedCrash(ConnectionError):
     """Raised by tests where a process 'dies' (in an actor, a store): nothing after it runs."""
 
 
+class SimulatedStoreError(ConnectionError):
+    """A store call that failed for a moment (a timeout, a dropped connection), injected by a
+    simulation: nothing was read or written, and trying again may work."""
+
+
 def _unavailable(what: str) -> BrokerUnavailableError:
     return BrokerUnavailableError(f"injected: {what}")
 
@@ -169,11 +174,18 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         self.injected[f"fail:{operation}"] += 1
         return plan
 
-    def _chance(self, rate: float, kind: str) -> bool:
-        if rate and self._rng.random() < rate:
+    def _chance(self, rate: float, kind: str, event: Event | None = None, source: str = "") -> bool:
+        if self._decide(rate, kind, event, source):
             self.injected[kind] += 1
             return True
         return False
+
+    def _decide(self, rate: float, kind: str, event: Event | None, source: str) -> bool:
+        """Whether to inject a fault of ``kind`` now: a draw from the seeded generator at
+        ``rate``. ``event`` is the event it would hit (when there is one) and ``source`` the
+        subscription or queue it was leased from, for a subclass that decides otherwise (a
+        simulation decides by event, so that one fault can be taken out of a run)."""
+        return bool(rate) and self._rng.random() < rate
 
     # -- passed through -------------------------------------------------------------------------
 
@@ -209,8 +221,9 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         plan = self._plan("push")
         if plan is not None and not plan.after:
             raise plan.error or _unavailable("push failed")
-        if self._chance(self.publish_failure_rate, "publish_failure") or self._chance(
-            self.transient_error_rate, "transient_error"
+        first = events[0] if events else None
+        if self._chance(self.publish_failure_rate, "publish_failure", first) or self._chance(
+            self.transient_error_rate, "transient_error", first
         ):
             raise _unavailable("connection reset while publishing")
         ready = [e for e in (self._disturb(event) for event in events) if e is not None]
@@ -224,12 +237,12 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
 
     def _disturb(self, event: Event) -> Event | None:
         """The event to send now (maybe delayed), or None when it is held back to reorder."""
-        if event.session_id is None and self._chance(self.reorder_rate, "reorder"):
+        if event.session_id is None and self._chance(self.reorder_rate, "reorder", event):
             self._held_back.append(event)
             if self._flusher is None:
                 self._flusher = asyncio.get_running_loop().call_later(self.max_delay, self._flush)
             return None
-        if self._chance(self.delay_rate, "delay"):
+        if self._chance(self.delay_rate, "delay", event):
             due = utcnow() + timedelta(seconds=self._rng.uniform(0, self.max_delay))
             if event.enqueue_time is None or event.enqueue_time < due:
                 return event.evolve({"enqueue_time": due})
@@ -269,7 +282,7 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
                 await self._take_back(each)
             raise plan.error or _unavailable("next failed")
         for each in held:
-            if self._chance(self.lease_expiry_rate, "lease_expiry"):
+            if self._chance(self.lease_expiry_rate, "lease_expiry", each.event, source):
                 await self._take_back(each)
         return [(each.event, each) for each in held]
 
@@ -290,9 +303,9 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
         error: BaseException | None = None
         if plan is not None:
             error = plan.error
-        elif self._chance(self.transient_error_rate, "transient_error"):
+        elif self._chance(self.transient_error_rate, "transient_error", held.event, held.source):
             error = _unavailable(f"connection reset during {operation}")
-        elif self._chance(self.lost_lease_rate, "lost_lease"):
+        elif self._chance(self.lost_lease_rate, "lost_lease", held.event, held.source):
             error = LeaseLostError(f"injected: the lease on {held.event.id} was lost")
         if error is not None:
             await self._take_back(held)
@@ -301,7 +314,9 @@ class FaultyQueueOperator(QueueOperator, IdleAware):
     async def _complete(self, handle: _Held) -> None:
         await self._settle_faults(handle, "complete")
         key = (handle.source, handle.event.id)
-        if key not in self._duplicated and self._chance(self.duplicate_rate, "duplicate"):
+        if key not in self._duplicated and self._chance(
+            self.duplicate_rate, "duplicate", handle.event, handle.source
+        ):
             self._duplicated.add(key)
             await self._take_back(handle)  # the acknowledgement is lost: delivered again
             return

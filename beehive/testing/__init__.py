@@ -12,11 +12,21 @@ minutes=5)``); the ``hive`` pytest fixture (this package's pytest plugin) gives 
 test. Fault injection: :class:`FaultyQueueOperator`.
 """
 
-from beehive.errors import UndeclaredEventError, UnexpectedDeadLetterError
-from beehive.faults import FaultyQueueOperator, SimulatedCrash
+from beehive.errors import SimulationFailed, UndeclaredEventError, UnexpectedDeadLetterError
+from beehive.faults import FaultyQueueOperator, SimulatedCrash, SimulatedStoreError
 from beehive.middleware.faults import CrashInjection
 from beehive.testing._clock import VirtualClock, VirtualClockError
 from beehive.testing._harness import FAST_BACKOFF, ActorHarness, RecordingQueueOperator
+from beehive.testing.simulation import (
+    End,
+    Failure,
+    Fault,
+    Faults,
+    Run,
+    RunResult,
+    Simulation,
+    SimulationReport,
+)
 
 __all__ = [
     # the harness
@@ -32,4 +42,15 @@ __all__ = [
     "CrashInjection",
     "FaultyQueueOperator",
     "SimulatedCrash",
+    "SimulatedStoreError",
+    # simulation
+    "End",
+    "Failure",
+    "Fault",
+    "Faults",
+    "Run",
+    "RunResult",
+    "Simulation",
+    "SimulationFailed",
+    "SimulationReport",
 ]

@@ -1,0 +1,111 @@
+"""What a simulation tells: how many runs, how fast, and each failure, shrunk and replayable."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from beehive.errors import SimulationFailed
+from beehive.testing.simulation._faults import Fault
+from beehive.testing.simulation._run import RunResult
+
+__all__ = ["Failure", "SimulationReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A seed that broke an invariant, with the fewest faults found that still break it.
+
+    ``run`` is the replay with only ``faults`` (what :meth:`Simulation.replay(seed, faults)
+    <beehive.testing.Simulation.replay>` gives again, fingerprint for fingerprint);
+    ``found`` the run as first found, with every fault the seed chose.
+    """
+
+    seed: int
+    invariant: str
+    run: RunResult
+    found: RunResult
+    shrink_runs: int
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        return self.run.faults
+
+    @property
+    def problems(self) -> list[str]:
+        """What the broken invariant reported, in the shrunk run."""
+        return [v.problem for v in self.run.violations if v.invariant == self.invariant]
+
+    def __str__(self) -> str:
+        lines = [f"seed {self.seed} broke {self.invariant}:"]
+        lines += [f"  {problem}" for problem in self.problems]
+        others = [v for v in self.run.violations if v.invariant != self.invariant]
+        if others:
+            lines.append("and also:")
+            lines += [f"  {v.invariant}: {v.problem}" for v in others]
+        found = len(self.found.faults)
+        if self.faults:
+            shrunk = (
+                f", shrunk from {found} in {self.shrink_runs} replays"
+                if found != len(self.faults)
+                else ""
+            )
+            lines.append(
+                f"with {len(self.faults)} fault{'s' if len(self.faults) != 1 else ''}{shrunk}:"
+            )
+            lines += [f"  {fault.describe()}" for fault in self.faults]
+        else:
+            lines.append(
+                f"with no fault at all (shrunk from {found}): the order of deliveries and store "
+                "calls alone breaks it"
+                if found
+                else "with no fault at all: the order of deliveries and store calls alone breaks it"
+            )
+        if self.run.journeys:
+            lines.append(self.run.journeys)
+        lines.append(f"replay: simulation.replay({self.seed}, faults={list(self.faults)!r})")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationReport:
+    """Every run of :meth:`Simulation.run <beehive.testing.Simulation.run>`, and its failures.
+
+    ``seconds`` is real time, for ``runs_per_second``; everything else is the same on every
+    machine for the same seeds.
+    """
+
+    runs: int
+    seeds: tuple[int, ...]
+    failures: tuple[Failure, ...]
+    messages: int
+    injected: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def runs_per_second(self) -> float:
+        return self.runs / self.seconds if self.seconds else 0.0
+
+    def check(self) -> None:
+        """Raise :class:`~beehive.errors.SimulationFailed` (an AssertionError) with this report
+        when a run failed."""
+        if self.failures:
+            raise SimulationFailed(str(self))
+
+    def summary(self) -> str:
+        faults = sum(self.injected.values())
+        kinds = ", ".join(
+            f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(self.injected.items())
+        )
+        return (
+            f"{self.runs} runs, {self.messages} messages handled, {faults} faults injected"
+            + (f" ({kinds})" if kinds else "")
+            + f", {len(self.failures)} failing; {self.runs_per_second:.1f} runs/s"
+        )
+
+    def __str__(self) -> str:
+        return "\n\n".join([self.summary(), *(str(failure) for failure in self.failures)])

@@ -1,0 +1,303 @@
+"""One seeded run: a fresh world, the actors on a simulated broker and stores, in virtual time,
+until idle; then the invariants.
+
+Everything that varies between runs comes from the seed: the delays that order deliveries,
+the latency of each store call, every fault, event ids, and Python's global ``random`` (which
+the host's backoff jitter and the stores' retries use). Each run has an event loop of its own
+whose clock starts at 0, so timers are the same floats in every replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import random
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from beehive import _ids
+from beehive.actors import ActorDescriptor
+from beehive.claims import Claims
+from beehive.events import Event
+from beehive.host import ActorHost
+from beehive.inbox import Inbox, InboxRecord
+from beehive.journal import Journal
+from beehive.names import QueueName
+from beehive.queues.memory import InMemoryQueueOperator
+from beehive.stores.base import (
+    CollectionStore,
+    CounterStore,
+    KeyedListStore,
+    KeyValueStore,
+    LockStore,
+)
+from beehive.stores.memory import InMemoryCollectionStore, InMemoryLockStore
+from beehive.testing._clock import VirtualClock
+from beehive.testing.simulation._broker import DelayingBroker, PlannedFaults
+from beehive.testing.simulation._context import DerivedIds
+from beehive.testing.simulation._faults import Chance, Fault, Faults, Plan
+from beehive.testing.simulation._journeys import journeys
+from beehive.testing.simulation._middleware import Chaos
+from beehive.testing.simulation._stores import StoreCalls, simulated
+
+__all__ = ["End", "Invariant", "Run", "RunResult", "Spec", "Violation", "run_one"]
+
+C = TypeVar("C")
+M = TypeVar("M", bound=BaseModel)
+Store = TypeVar(
+    "Store", CollectionStore[Any], KeyedListStore[Any], CounterStore, KeyValueStore, LockStore
+)
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+"""Where every run's simulated wall clock starts (timestamps are the same in every replay)."""
+
+
+class Run:
+    """What a simulation gives ``setup`` for one run: its seed, a generator seeded by it, and
+    :meth:`store`, which puts a store under the simulation (latency, failures, crashes)."""
+
+    def __init__(self, seed: int, calls: StoreCalls) -> None:
+        self.seed = seed
+        self.random = random.Random(f"world/{seed}")
+        self._calls = calls
+
+    def store(self, store: Store) -> Store:
+        """``store`` as the actors must see it in a simulation: a store of the same contract
+        whose calls, inside a message's handling, wait, fail and crash as the seed says."""
+        return simulated(store, self._calls)
+
+
+class End(Generic[C]):
+    """What a run left behind once idle: what invariants look at.
+
+    ``container`` is what ``setup`` returned (its stores hold the state); :meth:`published`
+    and :meth:`dead_letters` are every event published (the workload included) and every dead
+    letter, in order, as :class:`~beehive.testing.ActorHarness` shows them.
+    """
+
+    def __init__(self, seed: int, container: C, broker: DelayingBroker) -> None:
+        self.seed = seed
+        self.container = container
+        self._broker = broker
+
+    @property
+    def operator(self) -> InMemoryQueueOperator:
+        """The run's broker, for what the methods here do not show (depths, dead letters by
+        queue): the in-memory broker under the faults."""
+        return self._broker
+
+    def published(self, event_type: str | type[BaseModel] | None = None) -> list[Event]:
+        """Every event published, optionally of one type."""
+        if event_type is None:
+            return list(self._broker.published)
+        name = event_type if isinstance(event_type, str) else event_type.__name__
+        return [event for event in self._broker.published if event.event_type == name]
+
+    def published_bodies(self, model: type[M]) -> list[M]:
+        """The bodies of every published event of ``model``'s type, validated."""
+        return [event.body_as(model) for event in self.published(model)]
+
+    def dead_letters(self, source: str | QueueName | None = None) -> list[Event]:
+        """Every dead letter, optionally of one subscription or queue; each carries its reason
+        in ``properties["dead_letter_reason"]``."""
+        if source is None:
+            return [event for _, event in self._broker.dead]
+        name = QueueName(source)
+        return [event for queue, event in self._broker.dead if queue == name]
+
+
+Problems = Iterable[str] | AsyncIterable[str] | bool | None
+Invariant = Callable[[End[C]], Problems | Awaitable[Problems]]
+"""A check of a run's end: returns (or yields) the problems it finds, as strings (none, None
+or True when it holds), or raises AssertionError. It may be ``async``: stores are read with
+``await``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One problem an invariant found."""
+
+    invariant: str
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How one run went: what broke, which faults it injected, and its fingerprint.
+
+    ``fingerprint`` digests how every message ended (when, which actor, which event and
+    delivery, which outcome): two runs with the same fingerprint took the same path.
+    ``journeys`` is the journal's view of the correlations the problems name (when there are
+    problems).
+    """
+
+    seed: int
+    violations: tuple[Violation, ...]
+    faults: tuple[Fault, ...]
+    fingerprint: str
+    messages: int
+    elapsed: timedelta
+    journeys: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def broken(self) -> list[str]:
+        """The invariants that broke, in the order they were checked."""
+        return list(dict.fromkeys(v.invariant for v in self.violations))
+
+
+@dataclass(frozen=True, slots=True)
+class Spec(Generic[C]):
+    """Everything a run needs, as :class:`~beehive.testing.Simulation` was given it."""
+
+    actors: Sequence[ActorDescriptor]
+    setup: Callable[[Run], C | Awaitable[C]]
+    workload: Callable[[C], Iterable[Event] | Awaitable[Iterable[Event]]]
+    invariants: Sequence[Invariant[C]]
+    faults: Faults
+    max_delivery_delay: float
+    max_store_latency: float
+    idle_timeout: float
+    log: bool
+
+
+def run_one(spec: Spec[C], seed: int, only: frozenset[Fault] | None = None) -> RunResult:
+    """Run ``seed`` on an event loop of its own (``only``: inject exactly these faults)."""
+    if asyncio._get_running_loop() is not None:
+        raise RuntimeError(
+            "a simulation runs each seed on an event loop of its own: call it from plain code "
+            "(a 'def' test, not an 'async def' one)"
+        )
+    saved_random, saved_ids = random.getstate(), _ids.current()
+    logger = logging.getLogger("beehive")
+    saved_level = logger.level
+    random.seed(seed)
+    _ids.use(DerivedIds(seed))
+    if not spec.log:
+        logger.setLevel(logging.CRITICAL + 1)  # injected faults make the host loud
+    loop = asyncio.new_event_loop()
+    loop.time = lambda: 0.0  # type: ignore[method-assign]  # the virtual clock starts here
+    try:
+        return loop.run_until_complete(_run(spec, seed, only))
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            logger.setLevel(saved_level)
+            _ids.use(saved_ids)
+            random.setstate(saved_random)
+
+
+async def _run(spec: Spec[C], seed: int, only: frozenset[Fault] | None) -> RunResult:
+    chance = Chance(seed)
+    plan = Plan(chance, spec.faults, only)
+    async with VirtualClock(start=EPOCH) as clock:
+        broker = DelayingBroker(chance, plan.names, spec.max_delivery_delay)
+        operator = PlannedFaults(broker, plan)
+        calls = StoreCalls(plan, spec.max_store_latency)
+        container = await _maybe(spec.setup(Run(seed, calls)))
+        chaos = Chaos(plan)
+        journal = Journal.in_memory(purge_every=None, flush_every=3600.0)
+        inbox = _inbox(spec.actors, calls)
+        host = ActorHost(
+            operator,
+            spec.actors,
+            container=container,
+            poll_wait=3600.0,
+            middleware=[chaos],
+            journal=journal,
+            inbox=inbox,
+        )
+        violations: list[Violation] = []
+        await host.start()
+        try:
+            await operator.push_batch(list(await _maybe(spec.workload(container))))
+            try:
+                await operator.wait_idle(spec.idle_timeout)
+            except TimeoutError:
+                violations.append(
+                    Violation(
+                        "idle",
+                        f"not idle after {timedelta(seconds=spec.idle_timeout)} of simulated "
+                        f"time: {broker.pending} messages still ready, scheduled or leased",
+                    )
+                )
+            else:
+                violations += await _check(spec.invariants, End(seed, container, broker))
+            told = (
+                await journeys(journal, chaos.settlements, violations, plan.injected, EPOCH)
+                if violations
+                else ""
+            )
+        finally:
+            await host.stop(grace=1.0)
+            await operator.close()
+        digest = hashlib.blake2b(repr(chaos.settlements).encode(), digest_size=16).hexdigest()
+        return RunResult(
+            seed=seed,
+            violations=tuple(violations),
+            faults=tuple(plan.injected),
+            fingerprint=digest,
+            messages=len(chaos.settlements),
+            elapsed=clock.elapsed,
+            journeys=told,
+        )
+
+
+def _inbox(actors: Sequence[ActorDescriptor], calls: StoreCalls) -> Inbox | None:
+    """For idempotent actors, an inbox whose store (and claims, for exclusive ones) the
+    simulation runs like the actors' own."""
+    if not any(descriptor.idempotent for descriptor in actors):
+        return None
+    claims = None
+    if any(descriptor.exclusive for descriptor in actors):
+        claims = Claims(simulated(InMemoryLockStore(), calls))
+    store = simulated(InMemoryCollectionStore(InboxRecord, name="Inbox"), calls)
+    return Inbox(store, purge_every=None, claims=claims)
+
+
+async def _check(invariants: Sequence[Invariant[C]], end: End[C]) -> list[Violation]:
+    found: list[Violation] = []
+    for invariant in invariants:
+        name = getattr(invariant, "__name__", repr(invariant))
+        try:
+            result = invariant(end)
+            if inspect.isawaitable(result):
+                result = await result
+            if isinstance(result, AsyncIterable):
+                result = [problem async for problem in result]
+            problems = _problems(result)
+        except AssertionError as error:
+            problems = [str(error) or "assertion failed"]
+        except Exception as error:
+            problems = [f"the invariant raised {type(error).__name__}: {error}"]
+        found += [Violation(name, problem) for problem in problems]
+    return found
+
+
+def _problems(result: object) -> list[str]:
+    if result is None or result is True:
+        return []
+    if result is False:
+        return ["it returned False"]
+    if isinstance(result, str):
+        return [result]
+    if isinstance(result, Iterable):
+        return [str(problem) for problem in result]
+    raise TypeError(
+        f"an invariant returns its problems (strings), None or a bool, not {type(result).__name__}"
+    )
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
