@@ -7,6 +7,7 @@ that very delivery.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ async def journeys(
     """The journeys of the correlations named in ``violations`` (else those the faults hit)."""
     correlations = list(dict.fromkeys(settled[5] for settled in settlements))
     text = "\n".join(violation.problem for violation in violations)
-    named = [c for c in correlations if c in text]
+    named = [c for c in correlations if _names(text, c)]
     if not named:
         hit = {fault.event_id for fault in faults}
         named = list(dict.fromkeys(s[5] for s in settlements if s[2] in hit))
@@ -44,6 +45,11 @@ async def journeys(
     if len(named) > MAX_JOURNEYS:
         told.append(f"(and {len(named) - MAX_JOURNEYS} more journeys)")
     return "\n".join(told)
+
+
+def _names(text: str, correlation: str) -> bool:
+    """Whether ``text`` names ``correlation`` as a word of its own (``o-1`` is not in ``o-10``)."""
+    return re.search(rf"(?<![\w-]){re.escape(correlation)}(?![\w-])", text) is not None
 
 
 def _render(
