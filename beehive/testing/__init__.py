@@ -9,7 +9,9 @@
 
 With ``clock=VirtualClock()`` the harness runs in simulated time (``await hive.advance(
 minutes=5)``); the ``hive`` pytest fixture (this package's pytest plugin) gives a harness per
-test. Fault injection: :class:`FaultyQueueOperator`.
+test. Fault injection: :class:`FaultyQueueOperator`. Simulation testing (hundreds of seeded
+runs under faults, invariants checked when idle, each failure shrunk and replayable):
+:class:`Simulation`.
 """
 
 from beehive.errors import SimulationFailed, UndeclaredEventError, UnexpectedDeadLetterError

@@ -8,11 +8,15 @@ records the payment, which a retry makes charge twice.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from dependency_injector import containers, providers
@@ -28,6 +32,8 @@ from beehive.stores import (
 from beehive.testing import End, Fault, Faults, Run, Simulation, SimulationFailed
 from beehive.testing.simulation import FaultKind
 from beehive.testing.simulation._faults import KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # -- a chain that survives everything -------------------------------------------------------
 
@@ -155,6 +161,27 @@ def test_a_seed_replays_to_the_same_messages_and_faults() -> None:
     assert again.faults == first.faults
     assert again.messages == first.messages > 12
     assert again.elapsed == first.elapsed
+
+
+def test_a_seed_replays_the_same_in_another_process_with_other_string_hashes() -> None:
+    script = (
+        "from tests.testing.test_simulation import EVERYTHING, chain_simulation; "
+        "s = chain_simulation(EVERYTHING); "
+        "print(*(s.replay(seed).fingerprint for seed in range(3)))"
+    )
+    simulation = chain_simulation(EVERYTHING)
+    here = " ".join(simulation.replay(seed).fingerprint for seed in range(3))
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert done.stdout.strip() == here
 
 
 def test_seeds_take_different_paths() -> None:

@@ -16,9 +16,9 @@ __all__ = ["Failure", "SimulationReport"]
 class Failure:
     """A seed that broke an invariant, with the fewest faults found that still break it.
 
-    ``run`` is the replay with only ``faults`` (what :meth:`Simulation.replay(seed, faults)
-    <beehive.testing.Simulation.replay>` gives again, fingerprint for fingerprint);
-    ``found`` the run as first found, with every fault the seed chose.
+    ``run`` is the seed replayed with only ``faults`` (``simulation.replay(seed, faults)``
+    gives it again, fingerprint for fingerprint); ``found`` is the run as first found, with
+    every fault the seed chose; ``shrink_runs`` counts the replays shrinking took.
     """
 
     seed: int
@@ -69,7 +69,7 @@ class Failure:
 
 @dataclass(frozen=True, slots=True)
 class SimulationReport:
-    """Every run of :meth:`Simulation.run <beehive.testing.Simulation.run>`, and its failures.
+    """Every run of ``Simulation.run``, its failures, and what the runs injected.
 
     ``seconds`` is real time, for ``runs_per_second``; everything else is the same on every
     machine for the same seeds.
@@ -102,10 +102,15 @@ class SimulationReport:
             f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(self.injected.items())
         )
         return (
-            f"{self.runs} runs, {self.messages} messages handled, {faults} faults injected"
+            f"{_count(self.runs, 'run')}, {_count(self.messages, 'message')} handled, "
+            f"{_count(faults, 'fault')} injected"
             + (f" ({kinds})" if kinds else "")
             + f", {len(self.failures)} failing; {self.runs_per_second:.1f} runs/s"
         )
 
     def __str__(self) -> str:
         return "\n\n".join([self.summary(), *(str(failure) for failure in self.failures)])
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
