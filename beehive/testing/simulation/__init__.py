@@ -19,9 +19,10 @@ journeys its problems name, and the fewest faults that still break it (shrunk by
 debugging); :meth:`Simulation.replay` runs it again, the same to the last message.
 """
 
+from beehive.testing.simulation._end import End, Invariant, Violation
 from beehive.testing.simulation._faults import Fault, FaultKind, Faults
 from beehive.testing.simulation._report import Failure, SimulationReport
-from beehive.testing.simulation._run import End, Invariant, Run, RunResult, Violation
+from beehive.testing.simulation._run import Run, RunResult
 from beehive.testing.simulation._simulation import Simulation
 
 __all__ = [

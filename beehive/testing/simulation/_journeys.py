@@ -16,8 +16,8 @@ from beehive.journal import Journal, JournalEntry
 from beehive.testing.simulation._faults import Fault
 
 if TYPE_CHECKING:
+    from beehive.testing.simulation._end import Violation
     from beehive.testing.simulation._middleware import Settled
-    from beehive.testing.simulation._run import Violation
 
 __all__ = ["journeys"]
 

@@ -12,9 +12,10 @@ from typing import Generic, TypeVar
 from beehive.actors import ActorDescriptor
 from beehive.events import Event
 from beehive.queues.base import seconds
+from beehive.testing.simulation._end import Invariant
 from beehive.testing.simulation._faults import Fault, Faults
 from beehive.testing.simulation._report import Failure, SimulationReport
-from beehive.testing.simulation._run import Invariant, Run, RunResult, Spec, run_one
+from beehive.testing.simulation._run import Run, RunResult, Spec, run_one
 from beehive.testing.simulation._shrink import ddmin
 
 __all__ = ["Simulation"]
