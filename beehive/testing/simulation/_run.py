@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
 from beehive import _ids
 from beehive.actors import ActorDescriptor
 from beehive.claims import Claims
@@ -48,7 +46,6 @@ from beehive.testing.simulation._stores import StoreCalls, simulated
 __all__ = ["Run", "RunResult", "Spec", "run_one"]
 
 C = TypeVar("C")
-M = TypeVar("M", bound=BaseModel)
 Store = TypeVar(
     "Store", CollectionStore[Any], KeyedListStore[Any], CounterStore, KeyValueStore, LockStore
 )
