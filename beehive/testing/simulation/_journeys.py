@@ -32,12 +32,12 @@ async def journeys(
     start: datetime,
 ) -> str:
     """The journeys of the correlations named in ``violations`` (else those the faults hit)."""
-    correlations = list(dict.fromkeys(settled[5] for settled in settlements))
+    correlations = list(dict.fromkeys(settled.correlation_id for settled in settlements))
     text = "\n".join(violation.problem for violation in violations)
     named = [c for c in correlations if _names(text, c)]
     if not named:
         hit = {fault.event_id for fault in faults}
-        named = list(dict.fromkeys(s[5] for s in settlements if s[2] in hit))
+        named = list(dict.fromkeys(s.correlation_id for s in settlements if s.event_id in hit))
     told = []
     for correlation in named[:MAX_JOURNEYS]:
         entries = await journal.journey(correlation)

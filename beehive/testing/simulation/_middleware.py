@@ -12,7 +12,7 @@ until its lease runs out, as a dead host's would, and comes back with one more d
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from beehive._clock import monotonic
 from beehive.errors import LeaseLostError
@@ -27,8 +27,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Chaos", "Settled"]
 
-Settled = tuple[float, str, str, int, str, str]
-"""How one message ended: (loop time, actor, event id, delivery, outcome, correlation id)."""
+
+class Settled(NamedTuple):
+    """How one message ended, and when (on the loop's simulated clock)."""
+
+    time: float
+    actor: str
+    event_id: str
+    delivery: int
+    outcome: str
+    correlation_id: str
 
 
 def _crashed(kind: FaultKind, handling: Handling) -> LeaseLostError:
@@ -107,7 +115,7 @@ class Chaos(Middleware):
     def settled(self, message: Message, outcome: Outcome) -> None:
         event = message.event
         self.settlements.append(
-            (
+            Settled(
                 monotonic(),
                 message.actor,
                 event.id,

@@ -94,6 +94,8 @@ class Simulation(Generic[C]):
         Each failing seed is shrunk; after ``max_failures`` failures (None: no limit) the
         remaining seeds are not run. ``report.check()`` raises with the report if any failed.
         """
+        if max_failures is not None and max_failures < 1:
+            raise ValueError(f"max_failures must be at least 1, or None, got {max_failures}")
         chosen = range(seeds) if isinstance(seeds, int) else seeds
         started = time.perf_counter()
         ran: list[int] = []
