@@ -8,6 +8,7 @@ records the payment, which a retry makes charge twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import subprocess
@@ -25,8 +26,14 @@ from pydantic import BaseModel
 from beehive import Event, Retry, _ids, actor, discover, republish
 from beehive.stores import (
     CollectionStore,
+    CounterStore,
     InMemoryCollectionStore,
+    InMemoryCounterStore,
+    InMemoryKeyedListStore,
+    InMemoryKeyValueStore,
     KeyAlreadyExistsError,
+    KeyedListStore,
+    KeyValueStore,
     NotFoundError,
 )
 from beehive.testing import End, Fault, Faults, Run, Simulation, SimulationFailed
@@ -146,7 +153,7 @@ EVERYTHING = Faults(
 def test_a_network_that_survives_every_fault_passes_and_every_fault_was_tried() -> None:
     report = chain_simulation(EVERYTHING).run(30)
 
-    assert report.ok, report
+    report.check()
     assert report.runs == 30
     assert set(report.injected) == set(KINDS)
     assert "30 runs" in report.summary()
@@ -226,7 +233,7 @@ def test_store_calls_outside_a_handling_never_fail() -> None:
         publish_failure=0.0,
     )
     report = chain_simulation(always).run(2)
-    assert report.ok, report
+    report.check()
     assert report.injected["store_failure"] >= 2 * 6 * 3
 
 
@@ -429,7 +436,7 @@ def test_a_session_keeps_its_order_while_sessions_interleave() -> None:
         ),
     )
     report = simulation.run(10)
-    assert report.ok, report
+    report.check()
     assert report.injected["abandon"] > 0
     assert report.injected["crash_before_complete"] > 0
 
@@ -516,3 +523,83 @@ def test_faults_print_as_the_code_that_builds_them() -> None:
     assert repr(fault) == "Fault('store_failure', 'Job-Work', 'Job 1', 2, 'Work.insert #1')"
     assert fault == Fault("store_failure", "Job-Work", "Job 1", 2, "Work.insert #1")
     assert fault.describe() == "store failure (Work.insert #1): Job-Work, Job 1 (ab12), delivery 2"
+
+
+# -- every kind of store, and exclusive actors ------------------------------------------------
+
+
+class Filed(BaseModel):
+    key: str
+
+
+class Entry(BaseModel):
+    id: str
+
+
+@actor("Job-File", parallelism=3, emits=[Filed], idempotent=True, exclusive=True)
+class FileActor:
+    def __init__(self, blobs: KeyValueStore) -> None:
+        self.blobs = blobs
+
+    async def process(self, event: Event) -> list[Event]:
+        key = event.body_as(Job).key
+        await self.blobs.put(key, key.encode())
+        return [Event(Filed(key=key))]
+
+
+@actor("Filed-Index", parallelism=3)
+class IndexActor:
+    def __init__(self, index: KeyedListStore[Entry], counts: CounterStore) -> None:
+        self.index = index
+        self.counts = counts
+
+    async def process(self, event: Event) -> list[Event]:
+        key = event.body_as(Filed).key
+        await self.counts.increment("filed", "all")  # at least once per key, maybe more
+        with contextlib.suppress(KeyAlreadyExistsError):
+            await self.index.add("Filed", "all", Entry(id=key))
+        return []
+
+
+class Files(containers.DeclarativeContainer):
+    blobs = providers.Dependency(instance_of=KeyValueStore)
+    index = providers.Dependency(instance_of=KeyedListStore)
+    counts = providers.Dependency(instance_of=CounterStore)
+
+
+async def every_job_filed_and_indexed(end: End[Files]) -> AsyncIterator[str]:
+    for n in range(6):
+        key = f"job-{n}"
+        if not await end.container.blobs().exists(key):
+            yield f"{key} was never filed"
+        if not await end.container.index().item_exists("Filed", "all", key):
+            yield f"{key} was never indexed"
+    if await end.container.counts().get("filed", "all") < 6:
+        yield "fewer counted than indexed"
+
+
+def test_key_value_keyed_list_counter_and_lock_stores_all_run_under_the_simulation() -> None:
+    def files(run: Run) -> Files:
+        return Files(
+            blobs=run.store(InMemoryKeyValueStore()),
+            index=run.store(InMemoryKeyedListStore(Entry)),
+            counts=run.store(InMemoryCounterStore()),
+        )
+
+    simulation = Simulation(
+        discover(FileActor, IndexActor),
+        setup=files,
+        workload=lambda files: [Event(Job(key=f"job-{n}")) for n in range(6)],
+        invariants=[every_job_filed_and_indexed, nothing_dead_lettered],
+        faults=EVERYTHING,
+    )
+    report = simulation.run(15)
+
+    report.check()
+    calls = {
+        fault.detail.partition(" #")[0]
+        for seed in range(15)
+        for fault in simulation.replay(seed).faults
+        if fault.detail
+    }
+    assert {"blob.put", "Filed.add", "filed.increment", "lock.acquire"} <= calls

@@ -49,7 +49,7 @@ def simulation(
 def test_prismo_invariants_hold_over_twenty_seeds_of_twenty_orders() -> None:
     report = simulation(Scenario(orders=20), idempotent()).run(range(20))
 
-    assert report.ok, report
+    report.check()
     assert report.runs == 20
     assert sum(report.injected.values()) > 200  # about 25 faults a run
     assert {"duplicate", "lease_expiry", "crash_after_publish"} <= set(report.injected)
