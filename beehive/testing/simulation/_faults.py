@@ -194,12 +194,14 @@ class Plan:
         in this run, for the record)."""
         if delivery > self.faults.up_to_delivery:
             return False
-        fault = Fault(kind, source, event, delivery, detail, event_id)
-        if self.only is not None:
-            hit = fault in self.only
-        else:
+        if self.only is None:
             rate = self.faults.rate(kind)
-            hit = bool(rate) and self.chance("fault", kind, source, event, delivery, detail) < rate
-        if hit:
-            self.injected.append(fault)
-        return hit
+            if not rate or self.chance("fault", kind, source, event, delivery, detail) >= rate:
+                return False
+            fault = Fault(kind, source, event, delivery, detail, event_id)
+        else:
+            fault = Fault(kind, source, event, delivery, detail, event_id)
+            if fault not in self.only:
+                return False
+        self.injected.append(fault)
+        return True
