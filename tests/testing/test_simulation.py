@@ -362,6 +362,29 @@ def test_the_order_of_deliveries_alone_can_break_an_invariant() -> None:
     failure = simulation.run(50, max_failures=1).failures[0]
     assert failure.faults == ()
     assert "the order of deliveries and store calls alone breaks it" in str(failure)
+    assert "no journey to show: the problems name no correlation" in str(failure)
+
+
+def test_a_journey_is_shown_for_a_correlation_named_as_a_whole_word() -> None:
+    def ten_orders(shop: Shop) -> list[Event]:
+        return [
+            Event(OrderPlaced(order_id=f"o-{n}", amount=10), correlation_id=f"o-{n}")
+            for n in range(1, 11)
+        ]
+
+    def o10_unpaid(end: End[Shop]) -> list[str]:
+        return ["o-10 is not paid (made up, to name it)"]
+
+    simulation = Simulation(
+        discover(PaymentActor),
+        setup=shop,
+        workload=ten_orders,
+        invariants=[o10_unpaid],
+        faults=Faults.none(),
+    )
+    told = simulation.replay(1).journeys
+    assert told.startswith("journey of o-10 (1 message handled):")
+    assert "journey of o-1 " not in told
 
 
 def test_a_run_stops_after_max_failures_and_runs_every_seed_without_a_limit() -> None:

@@ -38,6 +38,11 @@ async def journeys(
     if not named:
         hit = {fault.event_id for fault in faults}
         named = list(dict.fromkeys(s.correlation_id for s in settlements if s.event_id in hit))
+    if not named:
+        return (
+            "no journey to show: the problems name no correlation, and no fault struck (a "
+            "problem that names the correlation it is about, an order id, shows its journey)"
+        )
     told = []
     for correlation in named[:MAX_JOURNEYS]:
         entries = await journal.journey(correlation)
@@ -60,7 +65,8 @@ def _render(
         by_delivery.setdefault((fault.source, fault.event_id, fault.delivery), []).append(fault)
     actor_width = max((len(entry.actor) for entry in entries), default=0)
     type_width = max((len(entry.event_type) for entry in entries), default=0)
-    lines = [f"journey of {correlation} ({len(entries)} messages handled):"]
+    handled = f"{len(entries)} message{'' if len(entries) == 1 else 's'} handled"
+    lines = [f"journey of {correlation} ({handled}):"]
     for entry in entries:
         offset = (entry.timestamp - start).total_seconds()
         source = entry.actor.partition("@")[2]
