@@ -114,7 +114,11 @@ class Spec(Generic[C]):
 
 def run_one(spec: Spec[C], seed: int, only: frozenset[Fault] | None = None) -> RunResult:
     """Run ``seed`` on an event loop of its own (``only``: inject exactly these faults)."""
-    if asyncio._get_running_loop() is not None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # no loop running here: the run gets one of its own
+    else:
         raise RuntimeError(
             "a simulation runs each seed on an event loop of its own: call it from plain code "
             "(a 'def' test, not an 'async def' one)"
