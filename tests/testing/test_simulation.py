@@ -518,6 +518,7 @@ def test_a_network_that_never_goes_idle_fails_the_idle_check() -> None:
     )
     result = simulation.replay(1)
     assert result.broken == ["idle"]
+    assert simulation.replay(1).fingerprint == result.fingerprint
     assert result.violations[0].problem.startswith("not idle after 0:10:00 of simulated time: 6")
 
 
