@@ -43,28 +43,21 @@ class Failure:
         if others:
             lines.append("and also:")
             lines += [f"  {v.invariant}: {v.problem}" for v in others]
-        found = len(self.found.faults)
-        if self.faults:
-            shrunk = (
-                f", shrunk from {found} in {self.shrink_runs} replays"
-                if found != len(self.faults)
-                else ""
-            )
-            lines.append(
-                f"with {len(self.faults)} fault{'s' if len(self.faults) != 1 else ''}{shrunk}:"
-            )
-            lines += [f"  {fault.describe()}" for fault in self.faults]
-        else:
-            lines.append(
-                f"with no fault at all (shrunk from {found}): the order of deliveries and store "
-                "calls alone breaks it"
-                if found
-                else "with no fault at all: the order of deliveries and store calls alone breaks it"
-            )
+        lines.append(self._told_faults())
+        lines += [f"  {fault.describe()}" for fault in self.faults]
         if self.run.journeys:
             lines.append(self.run.journeys)
         lines.append(f"replay: simulation.replay({self.seed}, faults={list(self.faults)!r})")
         return "\n".join(lines)
+
+    def _told_faults(self) -> str:
+        kept, found = len(self.faults), len(self.found.faults)
+        shrunk = f", shrunk from {found} in {self.shrink_runs} replays" if kept != found else ""
+        if kept:
+            return f"with {_count(kept, 'fault')}{shrunk}:"
+        return (
+            f"with no fault at all{shrunk}: the order of deliveries and store calls alone breaks it"
+        )
 
 
 @dataclass(frozen=True, slots=True)
