@@ -30,8 +30,8 @@ class Simulation(Generic[C]):
     simulation with ``run.store(...)``, a container for the actors' dependencies: what it
     returns is the host's container and ``End.container``), publishes ``workload(container)``,
     lets the actors work in virtual time until nothing is left to do, then calls each invariant
-    with the run's :class:`End`. Everything is chosen by the seed (see :mod:`beehive.testing.
-    simulation`), so :meth:`replay` of a seed is the same run again.
+    with the run's :class:`End`. Everything is chosen by the seed (what exactly:
+    :mod:`beehive.testing.simulation`), so :meth:`replay` of a seed is the same run again.
 
     ``faults`` sets how often each fault is injected; ``max_delivery_delay`` (seconds) how far
     apart deliveries are spread, which decides their order; ``max_store_latency`` how long a
