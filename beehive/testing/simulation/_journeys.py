@@ -34,7 +34,8 @@ async def journeys(
     """The journeys of the correlations named in ``violations`` (else those the faults hit)."""
     correlations = list(dict.fromkeys(settled.correlation_id for settled in settlements))
     text = "\n".join(violation.problem for violation in violations)
-    named = [c for c in correlations if _names(text, c)]
+    found = {c: where for c in correlations if (where := _position(text, c)) is not None}
+    named = sorted(found, key=found.__getitem__)  # in the order the problems name them
     if not named:
         hit = {fault.event_id for fault in faults}
         named = list(dict.fromkeys(s.correlation_id for s in settlements if s.event_id in hit))
@@ -52,9 +53,11 @@ async def journeys(
     return "\n".join(told)
 
 
-def _names(text: str, correlation: str) -> bool:
-    """Whether ``text`` names ``correlation`` as a word of its own (``o-1`` is not in ``o-10``)."""
-    return re.search(rf"(?<![\w-]){re.escape(correlation)}(?![\w-])", text) is not None
+def _position(text: str, correlation: str) -> int | None:
+    """Where ``text`` first names ``correlation`` as a word of its own (``o-1`` is not in
+    ``o-10``), or None."""
+    named = re.search(rf"(?<![\w-]){re.escape(correlation)}(?![\w-])", text)
+    return None if named is None else named.start()
 
 
 def _render(

@@ -151,3 +151,24 @@ def test_a_store_fault_between_the_counter_and_the_ledger_is_found_with_one_faul
         "ItemBackInStockForOrder-ProcessOrder",
     }
     assert fault.detail.startswith(("OrderStock.", "Stock.increment", "Inbox."))
+
+
+# -- the original's misspelt subscription ------------------------------------------------------
+
+
+def test_the_misspelt_fraud_subscription_is_found_without_a_fault() -> None:
+    actors = [
+        dataclasses.replace(descriptor, source="FrauCheckFailed-CancelOrder")
+        if descriptor.source == "FraudCheckFailed-CancelOrder"
+        else descriptor
+        for descriptor in idempotent()
+    ]
+    report = simulation(Scenario(orders=20, fraud_rate=0.3), actors).run(range(5))
+
+    failure = report.failures[0]
+    assert failure.invariant == "every_order_settled"
+    assert failure.faults == ()
+    first = failure.problems[0].rpartition(": ")[2].split(", ")[0]
+    assert failure.run.journeys.startswith(f"journey of {first} (")
+    assert "FraudCheckActor@PaymentAuthorised-FraudCheck" in failure.run.journeys
+    assert "CancelOrder" not in failure.run.journeys
