@@ -21,6 +21,7 @@ from weakref import WeakKeyDictionary
 from beehive import ActorDescriptor, Event, discover
 from beehive.stores import InMemoryCollectionStore, InMemoryCounterStore, InMemoryKeyedListStore
 from beehive.testing import End, Run, Simulation
+from beehive.testing.simulation import Invariant as SimulatedInvariant
 from samples.prismo import catalogue
 from samples.prismo.container import PrismoContainer, build_container
 from samples.prismo.entities import OrderWaitingForProduct
@@ -82,7 +83,9 @@ def prismo_simulation(
     )
 
 
-def invariants(scenario: Scenario, sources: Sequence[str]) -> list[Any]:
+def invariants(
+    scenario: Scenario, sources: Sequence[str]
+) -> list[SimulatedInvariant[PrismoContainer]]:
     """Prismo's invariants as checks of a run's end, each under its own name."""
     outcomes: WeakKeyDictionary[End[PrismoContainer], Outcome] = WeakKeyDictionary()
     initial = {product.id: scenario.stock_per_product for product in catalogue.products(scenario)}
@@ -99,7 +102,7 @@ def invariants(scenario: Scenario, sources: Sequence[str]) -> list[Any]:
             outcomes[end] = await collect(container, stores, end.operator, list(sources), initial)
         return outcomes[end]
 
-    def checking(invariant: Invariant) -> Any:
+    def checking(invariant: Invariant) -> SimulatedInvariant[PrismoContainer]:
         async def check(end: End[PrismoContainer]) -> Iterable[str]:
             return list(invariant(await outcome_of(end)))
 

@@ -52,7 +52,7 @@ class PlannedFaults(FaultyQueueOperator):
     """Duplicates, lease expiries and failed publishes, when the run's plan says so."""
 
     def __init__(self, inner: DelayingBroker, plan: Plan) -> None:
-        super().__init__(inner)
+        super().__init__(inner, seed=0)  # its own draws are never used: the plan decides
         self._run_plan = plan
 
     def _decide(self, rate: float, kind: str, event: Event | None, source: str) -> bool:
