@@ -14,8 +14,10 @@ class EmailActor:
     """Sends the shipping email unless the order's ``EmailSent`` record says it went already.
 
     An emailer cannot take back a message, so the record is checked before sending and
-    written after: only a failure between the two (the email went, the record did not) can
-    send a second one.
+    written after. A second email can go only after a failure between the two (the email went,
+    the record did not), or when two copies of one ``OrderShipped`` are handled at once (a
+    redelivery while the first still runs); an idempotent, exclusive deployment of this actor
+    (``BEEHIVE_ACTOR__EmailActor__EXCLUSIVE``) rules out the second case.
     """
 
     def __init__(
