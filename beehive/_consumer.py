@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from beehive._clock import monotonic
+from beehive._lineage import done, handling
 from beehive._outgoing import publish, stamp_all
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
@@ -199,9 +200,11 @@ class Consumer:
         """Build the actor, run it, close it: the events it returned, stamped."""
         event = message.event
         actor = self._factory()
+        lineage = handling(event.id, self.descriptor.name)
         try:
             results = await actor.process(event)
         finally:
+            done(lineage)
             if self._closes:
                 await self._close(actor)
         return stamp_all(event, results)

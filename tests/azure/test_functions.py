@@ -298,6 +298,19 @@ async def test_an_event_from_csharp_beehive_is_read_as_the_csharp_operator_reads
         assert paid.causation_id == sent.message_id
 
 
+async def test_a_message_delivered_again_publishes_the_same_events() -> None:
+    memory = InMemoryQueueOperator()
+    await memory.setup_queue("PaymentAuthorised-Receipt")
+    app = function_app(discover(Payment), operator=lambda: memory, container=Container)
+    sent = to_message(order("o-4"))
+
+    await invoke(app, PAYMENT, delivered(sent, delivery_count=1))
+    await invoke(app, PAYMENT, delivered(sent, delivery_count=2))
+
+    first, again = await memory.next("PaymentAuthorised-Receipt", max_count=2, wait=1)
+    assert first.id == again.id
+
+
 async def test_a_session_message_keeps_its_session() -> None:
     app = function_app(discover(Job), operator=InMemoryQueueOperator)
     job = Event(event_type="Job", queue_name="Jobs", body="{}", session_id="customer-7")

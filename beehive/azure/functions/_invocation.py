@@ -14,6 +14,7 @@ from typing import Any
 
 import azure.functions as func
 
+from beehive._lineage import done, handling
 from beehive._outgoing import publish, stamp_all
 from beehive.actors import ActorDescriptor
 from beehive.azure.functions._settlement import Settlement
@@ -84,9 +85,11 @@ class ActorFunction:
 
     async def _act(self, event: Event) -> list[Event]:
         actor = self._factory()
+        lineage = handling(event.id, self.descriptor.name)
         try:
             results = await actor.process(event)
         finally:
+            done(lineage)
             if self._closes:
                 try:
                     await actor.aclose()
