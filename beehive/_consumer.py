@@ -107,7 +107,7 @@ class Consumer:
     async def _work(self) -> None:
         task = cast("asyncio.Task[None]", asyncio.current_task())
         descriptor, actor, pipeline = self.descriptor, self.descriptor.name, self._pipeline
-        queue = descriptor.queue
+        queue = descriptor.source  # a str: found by identity in the operator's name cache
         failures = 0
         while not self._stopping:
             self._leasing.add(task)

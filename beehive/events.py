@@ -15,9 +15,8 @@ from beehive.versions import VERSION_PROPERTY, check_version, declared_version
 PropertyValue = str | int | float | bool
 M = TypeVar("M", bound=BaseModel)
 
-
-def _new_id() -> str:
-    return _ids.new_id()
+_new = object.__new__
+_set = object.__setattr__
 
 
 class Event(BaseModel):
@@ -31,7 +30,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(default_factory=_new_id, min_length=1)
+    id: str = Field(default_factory=_ids.new_id, min_length=1)
     timestamp: AwareDatetime = Field(default_factory=utcnow)
     event_type: str = Field(min_length=1)
     queue_name: str = Field(default="", description="destination topic or queue")
@@ -90,12 +89,12 @@ class Event(BaseModel):
         attributes: an event carries no hidden state), twice as fast as ``model_copy``, which
         matters once per hop.
         """
-        copy = object.__new__(type(self))
+        copy = _new(type(self))
         values = self.__dict__.copy()
         values.update(changes)
-        object.__setattr__(copy, "__dict__", values)
+        _set(copy, "__dict__", values)
         # Sharing the set is safe: pydantic never mutates it after construction.
-        object.__setattr__(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__)
-        object.__setattr__(copy, "__pydantic_extra__", None)
-        object.__setattr__(copy, "__pydantic_private__", None)
+        _set(copy, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        _set(copy, "__pydantic_extra__", None)
+        _set(copy, "__pydantic_private__", None)
         return copy

@@ -10,6 +10,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from beehive import _gc
 from beehive._consumer import Consumer, FailureHook
 from beehive._di import actor_factory
 from beehive._pulsers import Pulser, PulseReset
@@ -63,6 +64,10 @@ class ActorHost:
 
     ``upcasters`` (:class:`beehive.versions.Upcasters`) upgrade events of older versions
     before the actors see them; events newer than their model are dead-lettered.
+
+    While hosts run, the garbage collector skips what existed when the first one started and
+    collects young objects less often (see :mod:`beehive._gc`; a process that set its own
+    collector thresholds keeps them); ``tune_gc=False`` leaves the collector alone.
     """
 
     def __init__(
@@ -80,6 +85,7 @@ class ActorHost:
         tracing: Middleware | None = None,
         journal: Journal | None = None,
         upcasters: Upcasters | None = None,
+        tune_gc: bool = True,
     ) -> None:
         self._operator = operator
         self._descriptors = [d for d in descriptors if d.enabled]
@@ -89,6 +95,8 @@ class ActorHost:
         self._stop_grace = seconds(stop_grace)
         self._on_failure = on_failure
         self._upcasters = upcasters
+        self._tune_gc = tune_gc
+        self._gc_held = False
         self._statistics = Statistics()
         self._middleware: tuple[Middleware, ...] = (
             self._statistics,
@@ -212,6 +220,9 @@ class ActorHost:
             consumer.start()
         self._pulsers = [asyncio.create_task(pulser.run()) for pulser in self._pulses.values()]
         self._running = True
+        if self._tune_gc:
+            _gc.hold()
+            self._gc_held = True
         logger.info("host started %d actors", len(self._consumers))
 
     async def _setup_topology(self) -> None:
@@ -235,8 +246,13 @@ class ActorHost:
         await asyncio.gather(*self._pulsers, return_exceptions=True)
         wait = self._stop_grace if grace is None else seconds(grace)
         await asyncio.gather(*(consumer.stop(wait) for consumer in self._consumers))
-        for each in reversed(self._middleware):
-            await each.stop()
+        try:
+            for each in reversed(self._middleware):
+                await each.stop()
+        finally:
+            if self._gc_held:
+                self._gc_held = False
+                _gc.release()
         logger.info("host stopped")
 
     def stats(self) -> dict[str, ActorStats]:

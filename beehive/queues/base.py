@@ -262,8 +262,9 @@ class QueueOperator(ABC):
         """Send to the topic or queue named by ``event.queue_name`` (else its event type)."""
         if not isinstance(event, Event):
             raise TypeError(f"push takes an Event, not {type(event).__name__}")
-        if self.max_id_length is not None:
-            self._check_ids(event)
+        limit, session = self.max_id_length, event.session_id
+        if limit is not None and (len(event.id) > limit or (session and len(session) > limit)):
+            self._check_ids(event)  # raises, naming the field
         try:
             await self._send((event,))
         except Exception as error:
@@ -332,9 +333,13 @@ class QueueOperator(ABC):
         return queue
 
     def _name(self, name: str | QueueName) -> QueueName:
+        """``name`` parsed, once, and always the same object for equal names: a backend's
+        tables keyed by it then find it by identity, without comparing names."""
         parsed = self._names.get(name)
         if parsed is None:
-            parsed = self._names[name] = QueueName(name)
+            parsed = QueueName(name)
+            parsed = self._names.setdefault(parsed, parsed)
+            self._names[name] = parsed
         return parsed
 
     # -- settling -------------------------------------------------------------------------------

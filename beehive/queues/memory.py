@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,7 +30,6 @@ from beehive.queues.base import (
     QueueSettings,
     Replay,
     Selector,
-    destination,
     no_destination,
     seconds,
 )
@@ -173,26 +172,27 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
             self._send_one(event)
 
     def _send_one(self, event: Event) -> None:
-        name = destination(event)
+        name = event.queue_name or event.event_type  # destination(event), inlined: once a hop
         subscriptions = self._topics.get(name)
+        targets: Iterable[_Queue]
         if subscriptions is not None:
-            targets = list(subscriptions.values())
-            if not targets:
+            if not subscriptions:
                 self._dropped(event, name)
                 return
+            targets = subscriptions.values()  # _accept never changes the topology
         elif name in self._queues:
-            targets = [self._queues[name]]
+            targets = (self._queues[name],)
         else:
             raise no_destination(event, name)
-        delay = 0.0
-        if event.enqueue_time is not None:
-            delay = (event.enqueue_time - utcnow()).total_seconds()
+        enqueue_time = event.enqueue_time
+        delay = 0.0 if enqueue_time is None else (enqueue_time - utcnow()).total_seconds()
         for queue in targets:
             self._accept(queue, _Message(event), delay)
 
     def _accept(self, queue: _Queue, message: _Message, delay: float) -> None:
         self._live += 1
-        self._idle.clear()
+        if self._live == 1:  # it was idle (set exactly while nothing is live)
+            self._idle.clear()
         if queue.settings.sessions and message.event.session_id is None:
             description = f"{queue.name} requires sessions: publish with a session_id"
             info = DeadLetterInfo.now(SESSION_ID_REQUIRED, description, message.deliveries)
@@ -237,23 +237,28 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         return []
 
     def _lease(self, queue: _Queue, max_count: int) -> list[tuple[Event, _Lease]]:
+        take = queue.lineup.take
+        message = take()
+        if message is None:
+            return []
         leased: list[tuple[Event, _Lease]] = []
-        loop = asyncio.get_running_loop()
-        while len(leased) < max_count:
-            message = queue.lineup.take()
-            if message is None:
-                break
+        expires_at = asyncio.get_running_loop().time() + queue.settings.lease_seconds
+        while True:
             message.deliveries += 1
             if message.deliveries > queue.settings.max_deliveries:
                 done = message.deliveries - 1  # this one is not a delivery: it is dead-lettered
                 description = f"delivered {done} times without completion"
                 info = DeadLetterInfo.now(MAX_DELIVERIES_EXCEEDED, description, done)
                 self._bury(queue, message, info, held=True)
-                continue
-            lease = _Lease(queue, message, loop.time() + queue.settings.lease_seconds)
-            queue.hold(lease)
-            leased.append((message.event.evolve({"delivery_count": message.deliveries}), lease))
-        return leased
+            else:
+                lease = _Lease(queue, message, expires_at)
+                queue.hold(lease)
+                leased.append((message.event.evolve({"delivery_count": message.deliveries}), lease))
+            if len(leased) == max_count:
+                return leased
+            message = take()
+            if message is None:
+                return leased
 
     # -- settling -------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ both on every read and write, and a write that carries a stale ``etag`` is refus
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -15,6 +14,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from beehive._clock import utcnow
+from beehive._ids import new_tag
 from beehive.errors import ConcurrencyConflictError
 
 EntityT = TypeVar("EntityT", bound=BaseModel)
@@ -38,7 +38,7 @@ def is_concurrency_aware(entity_type: type[BaseModel]) -> bool:
 
 def new_version() -> tuple[str, datetime]:
     """A fresh etag and modification time for a write."""
-    return uuid.uuid4().hex, utcnow()
+    return new_tag(), utcnow()
 
 
 def conflict(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from beehive._clock import monotonic, utcnow
+from beehive._ids import new_tag
 from beehive.errors import (
     CounterUnderflowError,
     KeyAlreadyExistsError,
@@ -225,7 +226,7 @@ class InMemoryKeyValueStore(KeyValueStore):
             raise conflict("the key-value store", "blob", key, if_match, stored)
         if if_none_match is not None and stored is not None and if_none_match in ("*", stored):
             raise conflict("the key-value store", "blob", key, None, stored)
-        etag = uuid.uuid4().hex
+        etag = new_tag()
         self._blobs[key] = Blob(key, body, content_type, metadata, etag, utcnow())
         return etag
 
