@@ -1,30 +1,36 @@
-"""Throughput and latency of the actor host on the in-memory broker, against a bare pipeline.
+"""Cost per hop of the actor host on the in-memory broker, against the bare pipeline.
 
-Runs, in one process and interleaved (bare, beehive, bare, beehive...), ``minimal_host.py``'s
-bare pipeline (a lower bound: no DI, no retries, no bookkeeping; ``--baseline``, by default
-``shared/bench/`` beside the repository) and beehive's ActorHost with a no-op two-actor chain
-(A -> B), and prints hops per second for each (the median round) and the ratio of per-hop
-costs (median and best round). Then measures how fast an idle actor picks up a new event.
+A no-op two-actor chain (A -> B), ``--events`` events, at each ``--workers`` count (the
+``parallelism`` of both actors), three contenders interleaved round by round: the bare
+pipeline of ``bench/bare_pipeline.py`` (a lower bound: no DI, no retries, no bookkeeping, no
+fairness), beehive's ``ActorHost`` as it runs by default, and the host with the garbage
+collector left at Python's defaults (``tune_gc=False``), so the share of the collector's
+tuning in the ratio is on the same screen. Then how fast an idle actor picks up a new event,
+and the memory taken by ``--queued`` events waiting in a subscription.
 
-    .venv/bin/python bench/host_throughput.py [--events 20000] [--workers 1 8 64] [--repeat 5]
+    .venv/bin/python bench/host_throughput.py [--events 20000] [--workers 1 8 64] \
+        [--rounds 5] [--queued 100000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
+import gc
 import statistics
 import sys
 import time
-from collections.abc import Coroutine
+import tracemalloc
+from functools import partial
 from pathlib import Path
-from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bare_pipeline
+from _rounds import Sample, interleave, measure, median, ratios, report
 
 from beehive import ActorDescriptor, ActorHost, Event
 from beehive.queues import InMemoryQueueOperator
-
-BASELINE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "minimal_host.py"
 
 
 class First:
@@ -43,17 +49,6 @@ class Second:
         return []
 
 
-def load_baseline(path: Path) -> ModuleType:
-    if not path.exists():
-        sys.exit(f"baseline not found: {path} (pass --baseline PATH/minimal_host.py)")
-    spec = importlib.util.spec_from_file_location("minimal_host", path)
-    if spec is None or spec.loader is None:
-        sys.exit(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def chain(workers: int) -> list[ActorDescriptor]:
     return [
         ActorDescriptor(First, "A-First", parallelism=workers, emits=("B",)),
@@ -61,10 +56,11 @@ def chain(workers: int) -> list[ActorDescriptor]:
     ]
 
 
-async def beehive_run(events: int, workers: int) -> float:
+async def beehive_run(events: int, workers: int, tune_gc: bool = True) -> float:
+    """Seconds from the first publish to the last completion of ``events`` events."""
     operator = InMemoryQueueOperator()
     Second.done, Second.remaining = asyncio.Event(), events
-    async with ActorHost(operator, chain(workers)):
+    async with ActorHost(operator, chain(workers), tune_gc=tune_gc):
         started = time.perf_counter()
         for i in range(events):
             body = f'{{"order_id": {i}, "amount": 9.95}}'
@@ -94,58 +90,91 @@ async def pickup_latency(samples: int) -> list[float]:
     return latencies
 
 
-async def bare_run(baseline: ModuleType, events: int, workers: int) -> float:
-    seconds: float = (await baseline.run(events, workers))[0]
-    return seconds
+async def queued_memory(count: int) -> tuple[int, int]:
+    """Peak bytes allocated for ``count`` events, built and held in a list, then for as many
+    built and pushed into one subscription (queued, unleased)."""
+    body = '{"order_id": 1, "amount": 9.95}'
+    gc.collect()
+    tracemalloc.start()
+    held = [Event(event_type="A", body=body) for _ in range(count)]
+    alone = tracemalloc.get_traced_memory()[1]
+    del held
+    tracemalloc.stop()
 
-
-def timed(run: Coroutine[None, None, float]) -> tuple[float, float]:
-    """Wall seconds of the events' flow, and CPU seconds of the whole run (steadier on a busy
-    machine: it counts this process only), in a fresh event loop."""
-    cpu = time.process_time()
-    wall = asyncio.run(run)
-    return wall, time.process_time() - cpu
+    operator = InMemoryQueueOperator()
+    await operator.setup_queue("A-Waiting")
+    gc.collect()
+    tracemalloc.start()
+    for _ in range(count):
+        await operator.push(Event(event_type="A", body=body))
+    queued = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    await operator.close()
+    return alone, queued
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 64])
-    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
-    parser.add_argument("--baseline", type=Path, default=BASELINE)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (>= 3)")
+    parser.add_argument("--queued", type=int, default=100_000, help="events for the memory")
     args = parser.parse_args()
-    baseline = load_baseline(args.baseline)
 
-    print(
-        f"python {sys.version.split()[0]}, {args.events} events through a 2-hop chain, "
-        f"{args.repeat} interleaved rounds"
-    )
-    print(
-        f"{'workers':>8} {'bare hops/s':>12} {'beehive hops/s':>15} {'wall ratio':>11} "
-        f"{'cpu ratio':>10} {'best cpu':>9}"
-    )
     hops = 2 * args.events
+    print(
+        f"python {sys.version.split()[0]}, {args.events:,} events through a 2-hop chain "
+        f"({hops:,} hops), {args.rounds} interleaved rounds; cost = CPU time per hop"
+    )
+    summary = []
     for workers in args.workers:
-        bare: list[tuple[float, float]] = []
-        ours: list[tuple[float, float]] = []
-        for _ in range(args.repeat):
-            bare.append(timed(bare_run(baseline, args.events, workers)))
-            ours.append(timed(beehive_run(args.events, workers)))
-        wall = [o[0] / b[0] for b, o in zip(bare, ours, strict=True)]
-        cpu = [o[1] / b[1] for b, o in zip(bare, ours, strict=True)]
+
+        def contender(run: partial[object]) -> Sample:
+            return measure(hops, lambda: asyncio.run(run()))  # type: ignore[arg-type]
+
+        runs = interleave(
+            [
+                ("bare", partial(contender, partial(bare_pipeline.run, args.events, workers))),
+                ("beehive", partial(contender, partial(beehive_run, args.events, workers))),
+                (
+                    "beehive tune_gc=False",
+                    partial(contender, partial(beehive_run, args.events, workers, False)),
+                ),
+            ],
+            args.rounds,
+        )
+        report(runs, title=f"\n{workers} worker(s) per actor:")
+        summary.append(
+            (
+                workers,
+                median([s.rate for s in runs[0].samples]),
+                median([s.rate for s in runs[1].samples]),
+                median(ratios(runs[0], runs[1], "cpu")),
+                median(ratios(runs[0], runs[2], "cpu")),
+            )
+        )
+
+    print("\nsummary (median of rounds): workers, bare hops/s, beehive hops/s, cost ratio")
+    for workers, bare, ours, ratio, untuned in summary:
         print(
-            f"{workers:>8} {hops / statistics.median(b[0] for b in bare):>12,.0f} "
-            f"{hops / statistics.median(o[0] for o in ours):>15,.0f} "
-            f"{statistics.median(wall):>10.2f}x {statistics.median(cpu):>9.2f}x "
-            f"{min(cpu):>8.2f}x"
+            f"  {workers:>3}  {bare:>10,.0f}  {ours:>10,.0f}  {ratio:.2f}x "
+            f"(collector untuned: {untuned:.2f}x)"
         )
 
     latencies = sorted(asyncio.run(pickup_latency(2000)))
     p50 = statistics.median(latencies) * 1e6
     p99 = latencies[int(len(latencies) * 0.99)] * 1e6
     print(
-        f"idle actor pick-up latency: p50 {p50:.0f} us, p99 {p99:.0f} us, max "
+        f"\nidle actor pick-up latency: p50 {p50:.0f} us, p99 {p99:.0f} us, max "
         f"{latencies[-1] * 1e6:.0f} us"
+    )
+
+    alone, queued = asyncio.run(queued_memory(args.queued))
+    print(
+        f"{args.queued:,} queued events: peak {queued / 2**20:.1f} MiB "
+        f"({queued / args.queued:,.0f} B each); the events alone {alone / 2**20:.1f} MiB "
+        f"({alone / args.queued:,.0f} B each); queueing adds "
+        f"{(queued - alone) / args.queued:,.0f} B per event"
     )
 
 
