@@ -10,6 +10,10 @@ short: each message is several round trips.
 
     .venv/bin/python bench/inbox_cost.py [--events 20000] [--store-events 500]
         [--azure "DefaultEndpointsProtocol=http;..."] [--postgres postgresql://...] [--workers 8]
+        [--rounds 5]
+
+The in-memory contenders run interleaved (no inbox, inbox, inbox + claims, then again) and
+the report gives the cost added per message (CPU time, and wall time) per round.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 from uuid import uuid4
 
@@ -33,6 +38,9 @@ from beehive.inbox import Inbox, InboxRecord
 from beehive.queues import InMemoryQueueOperator
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _rounds import Contender, Sample, interleave, measure, median, report  # noqa: E402
 
 
 class Echo:
@@ -99,12 +107,25 @@ def azurite() -> Iterator[str | None]:
             process.wait(timeout=10)
 
 
-def report(name: str, events: int, seconds: float, baseline: float | None) -> None:
-    per = seconds / events * 1e6
-    line = f"{name:<28} {events / seconds:>10,.0f} msg/s {per:>9.1f} us/msg"
-    if baseline is not None:
-        line += f"   +{per - baseline:,.1f} us/msg, {per / baseline:.2f}x"
-    print(line)
+def contender(events: int, run: Callable[[], Coroutine[None, None, float]]) -> Sample:
+    """One run: its wall time is the processing's (from all queued to idle), its CPU time
+    the whole run's (host start and stop included)."""
+    return measure(events, lambda: asyncio.run(run()))
+
+
+def added(runs: list[Contender], baseline: Contender) -> None:
+    """Each contender's cost per message above the baseline's, per round (CPU, then wall)."""
+    for each in runs:
+        if each is baseline:
+            continue
+        pairs = list(zip(baseline.samples, each.samples, strict=True))
+        cpu = [o.cpu_us - b.cpu_us for b, o in pairs]
+        wall = [o.wall_us - b.wall_us for b, o in pairs]
+        print(
+            f"  {each.name}: +{median(cpu):,.1f} us/msg cpu (min +{min(cpu):,.1f}), "
+            f"+{median(wall):,.1f} us/msg wall; per round cpu "
+            f"{' '.join(f'+{c:,.1f}' for c in cpu)}"
+        )
 
 
 def main() -> None:
@@ -114,46 +135,66 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--store-events", type=int, default=500)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (>= 3)")
     parser.add_argument("--azure", help="a Storage connection string (else Azurite)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    print(
-        f"python {sys.version.split()[0]}, one actor, {args.workers} workers, best of {args.repeat}"
+    n, workers = args.events, args.workers
+    print(f"python {sys.version.split()[0]}, one actor, {workers} workers")
+    runs = interleave(
+        [
+            ("no inbox", partial(contender, n, partial(run, n, workers, None))),
+            *(
+                (
+                    f"in-memory inbox{EXCLUSIVE[exclusive]}",
+                    partial(contender, n, partial(memory_run, n, workers, exclusive)),
+                )
+                for exclusive in (False, True)
+            ),
+        ],
+        args.rounds,
     )
-    bare = min(asyncio.run(run(args.events, args.workers, None)) for _ in range(args.repeat))
-    baseline = bare / args.events * 1e6
-    report("no inbox", args.events, bare, None)
-    for exclusive in (False, True):
-        memory = min(
-            asyncio.run(run(args.events, args.workers, Inbox.in_memory(), exclusive))
-            for _ in range(args.repeat)
-        )
-        report(f"in-memory inbox{EXCLUSIVE[exclusive]}", args.events, memory, baseline)
+    report(runs, unit="msg", title=f"{n:,} messages, {args.rounds} interleaved rounds:")
+    added(runs, runs[0])
 
     with azurite() as emulator:
-        store_cost("Azure", azure_stores(args.azure or emulator), args, baseline)
-    store_cost("PostgreSQL", postgres_stores(args.postgres), args, baseline)
+        store_cost("Azure", azure_stores(args.azure or emulator), args)
+    store_cost("PostgreSQL", postgres_stores(args.postgres), args)
+
+
+async def memory_run(events: int, workers: int, exclusive: bool) -> float:
+    return await run(events, workers, Inbox.in_memory(), exclusive)
 
 
 EXCLUSIVE = {False: "", True: " + claims"}
 Stores = Callable[[], AbstractAsyncContextManager[Inbox]]
 
 
-def store_cost(name: str, stores: Stores | None, args: argparse.Namespace, baseline: float) -> None:
-    """The inbox, then the inbox and claims, in one backend's stores (fresh ones for each run)."""
+def store_cost(name: str, stores: Stores | None, args: argparse.Namespace) -> None:
+    """No inbox, the inbox, then the inbox and claims in one backend's stores (fresh ones for
+    each run), interleaved over 3 rounds of ``--store-events`` messages."""
     if stores is None:
         print(f"{name} inbox: skipped (no server answers)")
         return
+    n, workers = args.store_events, args.workers
 
     async def measured(exclusive: bool) -> float:
         async with stores() as inbox:
-            return await run(args.store_events, args.workers, inbox, exclusive)
+            return await run(n, workers, inbox, exclusive)
 
-    for exclusive in (False, True):
-        seconds = asyncio.run(measured(exclusive))
-        report(f"{name} inbox{EXCLUSIVE[exclusive]}", args.store_events, seconds, baseline)
+    runs = interleave(
+        [
+            ("no inbox", partial(contender, n, partial(run, n, workers, None))),
+            *(
+                (f"{name} inbox{EXCLUSIVE[e]}", partial(contender, n, partial(measured, e)))
+                for e in (False, True)
+            ),
+        ],
+        3,
+    )
+    report(runs, unit="msg", title=f"{name}, {n:,} messages, 3 interleaved rounds:")
+    added(runs, runs[0])
 
 
 def azure_stores(connection: str | None) -> Stores | None:

@@ -7,7 +7,7 @@ both on every read and write, and a write that carries a stale ``etag`` is refus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -21,6 +21,7 @@ EntityT = TypeVar("EntityT", bound=BaseModel)
 
 ETAG: str = "etag"
 LAST_MODIFIED: str = "last_modified"
+_VERSION_FIELDS = (ETAG, LAST_MODIFIED)
 
 
 def check_entity_type(entity_type: object) -> None:
@@ -67,10 +68,12 @@ class Codec(Generic[EntityT]):
     """Turns entities of one type into records and back."""
 
     entity_type: type[EntityT]
+    concurrency_aware: bool = field(init=False)
+    """Whether the type has ``etag`` and ``last_modified`` (worked out once: every read and
+    write asks)."""
 
-    @property
-    def concurrency_aware(self) -> bool:
-        return is_concurrency_aware(self.entity_type)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "concurrency_aware", is_concurrency_aware(self.entity_type))
 
     def id_of(self, entity: EntityT) -> str:
         value: object = getattr(entity, "id", None)
@@ -99,7 +102,22 @@ class Codec(Generic[EntityT]):
         """A fresh entity from a record, with the stored version filled in when aware."""
         entity = self.entity_type.model_validate_json(record.json)
         if self.concurrency_aware:
-            entity = entity.model_copy(
+            # The entity was just built here and nobody else holds it: set its version in
+            # place (frozen models too) rather than copy it whole again.
+            entity.__dict__[ETAG] = record.etag
+            entity.__dict__[LAST_MODIFIED] = record.last_modified
+            entity.__pydantic_fields_set__.update(_VERSION_FIELDS)
+        return entity
+
+    def written(self, entity: EntityT, record: Record) -> EntityT:
+        """What a write of ``entity`` as ``record`` returns: a copy of the entity with the
+        stored version, without parsing back the JSON that was just made from it.
+
+        The copy is shallow: it shares nested values with ``entity`` (never with the store,
+        which keeps JSON), as ``model_copy`` does.
+        """
+        if self.concurrency_aware:
+            return entity.model_copy(
                 update={ETAG: record.etag, LAST_MODIFIED: record.last_modified}
             )
-        return entity
+        return entity.model_copy()

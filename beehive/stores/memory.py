@@ -100,15 +100,15 @@ class InMemoryCollectionStore(CollectionStore[EntityT]):
         return id in self._table.records
 
     async def _insert(self, entity: EntityT) -> EntityT:
-        return self._codec.load(self._table.insert(self._codec.dump(entity)))
+        return self._codec.written(entity, self._table.insert(self._codec.dump(entity)))
 
     async def _upsert(self, entity: EntityT) -> EntityT:
         record = self._codec.dump(entity)
         self._table.records[record.id] = record
-        return self._codec.load(record)
+        return self._codec.written(entity, record)
 
     async def _update(self, entity: EntityT, etag: str | None) -> EntityT:
-        return self._codec.load(self._table.update(self._codec.dump(entity), etag))
+        return self._codec.written(entity, self._table.update(self._codec.dump(entity), etag))
 
     async def _delete(self, id: str, etag: str | None) -> None:
         self._table.delete(id, etag)
@@ -140,7 +140,7 @@ class InMemoryKeyedListStore(KeyedListStore[EntityT]):
 
     async def _add(self, list_name: str, key: str, item: EntityT) -> EntityT:
         table = self._table(list_name, key, create=True)
-        return self._codec.load(table.insert(self._codec.dump(item)))
+        return self._codec.written(item, table.insert(self._codec.dump(item)))
 
     def _items(self, list_name: str, key: str) -> AsyncIterator[EntityT]:
         return self._table(list_name, key).scan(self._codec)
@@ -150,7 +150,7 @@ class InMemoryKeyedListStore(KeyedListStore[EntityT]):
 
     async def _update(self, list_name: str, key: str, item: EntityT, etag: str | None) -> EntityT:
         table = self._table(list_name, key)
-        return self._codec.load(table.update(self._codec.dump(item), etag))
+        return self._codec.written(item, table.update(self._codec.dump(item), etag))
 
     async def _remove(self, list_name: str, key: str) -> None:
         table = self._lists.get(list_name, {}).pop(key, None)

@@ -102,14 +102,14 @@ class Records(Generic[EntityT]):
             raise KeyAlreadyExistsError(
                 f"{self.what} {id!r} already exists in {place.where}"
             ) from None
-        return await self._written(place, json, response)
+        return await self._written(place, entity, json, response)
 
     async def upsert(self, place: Place, entity: EntityT, id: str) -> EntityT:
         json, row = self._row(place, entity, id)
         response = await self.tables.writing(
             place.table, lambda: place.table.upsert_entity(row, mode=UpdateMode.REPLACE)
         )
-        return await self._written(place, json, response)
+        return await self._written(place, entity, json, response)
 
     async def update(self, place: Place, entity: EntityT, id: str, etag: str | None) -> EntityT:
         json, row = self._row(place, entity, id)
@@ -123,7 +123,7 @@ class Records(Generic[EntityT]):
         except ResourceModifiedError:
             stored = await self._stored_etag(place)
             raise conflict(place.where, self.what, id, etag, stored) from None
-        return await self._written(place, json, response)
+        return await self._written(place, entity, json, response)
 
     async def delete(self, place: Place, id: str, etag: str | None) -> None:
         if etag is None:
@@ -145,10 +145,12 @@ class Records(Generic[EntityT]):
         json = entity.model_dump_json()
         return json, {**place.keys, **place.names, **pack(json, f"{self.what} {id!r}")}
 
-    async def _written(self, place: Place, json: str, response: Mapping[str, Any]) -> EntityT:
+    async def _written(
+        self, place: Place, entity: EntityT, json: str, response: Mapping[str, Any]
+    ) -> EntityT:
         keys = (place.partition, place.row)
         etag, last_modified = await self.tables.version_after(place.table, keys, response)
-        return self.codec.load(Record(place.row, json, etag, last_modified))
+        return self.codec.written(entity, Record(place.row, json, etag, last_modified))
 
     async def _stored_etag(self, place: Place) -> str | None:
         try:

@@ -78,12 +78,12 @@ class Rows(Generic[EntityT]):
         record = self.codec.dump(entity)
         if not await self.store._fetch(self.sql_insert, (*scope, *self._values(record))):
             raise KeyAlreadyExistsError(f"{self.what} {record.id!r} already exists in {where}")
-        return self.codec.load(record)
+        return self.codec.written(entity, record)
 
     async def upsert(self, scope: Sequence[str], entity: EntityT) -> EntityT:
         record = self.codec.dump(entity)
         await self.store._fetch(self.sql_upsert, (*scope, *self._values(record)))
-        return self.codec.load(record)
+        return self.codec.written(entity, record)
 
     async def update(
         self, scope: Sequence[str], entity: EntityT, etag: str | None, where: str
@@ -95,7 +95,7 @@ class Rows(Generic[EntityT]):
             if stored is None:
                 raise NotFoundError(f"no {self.what} {record.id!r} in {where}")
             raise conflict(where, self.what, record.id, etag, stored)
-        return self.codec.load(record)
+        return self.codec.written(entity, record)
 
     async def delete(self, scope: Sequence[str], id: str, etag: str | None, where: str) -> None:
         if await self.store._fetch(self.sql_delete, (*scope, escape(id), etag, etag)):
@@ -212,7 +212,7 @@ class PostgresKeyedListStore(PostgresStore, KeyedListStore[EntityT]):
             raise KeyAlreadyExistsError(
                 f"{self._rows.what} {record.id!r} already exists in {self._where(list_name, key)}"
             )
-        return self._codec.load(record)
+        return self._codec.written(item, record)
 
     def _items(self, list_name: str, key: str) -> AsyncIterator[EntityT]:
         return self._rows.scan(self._scope(list_name, key))
