@@ -223,9 +223,7 @@ def main() -> None:
             continue
         print(f"  {name:<11} {SEMANTICS[name]}")
         count = args.faststream_messages if name == "faststream" else args.messages
-        contenders.append(
-            (name, partial(measure, count, partial(run, count, args.concurrency)))
-        )
+        contenders.append((name, partial(measure, count, partial(run, count, args.concurrency))))
     if not contenders:
         return
     runs = interleave(contenders, args.rounds)
