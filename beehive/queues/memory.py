@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from beehive._clock import utcnow
+from beehive._clock import monotonic, utcnow
 from beehive.errors import QueueConflictError, QueueNotFoundError
 from beehive.events import Event
 from beehive.names import QueueName
@@ -50,6 +50,12 @@ class _Lease:
     expires_at: float
 
 
+def _timer(at: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    """A timer for ``at`` on beehive's monotonic clock (the loop's own, or a virtual one),
+    which lease expiry times are read on: cheaper per lease than the running loop's time()."""
+    return asyncio.get_running_loop().call_later(max(0.0, at - monotonic()), callback)
+
+
 def _session_of(message: _Message) -> str:
     return message.event.session_id or ""
 
@@ -74,15 +80,15 @@ class _Queue:
     def hold(self, lease: _Lease) -> None:
         self.leases[lease] = None
         if self.expiry is None:
-            self.expiry = asyncio.get_running_loop().call_at(lease.expires_at, self.sweep)
+            self.expiry = _timer(lease.expires_at, self.sweep)
 
     def sweep(self) -> None:
         """Make messages whose lease expired visible again, then re-arm for the next."""
         self.expiry = None
-        now = asyncio.get_running_loop().time()
+        now = monotonic()
         for lease in list(self.leases):
             if lease.expires_at > now:
-                self.expiry = asyncio.get_running_loop().call_at(lease.expires_at, self.sweep)
+                self.expiry = _timer(lease.expires_at, self.sweep)
                 return
             del self.leases[lease]
             self.lineup.put(lease.message, front=True)
@@ -242,7 +248,7 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         if message is None:
             return []
         leased: list[tuple[Event, _Lease]] = []
-        expires_at = asyncio.get_running_loop().time() + queue.settings.lease_seconds
+        expires_at = monotonic() + queue.settings.lease_seconds
         while True:
             message.deliveries += 1
             if message.deliveries > queue.settings.max_deliveries:
@@ -266,9 +272,13 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         return handle not in handle.queue.leases
 
     async def _complete(self, handle: _Lease) -> None:
-        del handle.queue.leases[handle]
-        handle.queue.lineup.release(handle.message)
-        self._discard(1)
+        queue = handle.queue
+        del queue.leases[handle]
+        if queue.settings.sessions:
+            queue.lineup.release(handle.message)
+        self._live -= 1
+        if self._live <= 0:
+            self._discard(0)
 
     async def _abandon(self, handle: _Lease, delay: float) -> None:
         queue, message = handle.queue, handle.message
@@ -306,7 +316,7 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         """Called with each dead letter as it is stored, whoever made it (a hook for tests)."""
 
     async def _renew(self, handle: _Lease) -> None:
-        handle.expires_at = asyncio.get_running_loop().time() + handle.queue.settings.lease_seconds
+        handle.expires_at = monotonic() + handle.queue.settings.lease_seconds
         del handle.queue.leases[handle]
         handle.queue.hold(handle)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from beehive._clock import utcnow
 from beehive._ids import new_tag
@@ -22,6 +23,9 @@ EntityT = TypeVar("EntityT", bound=BaseModel)
 ETAG: str = "etag"
 LAST_MODIFIED: str = "last_modified"
 _VERSION_FIELDS = (ETAG, LAST_MODIFIED)
+_VERSION_FIELDS_SET = frozenset(_VERSION_FIELDS)
+_new = object.__new__
+_set = object.__setattr__
 
 
 def check_entity_type(entity_type: object) -> None:
@@ -114,10 +118,23 @@ class Codec(Generic[EntityT]):
         stored version, without parsing back the JSON that was just made from it.
 
         The copy is shallow: it shares nested values with ``entity`` (never with the store,
-        which keeps JSON), as ``model_copy`` does.
+        which keeps JSON), as ``model_copy`` does; built as pydantic's ``__copy__`` builds one,
+        without its generic ``copy.copy`` calls (once per write).
         """
+        copy = _new(type(entity))
+        values = entity.__dict__.copy()
+        fields_set = entity.__pydantic_fields_set__
         if self.concurrency_aware:
-            return entity.model_copy(
-                update={ETAG: record.etag, LAST_MODIFIED: record.last_modified}
-            )
-        return entity.model_copy()
+            values[ETAG] = record.etag
+            values[LAST_MODIFIED] = record.last_modified
+            fields_set = fields_set | _VERSION_FIELDS_SET
+        else:
+            fields_set = set(fields_set)
+        extra, private = entity.__pydantic_extra__, entity.__pydantic_private__
+        _set(copy, "__dict__", values)
+        _set(copy, "__pydantic_fields_set__", fields_set)
+        _set(copy, "__pydantic_extra__", None if extra is None else dict(extra))
+        if private is not None:
+            private = {k: v for k, v in private.items() if v is not PydanticUndefined}
+        _set(copy, "__pydantic_private__", private)
+        return copy

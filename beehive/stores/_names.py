@@ -55,7 +55,7 @@ def check_name(what: str, name: object) -> str:
         raise ValueError(f"{what} is empty: {NAME_RULE}")
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} has {len(name)} characters: {NAME_RULE}")
-    if _SURROGATE.search(name):
+    if not name.isascii() and _SURROGATE.search(name):  # isascii is a flag: no scan
         raise ValueError(f"{what} {name!r} contains a lone surrogate: {NAME_RULE}")
     return name
 

@@ -96,17 +96,17 @@ async def _run(
         chosen.operator, descriptors, container=container, backoff=RETRIES, poll_wait=1.0
     )
     initial_stock = await stock_the_shop(scenario, chosen, container)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with host, Progress(host, scenario.orders, progress):
         await place_orders(scenario, chosen)
         try:
             await wait_until_done(chosen, host, timeout)
         except TimeoutError:
             logger.error("not idle after %s s; summarising what was done", timeout)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     outcome = await collect(container, chosen.stores, chosen.operator, sources, initial_stock)
     return summarise(
-        scenario, chosen.description, outcome, host.stats(), seconds, violations(outcome)
+        scenario, chosen.description, outcome, host.stats(), seconds, violations(outcome), cpu
     )
 
 

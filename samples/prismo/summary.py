@@ -38,6 +38,8 @@ class Summary:
     invariant_violations: list[str]
     outcome: Outcome
     """Everything the run left behind, for a closer look."""
+    cpu_seconds: float = 0.0
+    """Processor time this process spent over ``seconds`` (for the benches)."""
 
     @property
     def orders(self) -> int:
@@ -138,6 +140,7 @@ def summarise(
     actors: dict[str, ActorStats],
     seconds: float,
     violations: list[str],
+    cpu_seconds: float = 0.0,
 ) -> Summary:
     return Summary(
         scenario=scenario,
@@ -158,4 +161,5 @@ def summarise(
         actors=actors,
         invariant_violations=violations,
         outcome=outcome,
+        cpu_seconds=cpu_seconds,
     )
