@@ -10,7 +10,7 @@ short: each message is several round trips.
 
     .venv/bin/python bench/inbox_cost.py [--events 20000] [--store-events 500]
         [--azure "DefaultEndpointsProtocol=http;..."] [--postgres postgresql://...] [--workers 8]
-        [--rounds 5]
+        [--rounds 5] [--memory-only]
 
 The in-memory contenders run interleaved (no inbox, inbox, inbox + claims, then again) and
 the report gives the cost added per message (CPU time, and wall time) per round.
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (>= 3)")
     parser.add_argument("--azure", help="a Storage connection string (else Azurite)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--memory-only", action="store_true", help="skip Azure and PostgreSQL")
     args = parser.parse_args()
 
     n, workers = args.events, args.workers
@@ -158,6 +159,8 @@ def main() -> None:
     report(runs, unit="msg", title=f"{n:,} messages, {args.rounds} interleaved rounds:")
     added(runs, runs[0])
 
+    if args.memory_only:
+        return
     with azurite() as emulator:
         store_cost("Azure", azure_stores(args.azure or emulator), args)
     store_cost("PostgreSQL", postgres_stores(args.postgres), args)
