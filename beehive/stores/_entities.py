@@ -104,12 +104,16 @@ class Codec(Generic[EntityT]):
 
     def load(self, record: Record) -> EntityT:
         """A fresh entity from a record, with the stored version filled in when aware."""
-        entity = self.entity_type.model_validate_json(record.json)
+        return self.load_stored(record.json, record.etag, record.last_modified)
+
+    def load_stored(self, json: str, etag: str, last_modified: datetime) -> EntityT:
+        """A fresh entity from the parts of a record."""
+        entity = self.entity_type.model_validate_json(json)
         if self.concurrency_aware:
             # The entity was just built here and nobody else holds it: set its version in
             # place (frozen models too) rather than copy it whole again.
-            entity.__dict__[ETAG] = record.etag
-            entity.__dict__[LAST_MODIFIED] = record.last_modified
+            entity.__dict__[ETAG] = etag
+            entity.__dict__[LAST_MODIFIED] = last_modified
             entity.__pydantic_fields_set__.update(_VERSION_FIELDS)
         return entity
 

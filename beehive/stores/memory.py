@@ -14,6 +14,7 @@ import builtins
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from beehive._clock import monotonic, utcnow
 from beehive._ids import new_tag
@@ -44,46 +45,56 @@ __all__ = [
 ]
 
 
+# What a table keeps per id: (json, etag, last_modified). A plain tuple of a str, a str and a
+# datetime, which the garbage collector stops tracking after its first pass: millions of them
+# add nothing to the full collections of a long run (a Record, a class instance, would be
+# rescanned by each).
+_Stored = tuple[str, str, datetime]
+
+
 class _Table:
     """Records by id with conditional writes: the shared core of collections and keyed lists."""
 
     def __init__(self, where: str, what: str) -> None:
         self.where = where
         self.what = what
-        self.records: dict[str, Record] = {}
+        self.records: dict[str, _Stored] = {}
 
-    def get(self, id: str) -> Record:
-        record = self.records.get(id)
-        if record is None:
+    def get(self, id: str) -> _Stored:
+        stored = self.records.get(id)
+        if stored is None:
             raise NotFoundError(f"no {self.what} {id!r} in {self.where}")
-        return record
+        return stored
 
     def insert(self, record: Record) -> Record:
         if record.id in self.records:
             raise KeyAlreadyExistsError(f"{self.what} {record.id!r} already exists in {self.where}")
-        self.records[record.id] = record
+        self.records[record.id] = (record.json, record.etag, record.last_modified)
+        return record
+
+    def put(self, record: Record) -> Record:
+        self.records[record.id] = (record.json, record.etag, record.last_modified)
         return record
 
     def update(self, record: Record, etag: str | None) -> Record:
         current = self.get(record.id)
-        if etag is not None and etag != current.etag:
-            raise conflict(self.where, self.what, record.id, etag, current.etag)
-        self.records[record.id] = record
-        return record
+        if etag is not None and etag != current[1]:
+            raise conflict(self.where, self.what, record.id, etag, current[1])
+        return self.put(record)
 
     def delete(self, id: str, etag: str | None) -> None:
         current = self.records.get(id)
-        if current is not None and etag is not None and etag != current.etag:
-            raise conflict(self.where, self.what, id, etag, current.etag)
+        if current is not None and etag is not None and etag != current[1]:
+            raise conflict(self.where, self.what, id, etag, current[1])
         self.records.pop(id, None)
 
     async def scan(self, codec: Codec[EntityT]) -> AsyncIterator[EntityT]:
         # A snapshot of the ids, so writes during the iteration cannot break it; each entity
         # is only deserialized when asked for.
         for id in builtins.list(self.records):
-            record = self.records.get(id)
-            if record is not None:
-                yield codec.load(record)
+            stored = self.records.get(id)
+            if stored is not None:
+                yield codec.load_stored(*stored)
 
 
 class InMemoryCollectionStore(CollectionStore[EntityT]):
@@ -94,7 +105,7 @@ class InMemoryCollectionStore(CollectionStore[EntityT]):
         self._table = _Table(f"collection {self.name!r}", entity_type.__name__)
 
     async def _get(self, id: str) -> EntityT:
-        return self._codec.load(self._table.get(id))
+        return self._codec.load_stored(*self._table.get(id))
 
     async def _exists(self, id: str) -> bool:
         return id in self._table.records
@@ -104,8 +115,7 @@ class InMemoryCollectionStore(CollectionStore[EntityT]):
 
     async def _upsert(self, entity: EntityT) -> EntityT:
         record = self._codec.dump(entity)
-        self._table.records[record.id] = record
-        return self._codec.written(entity, record)
+        return self._codec.written(entity, self._table.put(record))
 
     async def _update(self, entity: EntityT, etag: str | None) -> EntityT:
         return self._codec.written(entity, self._table.update(self._codec.dump(entity), etag))
@@ -146,7 +156,7 @@ class InMemoryKeyedListStore(KeyedListStore[EntityT]):
         return self._table(list_name, key).scan(self._codec)
 
     async def _get_item(self, list_name: str, key: str, item_id: str) -> EntityT:
-        return self._codec.load(self._table(list_name, key).get(item_id))
+        return self._codec.load_stored(*self._table(list_name, key).get(item_id))
 
     async def _update(self, list_name: str, key: str, item: EntityT, etag: str | None) -> EntityT:
         table = self._table(list_name, key)
