@@ -108,11 +108,18 @@ class Consumer:
         task = cast("asyncio.Task[None]", asyncio.current_task())
         descriptor, actor, pipeline = self.descriptor, self.descriptor.name, self._pipeline
         queue = descriptor.source  # a str: found by identity in the operator's name cache
+        # Read once per worker, not once per message.
+        lease, wait, leasing, in_flight = (
+            self._operator.next,
+            self._poll_wait,
+            self._leasing,
+            self._in_flight,
+        )
         failures = 0
         while not self._stopping:
-            self._leasing.add(task)
+            leasing.add(task)
             try:
-                events = await self._operator.next(queue, max_count=1, wait=self._poll_wait)
+                events = await lease(queue, max_count=1, wait=wait)
                 failures = 0
             except asyncio.CancelledError:
                 if self._stopping:
@@ -125,12 +132,12 @@ class Consumer:
                 await asyncio.sleep(self._backoff.delay(failures))
                 continue
             finally:
-                self._leasing.discard(task)
+                leasing.discard(task)
             for event in events:
                 # Whatever happens, the message leaves the in-flight table (once per message:
                 # inlined, not a coroutine of its own).
                 message = Message(event, descriptor, actor)
-                self._in_flight[message] = message.leased_at
+                in_flight[message] = message.leased_at
                 outcome: Outcome | None = None
                 try:
                     for received in pipeline.received:
@@ -143,7 +150,7 @@ class Consumer:
                 except BaseException as error:
                     outcome = await self._escaped(message, error)
                 finally:
-                    del self._in_flight[message]
+                    del in_flight[message]
                     self._settled(message, outcome or message.outcome or ABANDONED)
                 if outcome is ABANDONED and task.cancelling():
                     raise asyncio.CancelledError  # a stop cancelled it: the worker stops too

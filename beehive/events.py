@@ -17,8 +17,9 @@ M = TypeVar("M", bound=BaseModel)
 
 _new = object.__new__
 _set = object.__setattr__
-_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
-"""One set of field names per distinct combination (at most 2**13, far fewer in practice)."""
+_FIELDS_SETS: dict[tuple[str, ...], set[str]] = {}
+"""One set of field names per sequence of keywords (a handful in practice: one per call site
+shape)."""
 
 
 class Event(BaseModel):
@@ -66,12 +67,13 @@ class Event(BaseModel):
         super().__init__(**fields)
         # Events built with the same keywords share one set of their names (pydantic never
         # mutates it; copies copy it): one object less per event for memory and the collector.
-        given = self.__pydantic_fields_set__
-        key = frozenset(given)
+        # The keywords are the set (extra ones are refused), so they are the key.
+        key = tuple(fields)
         shared = _FIELDS_SETS.get(key)
-        if shared is None:
-            shared = _FIELDS_SETS.setdefault(key, given)
-        _set(self, "__pydantic_fields_set__", shared)
+        if shared is not None:
+            _set(self, "__pydantic_fields_set__", shared)
+        elif len(_FIELDS_SETS) < 1024:  # bounded, whatever orders keywords come in
+            _FIELDS_SETS[key] = self.__pydantic_fields_set__
 
     def body_as(self, model: type[M]) -> M:
         """The body validated as ``model``; raises BadEventBody naming what was wrong.

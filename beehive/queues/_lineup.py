@@ -6,6 +6,7 @@ Shared by the brokers that hand out messages themselves (in memory, and RabbitMQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -27,7 +28,7 @@ class Lineup(Generic[T]):
         self._lines: dict[str, deque[T]] = {}
         self._free: deque[str] = deque()
         self._busy: set[str] = set()
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        self.waiters: deque[asyncio.Future[bool]] = deque()
 
     def put(self, item: T, *, front: bool = False) -> None:
         if not self._sessions:
@@ -69,7 +70,7 @@ class Lineup(Generic[T]):
         while self.waiters:
             waiter = self.waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)
                 return
 
     def wake_all(self) -> None:
@@ -77,22 +78,33 @@ class Lineup(Generic[T]):
             self.wake()
 
     async def wait(self, deadline: float) -> bool:
-        """Wait until woken or ``deadline`` (loop time); False when the time ran out."""
-        waiter = asyncio.get_running_loop().create_future()
+        """Wait until woken or ``deadline`` (loop time); False when the time ran out.
+
+        The deadline is a plain timer that resolves the waiter (not ``asyncio.timeout_at``,
+        which builds a context manager and cancels the task to time out): a consumer waits
+        once per empty poll, so this is on the path of every message of a quiet queue.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
         self.waiters.append(waiter)
+        timer = loop.call_at(deadline, _expire, waiter)
         try:
-            async with asyncio.timeout_at(deadline):
-                await waiter
-            return True
-        except TimeoutError:
-            return False
+            woken = await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.result():
                 self.wake()  # pass the wake-up on: this consumer will not take the item
+            else:
+                self._forget(waiter)
             raise
         finally:
-            if waiter in self.waiters:
-                self.waiters.remove(waiter)
+            timer.cancel()
+        if not woken:
+            self._forget(waiter)  # a woken waiter was taken off the line already
+        return woken
+
+    def _forget(self, waiter: asyncio.Future[bool]) -> None:
+        with contextlib.suppress(ValueError):  # taken off by a wake_all meanwhile
+            self.waiters.remove(waiter)
 
     def drain(self) -> list[T]:
         """Take every waiting item out, in delivery order per session (holds stay)."""
@@ -111,3 +123,8 @@ class Lineup(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._ready) + sum(len(line) for line in self._lines.values())
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
