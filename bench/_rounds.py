@@ -88,8 +88,9 @@ def report(runs: Sequence[Contender], *, unit: str = "hop", title: str = "") -> 
     """Print min and median per contender, then each one's ratios to the first, per round."""
     if title:
         print(title)
+    width = max(22, *(len(run.name) for run in runs))
     print(
-        f"  {'contender':<22} {unit + 's/s':>12} {'(best)':>10}   "
+        f"  {'contender':<{width}} {unit + 's/s':>12} {'(best)':>10}   "
         f"{'cpu us/' + unit:>11} {'(best)':>7}   {'wall us/' + unit:>12}"
     )
     for run in runs:
@@ -97,7 +98,7 @@ def report(runs: Sequence[Contender], *, unit: str = "hop", title: str = "") -> 
         cpus = [s.cpu_us for s in run.samples]
         walls = [s.wall_us for s in run.samples]
         print(
-            f"  {run.name:<22} {median(rates):>12,.0f} {max(rates):>10,.0f}   "
+            f"  {run.name:<{width}} {median(rates):>12,.0f} {max(rates):>10,.0f}   "
             f"{median(cpus):>11.2f} {min(cpus):>7.2f}   {median(walls):>12.2f}"
         )
     base = runs[0]

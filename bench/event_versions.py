@@ -14,10 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 from pydantic import BaseModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _rounds import Sample, interleave, measure, report
 
 from beehive import ActorDescriptor, ActorHost, Event, Upcasters, event_version
 from beehive.queues import InMemoryQueueOperator
@@ -39,11 +46,12 @@ upcasters.add(Order, 1, lambda body: {**body, "total": body.pop("amount")})
 upcasters.add(Order, 2, lambda body: {**body, "total_cents": round(body.pop("total") * 100)})
 
 
-def per_second(count: int, action: Any) -> float:
-    started = time.perf_counter()
-    for _ in range(count):
-        action()
-    return count / (time.perf_counter() - started)
+def repeated(count: int, action: Callable[[], object]) -> Callable[[], Sample]:
+    def run() -> None:
+        for _ in range(count):
+            action()
+
+    return partial(measure, count, run)
 
 
 class Reader:
@@ -52,58 +60,78 @@ class Reader:
         return []
 
 
-async def host_rate(events: list[Event], given: Upcasters | None) -> float:
+async def host_run(events: list[Event], given: Upcasters | None) -> float:
     operator = InMemoryQueueOperator()
     descriptor = ActorDescriptor(Reader, "Order-Read", parallelism=8)
     async with ActorHost(operator, [descriptor], upcasters=given, poll_wait=1):
         await operator.push_batch(events)
         started = time.perf_counter()
         await operator.wait_idle(600)
-        return len(events) / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--reads", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (>= 3)")
     args = parser.parse_args()
     logging.disable(logging.INFO)
 
     plain = Event(Plain(order_id="o", total_cents=1))
     versioned = Event(Order(order_id="o", total_cents=1))
-    reads = [
-        ("body_as, unversioned model", per_second(args.reads, lambda: plain.body_as(Plain))),
-        ("body_as, versioned model", per_second(args.reads, lambda: versioned.body_as(Order))),
-        (
-            "Event(model), unversioned",
-            per_second(args.reads, lambda: Event(Plain(order_id="o", total_cents=1))),
+    reads = args.reads
+    report(
+        interleave(
+            [
+                ("body_as, unversioned", repeated(reads, lambda: plain.body_as(Plain))),
+                ("body_as, versioned", repeated(reads, lambda: versioned.body_as(Order))),
+            ],
+            args.rounds,
         ),
-        (
-            "Event(model), versioned",
-            per_second(args.reads, lambda: Event(Order(order_id="o", total_cents=1))),
+        unit="read",
+        title=f"{reads:,} reads, {args.rounds} interleaved rounds:",
+    )
+    report(
+        interleave(
+            [
+                (
+                    "Event(model), unversioned",
+                    repeated(reads, lambda: Event(Plain(order_id="o", total_cents=1))),
+                ),
+                (
+                    "Event(model), versioned",
+                    repeated(reads, lambda: Event(Order(order_id="o", total_cents=1))),
+                ),
+            ],
+            args.rounds,
         ),
-    ]
-    for name, rate in reads:
-        print(f"{name:32} {rate:>12,.0f} /s")
+        unit="write",
+        title=f"\n{reads:,} writes, {args.rounds} interleaved rounds:",
+    )
 
     current = [Event(Order(order_id=f"o-{i}", total_cents=i)) for i in range(args.events)]
     old = [
         Event(event_type="Order", body=f'{{"order_id": "o-{i}", "amount": 1.5}}')
         for i in range(args.events)
     ]
-    configurations = [
-        ("host, no upcasters", current, None),
-        ("host, upcasters, current events", current, upcasters),
-        ("host, version 1 upcast to 3", old, upcasters),
-    ]
-    best = dict.fromkeys((name for name, _, _ in configurations), 0.0)
-    for _ in range(args.rounds):  # interleaved rounds, best of each: a shared machine is noisy
-        for name, events, given in configurations:
-            best[name] = max(best[name], asyncio.run(host_rate(events, given)))
-    base = best["host, no upcasters"]
-    for name, rate in best.items():
-        print(f"{name:32} {rate:>12,.0f} msg/s   x{rate / base:.2f}")
+
+    def hosted(events: list[Event], given: Upcasters | None) -> Callable[[], Sample]:
+        return partial(measure, len(events), lambda: asyncio.run(host_run(events, given)))
+
+    report(
+        interleave(
+            [
+                ("host, no upcasters", hosted(current, None)),
+                ("host, upcasters, current", hosted(current, upcasters)),
+                ("host, version 1 upcast to 3", hosted(old, upcasters)),
+            ],
+            args.rounds,
+        ),
+        unit="msg",
+        title=f"\n{args.events:,} messages through a one-actor host, {args.rounds} interleaved "
+        "rounds:",
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ Each run gets its own topology, declared the same way (beehive's: fanout exchang
 publisher confirm) and acks, ``B-Work`` acks. That is two hops per event; every run uses the
 same prefetch and concurrency. Raw aio-pika is the floor of the client library.
 
-    python bench/rabbitmq_throughput.py [--events 2000] [--concurrency 8] [--classic]
+    python bench/rabbitmq_throughput.py [--events 2000] [--concurrency 8] [--classic] \
+        [--rounds 3]
+
+The contenders run interleaved, round by round (see ``bench/_rounds.py``).
 
 FastStream is a benchmark-only dependency: ``pip install 'faststream[rabbit]'``; without it
 that run is skipped with a message.
@@ -17,11 +20,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
 
 import aio_pika
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _rounds import Sample, interleave, measure, median, report
 
 from beehive import ActorDescriptor, ActorHost, Event
 from beehive.queues.rabbitmq import RabbitMQQueueOperator
@@ -154,33 +164,29 @@ async def run_faststream(prefix: str, events: int, concurrency: int) -> float:
         await broker.stop()
 
 
-async def measure(name: str, run: Run, events: int, concurrency: int, classic: bool) -> float:
+async def timed(run: Run, events: int, concurrency: int, classic: bool) -> float:
+    """Seconds to consume ``events`` seeded events through a fresh topology (seeding and
+    clean-up are not timed)."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     queue_type = "classic" if classic else "quorum"
     async with RabbitMQQueueOperator(URL, queue_type=queue_type) as operator:
         await topology(operator, prefix, events)
         try:
-            elapsed = await asyncio.wait_for(run(prefix, events, concurrency), timeout=120)
+            return await asyncio.wait_for(run(prefix, events, concurrency), timeout=120)
         finally:
             for topic in ("A", "B"):
                 await operator.delete_queue(f"{prefix}{topic}-Work")
                 await operator.delete_queue(f"{prefix}{topic}")
-    hops = 2 * events / elapsed
-    print(f"{name:<12} {events:>6} events  {elapsed:7.2f}s  {hops:9.0f} hops/s", flush=True)
-    return hops
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--classic", action="store_true", help="classic queues, not quorum")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(
-        f"two-hop chain, {'classic' if args.classic else 'quorum'} queues, "
-        f"prefetch = concurrency = {args.concurrency}"
-    )
     runs: dict[str, Run] = {"aio-pika": run_aio_pika, "beehive": run_beehive}
     try:
         import faststream.rabbit  # noqa: F401
@@ -188,14 +194,27 @@ async def main() -> None:
         print("faststream: not installed, skipped (pip install 'faststream[rabbit]')")
     else:
         runs["faststream"] = run_faststream
-    figures = {
-        name: await measure(name, run, args.events, args.concurrency, args.classic)
-        for name, run in runs.items()
-    }
-    print(f"beehive / aio-pika   = {figures['beehive'] / figures['aio-pika']:.2f}")
-    if "faststream" in figures:
-        print(f"beehive / faststream = {figures['beehive'] / figures['faststream']:.2f}")
+    hops = 2 * args.events
+
+    def contender(run: Run) -> Sample:
+        return measure(
+            hops, lambda: asyncio.run(timed(run, args.events, args.concurrency, args.classic))
+        )
+
+    results = interleave(
+        [(name, partial(contender, run)) for name, run in runs.items()], args.rounds
+    )
+    report(
+        results,
+        title=f"two-hop chain, {args.events:,} events, {'classic' if args.classic else 'quorum'} "
+        f"queues, prefetch = concurrency = {args.concurrency}, {args.rounds} interleaved rounds "
+        "(CPU time is this process's: the broker's own is not counted)",
+    )
+    rates = {run.name: median([s.rate for s in run.samples]) for run in results}
+    print(f"beehive / aio-pika   = {rates['beehive'] / rates['aio-pika']:.2f} (hops/s, medians)")
+    if "faststream" in rates:
+        print(f"beehive / faststream = {rates['beehive'] / rates['faststream']:.2f}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -13,9 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
+from functools import partial
+from pathlib import Path
 
 from pydantic import BaseModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _rounds import interleave, measure, median, report
 
 from beehive import ActorDescriptor, Event, Retry
 from beehive.testing import ActorHarness, VirtualClock
@@ -50,27 +57,42 @@ async def once(orders: int, clock: VirtualClock | None) -> tuple[float, float]:
     return time.perf_counter() - started, simulated
 
 
-async def main(orders: int, rounds: int) -> None:
-    virtual: list[tuple[float, float]] = []
-    floor: list[float] = []
-    for _ in range(rounds):
+def main(orders: int, rounds: int) -> None:
+    simulated: list[float] = []
+
+    def virtual() -> float:
         Retrying.delay = 60.0
-        virtual.append(await once(orders, VirtualClock()))
+        real, seconds = asyncio.run(once(orders, VirtualClock()))
+        simulated.append(seconds)
+        return real
+
+    def floor() -> float:
         Retrying.delay = 0.0
-        floor.append((await once(orders, None))[0])
-    real, simulated = min(virtual)
-    base = min(floor)
-    print(f"{orders} orders, 3 attempts a minute apart, best of {rounds}:")
-    print(f"  virtual clock: {real * 1000:8.1f} ms real for {simulated:g} s simulated")
-    print(f"                 {simulated / real:8.0f} simulated seconds per real second")
-    print(f"  real clock, no delays: {base * 1000:8.1f} ms (the same work)")
-    print(f"  ratio virtual / no delays: {real / base:.2f}")
+        return asyncio.run(once(orders, None))[0]
+
+    runs = interleave(
+        [
+            ("real clock, no delays", partial(measure, orders, floor)),
+            ("virtual clock, 60 s delays", partial(measure, orders, virtual)),
+        ],
+        rounds,
+    )
+    report(
+        runs,
+        unit="order",
+        title=f"{orders} orders, 3 attempts a minute apart, {rounds} interleaved rounds:",
+    )
+    real = median([s.wall for s in runs[1].samples])
+    print(
+        f"  virtual clock: {real * 1000:.1f} ms real for {median(simulated):g} s simulated, "
+        f"{median(simulated) / real:,.0f} simulated seconds per real second (medians)"
+    )
 
 
 if __name__ == "__main__":
     logging.disable(logging.WARNING)
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--orders", type=int, default=200)
-    cli.add_argument("--rounds", type=int, default=3)
+    cli.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3)")
     options = cli.parse_args()
-    asyncio.run(main(options.orders, options.rounds))
+    main(options.orders, options.rounds)
