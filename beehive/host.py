@@ -65,9 +65,9 @@ class ActorHost:
     ``upcasters`` (:class:`beehive.versions.Upcasters`) upgrade events of older versions
     before the actors see them; events newer than their model are dead-lettered.
 
-    While hosts run, the garbage collector skips what existed when the first one started and
-    collects young objects less often (see :mod:`beehive._gc`; a process that set its own
-    collector thresholds keeps them); ``tune_gc=False`` leaves the collector alone.
+    While hosts run, the garbage collector collects young objects less often (see
+    :mod:`beehive._gc`; a process that set its own collector thresholds keeps them);
+    ``tune_gc=False`` leaves the collector alone.
     """
 
     def __init__(
