@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 from beehive.cli._common import ends_cleanly
 from samples.prismo.backends import BROKERS, PRESETS, STORES, BackendUnavailable
@@ -21,6 +22,8 @@ from samples.prismo.publish import Watched, publish_only
 from samples.prismo.run import run
 from samples.prismo.scenario import Scenario
 from samples.prismo.summary import Summary
+
+T = TypeVar("T")
 
 DEFAULTS = Scenario()
 
@@ -110,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "--publish-only needs the stores the deployed host uses: --stores azure "
                     "or --stores postgres"
                 )
-            report: Watched | Summary = asyncio.run(
+            report: Watched | Summary = _run_holding(
                 publish_only(
                     scenario,
                     broker=broker,
@@ -120,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         else:
-            report = asyncio.run(
+            report = _run_holding(
                 run(
                     scenario,
                     broker=broker,
@@ -135,6 +138,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(json.dumps(report.as_json()) if args.json else report.render())
     return 0 if report.ok else 1
+
+
+def _run_holding(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, without returning a large result from the main task: on Python
+    3.11, ``asyncio.run`` formats the task, result included, into a repr when it restores the
+    SIGINT handler (about 0.75 s for a 3,000-order summary, more for larger runs)."""
+    held: list[T] = []
+
+    async def holding() -> None:
+        held.append(await main)
+
+    asyncio.run(holding())
+    return held[0]
 
 
 if __name__ == "__main__":
