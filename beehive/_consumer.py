@@ -207,7 +207,7 @@ class Consumer:
         """Build the actor, run it, close it: the events it returned, stamped."""
         event = message.event
         actor = self._factory()
-        lineage = handling(event.id, self.descriptor.name)
+        lineage = handling(event.id, message.actor)  # the name, made once per worker
         try:
             results = await actor.process(event)
         finally:
@@ -217,7 +217,10 @@ class Consumer:
         return stamp_all(event, results)
 
     async def _send(self, message: Message, events: list[Event]) -> None:
-        await publish(self._operator, events)
+        if len(events) == 1:  # the usual case, without one more coroutine
+            await self._operator.push(events[0])
+        else:
+            await publish(self._operator, events)
 
     def _complete_failed(self, event: Event, error: Exception) -> Outcome:
         """A processed message could not be completed: leave it to the broker to redeliver.

@@ -12,36 +12,54 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from hashlib import blake2b
+from typing import Any
+
+# The first hex digit of the variant byte, from the digest's: its top two bits made 0b10.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 class Lineage:
-    """What one handling has made so far: its cause and actor, and a count per event type."""
+    """What one handling has made so far: its cause and actor, and a count per event type.
 
-    __slots__ = ("_counts", "_prefix")
+    Made once per message (most of which make no event): what a derivation needs is built on
+    the first one.
+    """
+
+    __slots__ = ("_actor", "_cause_id", "_counts", "_hashed")
 
     def __init__(self, cause_id: str, actor: str) -> None:
-        self._prefix = f"{actor}\x1f{cause_id}\x1f"
-        self._counts: dict[str, int] = {}
+        self._cause_id = cause_id
+        self._actor = actor
+        self._counts: dict[str, int] | None = None
+        self._hashed: Any = None  # the hash of the common prefix, copied for each event
 
     def derive(self, event_type: str) -> str:
         """The id of the next event of ``event_type``: a UUID (version 8) of a hash."""
-        count = self._counts.get(event_type, 0)
-        self._counts[event_type] = count + 1
-        digest = bytearray(
-            blake2b(f"{self._prefix}{event_type}\x1f{count}".encode(), digest_size=16).digest()
+        counts = self._counts
+        if counts is None:
+            counts = self._counts = {}
+            self._hashed = blake2b(
+                f"{self._actor}\x1f{self._cause_id}\x1f".encode(), digest_size=16
+            )
+        count = counts.get(event_type, 0)
+        counts[event_type] = count + 1
+        hashed = self._hashed.copy()
+        hashed.update(f"{event_type}\x1f{count}".encode())
+        text = hashed.hexdigest()
+        # Version 8 (a layout of one's own, RFC 9562) in the 13th digit, the RFC's variant in
+        # the 17th: set in the text, as setting the bits in the bytes would.
+        return (
+            f"{text[:8]}-{text[8:12]}-8{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}"
         )
-        digest[6] = digest[6] & 0x0F | 0x80  # version 8: a layout of one's own (RFC 9562)
-        digest[8] = digest[8] & 0x3F | 0x80  # the RFC's variant
-        text = digest.hex()
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-_handling: ContextVar[Lineage | None] = ContextVar("beehive_handling", default=None)
+HANDLING: ContextVar[Lineage | None] = ContextVar("beehive_handling", default=None)
+"""The handling under way in this context, if any (``Event()`` reads it first, cheaply)."""
 
 
 def derived_id(event_type: object) -> str | None:
     """The id an ``Event`` of ``event_type`` made now gets, or None outside a handling."""
-    lineage = _handling.get()
+    lineage = HANDLING.get()
     if lineage is None or not isinstance(event_type, str):
         return None
     return lineage.derive(event_type)
@@ -50,8 +68,8 @@ def derived_id(event_type: object) -> str | None:
 def handling(cause_id: str, actor: str) -> Token[Lineage | None]:
     """Events made from now on in this context descend from ``cause_id`` in ``actor``;
     give the token to :func:`done` when the handling ends."""
-    return _handling.set(Lineage(cause_id, actor))
+    return HANDLING.set(Lineage(cause_id, actor))
 
 
 def done(token: Token[Lineage | None]) -> None:
-    _handling.reset(token)
+    HANDLING.reset(token)

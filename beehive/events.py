@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from beehive import _ids
 from beehive._clock import utcnow
-from beehive._lineage import derived_id
+from beehive._lineage import HANDLING, derived_id
 from beehive.errors import BadEventBody
 from beehive.versions import VERSION_PROPERTY, check_version, declared_version
 
@@ -60,7 +60,7 @@ class Event(BaseModel):
                 fields["properties"] = {VERSION_PROPERTY: version, **fields.get("properties", {})}
         if not fields.get("queue_name") and "event_type" in fields:
             fields["queue_name"] = fields["event_type"]
-        if "id" not in fields:
+        if "id" not in fields and HANDLING.get() is not None:  # inside an actor's handling
             derived = derived_id(fields.get("event_type"))
             if derived is not None:
                 fields["id"] = derived
