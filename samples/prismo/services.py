@@ -11,7 +11,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
-from samples.prismo.chance import chance
+from samples.prismo.chance import rng_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class PaymentGateway:
         known = self.authorisations.get(idempotency_key)
         if known is not None:
             return known
-        declined = chance(self.seed, "payment", order_id) < self.failure_rate
+        declined = rng_for(self.seed, "payment", order_id).random() < self.failure_rate
         answer = Authorisation(
             approved=not declined,
             reference=f"pay-{order_id}",
@@ -71,7 +71,7 @@ class FraudChecker:
 
     async def is_suspicious(self, order_id: str) -> bool:
         self.assessed[order_id] += 1
-        return chance(self.seed, "fraud", order_id) < self.fraud_rate
+        return rng_for(self.seed, "fraud", order_id).random() < self.fraud_rate
 
 
 @dataclass(frozen=True, slots=True)
