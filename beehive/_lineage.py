@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from hashlib import blake2b
-from typing import Any
 
 # The first hex digit of the variant byte, from the digest's: its top two bits made 0b10.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -25,27 +24,22 @@ class Lineage:
     the first one.
     """
 
-    __slots__ = ("_actor", "_cause_id", "_counts", "_hashed")
+    __slots__ = ("_actor", "_cause_id", "_counts")
 
     def __init__(self, cause_id: str, actor: str) -> None:
         self._cause_id = cause_id
         self._actor = actor
         self._counts: dict[str, int] | None = None
-        self._hashed: Any = None  # the hash of the common prefix, copied for each event
 
     def derive(self, event_type: str) -> str:
         """The id of the next event of ``event_type``: a UUID (version 8) of a hash."""
         counts = self._counts
         if counts is None:
             counts = self._counts = {}
-            self._hashed = blake2b(
-                f"{self._actor}\x1f{self._cause_id}\x1f".encode(), digest_size=16
-            )
         count = counts.get(event_type, 0)
         counts[event_type] = count + 1
-        hashed = self._hashed.copy()
-        hashed.update(f"{event_type}\x1f{count}".encode())
-        text = hashed.hexdigest()
+        key = f"{self._actor}\x1f{self._cause_id}\x1f{event_type}\x1f{count}"
+        text = blake2b(key.encode(), digest_size=16).hexdigest()
         # Version 8 (a layout of one's own, RFC 9562) in the 13th digit, the RFC's variant in
         # the 17th: set in the text, as setting the bits in the bytes would.
         return (
