@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from beehive._clock import monotonic
-from beehive._lineage import done, handling
+from beehive._lineage import HANDLING, Lineage
 from beehive._outgoing import publish, stamp_all
 from beehive.actors import ActorDescriptor
 from beehive.backoff import Backoff
@@ -207,11 +207,13 @@ class Consumer:
         """Build the actor, run it, close it: the events it returned, stamped."""
         event = message.event
         actor = self._factory()
-        lineage = handling(event.id, message.actor)  # the name, made once per worker
+        # What the actor makes descends from this event (see beehive._lineage); the context
+        # variable is set here directly, once per message.
+        lineage = HANDLING.set(Lineage(event.id, message.actor))
         try:
             results = await actor.process(event)
         finally:
-            done(lineage)
+            HANDLING.reset(lineage)
             if self._closes:
                 await self._close(actor)
         return stamp_all(event, results)

@@ -318,6 +318,10 @@ class QueueOperator(ABC):
             self._raise_translated(error)
             raise
         leases = self._leases
+        if len(received) == 1:  # the usual case: a consumer leases one at a time
+            event, handle = received[0]
+            leases[id(event)] = (event, handle, queue)
+            return [event]
         for event, handle in received:
             leases[id(event)] = (event, handle, queue)
         return [event for event, _ in received]

@@ -113,7 +113,9 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         self._topics: dict[str, dict[str, _Queue]] = {}
         self._queues: dict[str, _Queue] = {}
         self._timers: set[asyncio.TimerHandle] = set()
-        self._lookup: dict[QueueName, _Queue] = {}
+        # id(name) -> (name, queue): names come from the base's cache, one object per name, so
+        # identity finds them without QueueName's (Python-level) hash and equality.
+        self._lookup: dict[int, tuple[QueueName, _Queue]] = {}
         self._live = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -159,16 +161,17 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
         return name.topic in self._queues
 
     def _receiving(self, name: QueueName) -> _Queue:
-        queue = self._lookup.get(name)
+        known = self._lookup.get(id(name))
+        if known is not None and known[0] is name:
+            return known[1]
+        queue = (
+            self._topics.get(name.topic, {}).get(name.subscription)
+            if name.subscription
+            else self._queues.get(name.topic)
+        )
         if queue is None:
-            queue = (
-                self._topics.get(name.topic, {}).get(name.subscription)
-                if name.subscription
-                else self._queues.get(name.topic)
-            )
-            if queue is None:
-                raise QueueNotFoundError(f"no subscription or queue named {name}; call setup_queue")
-            self._lookup[name] = queue
+            raise QueueNotFoundError(f"no subscription or queue named {name}; call setup_queue")
+        self._lookup[id(name)] = (name, queue)  # the entry keeps the name, so its id stays its
         return queue
 
     # -- sending --------------------------------------------------------------------------------
