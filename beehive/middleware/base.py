@@ -75,7 +75,7 @@ class Message:
         self.event = event
         self.descriptor = descriptor
         self.actor = descriptor.name if actor is None else actor
-        self.leased_at = monotonic()
+        self.leased_at = monotonic()  # beehive's clock: virtual when a test installs one
         self.duplicate = False
         self.outcome: Outcome | None = None
 

@@ -31,6 +31,11 @@ class Lineup(Generic[T]):
         self.waiters: deque[asyncio.Future[bool]] = deque()
 
     def put(self, item: T, *, front: bool = False) -> None:
+        if not self._sessions and not front:  # the usual case, once per message
+            self._ready.append(item)
+            if self.waiters:
+                self.wake()
+            return
         if not self._sessions:
             line = self._ready
         else:
