@@ -58,3 +58,16 @@ def test_peers_runs_beehive_and_names_what_is_missing() -> None:
     assert "beehive" in out
     for peer in ("dramatiq", "taskiq", "faststream"):
         assert peer in out  # measured, or skipped with the line that installs it
+
+
+@pytest.mark.slow
+def test_rabbitmq_throughput_interleaves_raw_aio_pika_and_beehive() -> None:
+    from tests.queues.rabbitmq_support import require_broker
+
+    require_broker()
+    out = bench("rabbitmq_throughput.py", "--events", "100", "--rounds", "3", "--probes", "5")
+
+    assert "beehive / aio-pika, cost per hop: cpu median" in out
+    assert "latency of one event through both hops" in out
+    for peer in ("faststream", "dramatiq", "taskiq"):
+        assert peer in out  # measured, or skipped with the line that installs it
