@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from beehive import ActorConfigurationError, ActorDescriptor, ActorHost, Event, actor
+from beehive import (
+    ActorConfigurationError,
+    ActorDescriptor,
+    ActorHost,
+    Event,
+    actor,
+)
 from beehive.actors import descriptors_of
+from beehive.claims import Claims
+from beehive.errors import ConcurrencyConflictError
 from beehive.inbox import Inbox, InboxRecord
 from beehive.queues import InMemoryQueueOperator
 from beehive.stores import InMemoryCollectionStore
@@ -127,13 +137,166 @@ async def test_any_event_id_has_a_record(event_id: str) -> None:
 def test_the_inbox_checks_its_settings() -> None:
     with pytest.raises(ValueError, match="retention must be positive"):
         Inbox.in_memory(retention=timedelta(0))
+    with pytest.raises(ValueError, match="purge_every must be positive or None, got 0:00:00"):
+        Inbox.in_memory(purge_every=timedelta(0))
     with pytest.raises(TypeError, match="CollectionStore of InboxRecord"):
         Inbox(InMemoryCollectionStore(ActorRecordLike))  # type: ignore[arg-type]
-    assert "retention=7 days" in repr(Inbox.in_memory())
+    assert Inbox.in_memory(purge_every=None).purge_every is None  # purged by its owner
+    assert (
+        repr(Inbox.in_memory())
+        == "Inbox(InMemoryCollectionStore 'Inbox', retention=7 days, 0:00:00)"
+    )
+
+
+def test_an_inbox_keeps_the_claims_it_is_given_and_in_memory_makes_its_own() -> None:
+    claims = Claims.in_memory()
+
+    assert Inbox(InMemoryCollectionStore(InboxRecord), claims=claims).claims is claims
+    assert Inbox(InMemoryCollectionStore(InboxRecord)).claims is None
+    assert isinstance(Inbox.in_memory().claims, Claims)  # exclusive actors need them
+    assert Inbox.in_memory(claims=claims).claims is claims
+
+
+def test_record_keys_keep_their_format_so_records_outlive_an_upgrade() -> None:
+    """A key is where a record is found: a host of the next version must find the records of
+    this one, so the format is fixed, readable when the name rule allows, else a digest."""
+    long_actor, long_id = "A" * 200 + "@X-Y", "e" * 300
+    digest = hashlib.sha256(f"{long_actor}|{long_id}".encode()).hexdigest()
+
+    assert Inbox.key("A@X-Y", "e-1") == "A@X-Y|e-1"
+    assert Inbox.key(long_actor, long_id) == f"{'A' * 150}|sha256:{digest}"
 
 
 class ActorRecordLike(InboxRecord):
     pass
+
+
+# -- records under contention --------------------------------------------------------------------
+
+
+class Contended(InMemoryCollectionStore[InboxRecord]):
+    """An inbox store where another writer acts just before chosen calls, as a race lets it.
+
+    ``before[operation]`` holds what the other writer does before each next call of that
+    operation (``insert``, ``get``, ``update``, ``delete``), one action per call, in order;
+    what the other writer does itself is neither counted nor interfered with.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(InboxRecord, name="Inbox")
+        self.before: defaultdict[str, list[Callable[[], Awaitable[object]]]] = defaultdict(list)
+        self.calls: Counter[str] = Counter()
+        self._meddling = False
+
+    async def _meddle(self, operation: str) -> None:
+        if self._meddling:
+            return
+        self.calls[operation] += 1
+        if self.before[operation]:
+            self._meddling = True
+            try:
+                await self.before[operation].pop(0)()
+            finally:
+                self._meddling = False
+
+    async def _insert(self, entity: InboxRecord) -> InboxRecord:
+        await self._meddle("insert")
+        return await super()._insert(entity)
+
+    async def _get(self, id: str) -> InboxRecord:
+        await self._meddle("get")
+        return await super()._get(id)
+
+    async def _update(self, entity: InboxRecord, etag: str | None) -> InboxRecord:
+        await self._meddle("update")
+        return await super()._update(entity, etag)
+
+    async def _delete(self, id: str, etag: str | None) -> None:
+        await self._meddle("delete")
+        await super()._delete(id, etag)
+
+
+async def nothing() -> None:
+    return None
+
+
+KEY = Inbox.key("A@X-Y", "e-1")
+
+
+async def test_a_record_purged_between_the_conflict_and_the_read_is_inserted_again() -> None:
+    store = Contended()
+    inbox, other = Inbox(store), Inbox(store)
+    await other.record("A@X-Y", "e-1", sent(1))
+    store.before["get"] = [lambda: store.delete(KEY)]  # a purge, right after our insert failed
+
+    assert await inbox.record("A@X-Y", "e-1", sent(2)) is None
+
+    recorded = await inbox.recall("A@X-Y", "e-1")
+    assert recorded is not None
+    assert len(recorded.events) == 2, "ours went in"
+
+
+async def test_a_record_stored_again_before_the_second_insert_is_the_one_returned() -> None:
+    store = Contended()
+    inbox, other = Inbox(store), Inbox(store)
+    await other.record("A@X-Y", "e-1", sent(1))
+    store.before["get"] = [lambda: store.delete(KEY)]
+    store.before["insert"] = [nothing, lambda: other.record("A@X-Y", "e-1", sent(3))]
+
+    first = await inbox.record("A@X-Y", "e-1", sent(2))
+
+    assert first is not None
+    assert len(first.events) == 3, "the other delivery's record: publish its events, not ours"
+
+
+async def test_an_expired_record_rewritten_meanwhile_is_not_overwritten() -> None:
+    clock = Clock()
+    store = Contended()
+    inbox = Inbox(store, retention=timedelta(minutes=1), clock=clock)
+    other = Inbox(store, retention=timedelta(minutes=1), clock=clock)
+    await other.record("A@X-Y", "e-1", sent(1))
+    clock.now += timedelta(minutes=2)  # expired: the next delivery may overwrite it...
+    store.before["update"] = [lambda: other.record("A@X-Y", "e-1", sent(3))]  # ...one does
+
+    first = await inbox.record("A@X-Y", "e-1", sent(2))
+
+    assert first is not None
+    assert len(first.events) == 3
+    recorded = await inbox.recall("A@X-Y", "e-1")
+    assert recorded is not None
+    assert len(recorded.events) == 3, "the other delivery's fresh record survives"
+
+
+async def test_recording_gives_up_after_three_conflicts_and_says_so() -> None:
+    store = Contended()
+    inbox, other = Inbox(store), Inbox(store)
+    await other.record("A@X-Y", "e-1", sent(1))
+    store.calls.clear()
+    store.before["get"] = [lambda: store.delete(KEY)] * 10  # gone each time we read it...
+    store.before["insert"] = [nothing] + [lambda: other.record("A@X-Y", "e-1", [])] * 10  # back
+
+    with pytest.raises(
+        ConcurrencyConflictError,
+        match=r"inbox record 'A@X-Y\|e-1' kept changing while A@X-Y tried to record it",
+    ):
+        await inbox.record("A@X-Y", "e-1", sent(2))
+
+    assert store.calls["insert"] == 4, "the first insert, then three more attempts"
+
+
+async def test_purging_goes_on_past_a_record_rewritten_meanwhile() -> None:
+    clock = Clock()
+    store = Contended()
+    inbox = Inbox(store, retention=timedelta(minutes=1), clock=clock)
+    for event_id in ("e-1", "e-2", "e-3"):
+        await inbox.record("A@X-Y", event_id, [])
+    clock.now += timedelta(minutes=2)
+    store.before["delete"] = [lambda: inbox.record("A@X-Y", "e-1", sent(1))]  # fresh again
+
+    assert await inbox.purge_expired() == 2
+
+    assert [r.event_id async for r in store.list()] == ["e-1"]
+    assert await inbox.recall("A@X-Y", "e-1") is not None
 
 
 # -- the host -------------------------------------------------------------------------------------
