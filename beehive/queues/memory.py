@@ -151,6 +151,8 @@ class InMemoryQueueOperator(QueueOperator, IdleAware):
                 if queue.expiry is not None:
                     queue.expiry.cancel()
                 self._discard(queue.active + queue.scheduled + queue.leased)
+                # Its leases go with it: settling one later must not count its message again.
+                queue.leases.clear()
                 queue.lineup.wake_all()
 
     async def _exists(self, name: QueueName) -> bool:

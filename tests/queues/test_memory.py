@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from beehive import BrokerLimitError, Event, LeaseLostError, QueueName
+from beehive._clock import utcnow
 from beehive.queues import InMemoryQueueOperator, QueueDepth, QueueSettings
+from beehive.testing import VirtualClock
 
 
 @pytest.fixture
@@ -132,3 +135,72 @@ async def test_ids_over_128_characters_are_refused_as_service_bus_does(
 
     with pytest.raises(BrokerLimitError, match="session_id of 129 characters; the limit is 128"):
         await operator.push(Event(event_type="Job", queue_name="Jobs", session_id="s" * 129))
+
+
+async def test_an_untouched_broker_is_idle_at_once() -> None:
+    operator = InMemoryQueueOperator()
+
+    assert (operator.is_idle, operator.pending) == (True, 0)
+    await operator.wait_idle(timeout=0.01)
+
+
+async def test_deleting_a_queue_takes_its_messages_out_of_the_idle_count(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Jobs")
+    await operator.setup_queue("Other")
+    await operator.push_batch([Event(event_type="Job", queue_name="Jobs") for _ in range(2)])
+    later = utcnow() + timedelta(minutes=5)
+    await operator.push(Event(event_type="Job", queue_name="Jobs", enqueue_time=later))
+    await operator.push(Event(event_type="Job", queue_name="Other"))
+    (leased,) = await operator.next("Jobs")
+    assert operator.pending == 4
+
+    await operator.delete_queue("Jobs")  # one ready, one scheduled, one leased: all gone
+
+    assert operator.pending == 1
+    with pytest.raises(LeaseLostError):
+        await operator.complete(leased)  # its queue is gone, and its lease with it
+    assert (operator.pending, operator.is_idle) == (1, False), "Other's message still counts"
+    (other,) = await operator.next("Other")
+    await operator.complete(other)
+    await operator.wait_idle(timeout=1)
+
+
+async def test_deleting_a_topic_or_a_subscription_takes_their_messages_out_of_the_count(
+    operator: InMemoryQueueOperator,
+) -> None:
+    for subscription in ("Orders-Payment", "Orders-Audit", "Refunds-Audit"):
+        await operator.setup_queue(subscription)
+    await operator.push_batch([Event(event_type="Orders"), Event(event_type="Refunds")])
+    assert operator.pending == 3
+
+    await operator.delete_queue("Orders-Audit")
+    assert operator.pending == 2
+    await operator.delete_queue(QueueName.topic_of("Orders"))
+    assert operator.pending == 1
+    await operator.delete_queue("Refunds-Audit")
+
+    await operator.wait_idle(timeout=1)
+    assert not await operator.queue_exists("Orders-Payment")
+    assert await operator.queue_exists(QueueName.topic_of("Refunds"))
+
+
+async def test_depth_counts_scheduled_messages_until_they_are_due(
+    operator: InMemoryQueueOperator,
+) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs")
+        await operator.push(
+            Event(event_type="Job", queue_name="Jobs", enqueue_time=utcnow() + timedelta(hours=1))
+        )
+        await operator.push(Event(event_type="Job", queue_name="Jobs"))
+        (retried,) = await operator.next("Jobs")
+        await operator.abandon(retried, delay=60)
+
+        assert await operator.depth("Jobs") == QueueDepth(active=0, scheduled=2)
+        await clock.advance(minutes=1)
+        assert await operator.depth("Jobs") == QueueDepth(active=1, scheduled=1)
+        await clock.advance(hours=1)
+        assert await operator.depth("Jobs") == QueueDepth(active=2, scheduled=0)
+        assert operator.pending == 2
