@@ -53,7 +53,7 @@ def conflict(
     actual = "absent" if stored is None else f"at version {stored!r}"
     wanted = "absent" if expected is None else f"at version {expected!r}"
     return ConcurrencyConflictError(
-        f"{what} {id!r} in {store!r} is {actual}, but the write expected it {wanted}"
+        f"{what} {id!r} in {store} is {actual}, but the write expected it {wanted}"
     )
 
 

@@ -326,7 +326,12 @@ class InMemoryLockStore(LockStore):
         try:
             await asyncio.wait({released, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._waiters.get(resource, set()).discard(released)
+            # A waiter that gave up leaves no set behind (a lock that expires is never released).
+            waiting = self._waiters.get(resource)
+            if waiting is not None:
+                waiting.discard(released)
+                if not waiting:
+                    del self._waiters[resource]
             released.cancel()
             sleeper.cancel()
 

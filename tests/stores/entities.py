@@ -78,3 +78,15 @@ names = st.one_of(
 """Legal names (ids, keys, list and counter names, lock resources), unusual ones favoured."""
 
 INVALID_NAMES = ["", "x" * (MAX_NAME_LENGTH + 1), "lone \ud800 surrogate"]
+
+
+def assert_names_versions(message: str, stored: str | None, expected: str | None) -> None:
+    """A conflict's message says the version stored, then the one the write expected (each
+    verbatim or quoted, as the backend shows its etags), or ``absent``."""
+    actual, found, wanted = message.partition(", but the write expected it ")
+    assert found, message
+    for said, version in ((actual, stored), (wanted, expected)):
+        if version is None:
+            assert said.endswith("absent"), message
+        else:
+            assert said.endswith((f"at version {version}", f"at version {version!r}")), message

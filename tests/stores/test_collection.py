@@ -24,6 +24,7 @@ from tests.stores.entities import (
     Order,
     ParkedItem,
     Tally,
+    assert_names_versions,
     names,
 )
 
@@ -80,10 +81,11 @@ async def test_insert_of_an_existing_id_raises_and_keeps_the_first(
 
 
 async def test_upsert_inserts_then_replaces(orders: CollectionStore[Order]) -> None:
-    await orders.upsert(Order(id="o-1", total=1))
-    await orders.upsert(Order(id="o-1", total=2))
+    inserted = await orders.upsert(Order(id="o-1", total=1))
+    replaced = await orders.upsert(Order(id="o-1", total=2))
 
-    assert (await orders.get("o-1")).total == 2
+    assert (inserted, replaced) == (Order(id="o-1", total=1), Order(id="o-1", total=2))
+    assert await orders.get("o-1") == replaced
 
 
 async def test_update_replaces_an_existing_entity(orders: CollectionStore[Order]) -> None:
@@ -259,6 +261,22 @@ async def test_update_without_etag_is_unconditional(parked: CollectionStore[Park
     assert (await parked.get("i-1")).ready
 
 
+async def test_a_conflict_names_the_entity_its_collection_and_both_versions(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    stale = await parked.insert(ParkedItem(id="i-1"))
+    current = await parked.update(stale)
+
+    for write in (parked.update, parked.delete):
+        with pytest.raises(ConcurrencyConflictError) as conflict:
+            await write(stale)
+        message = str(conflict.value)
+        assert message.startswith(f"ParkedItem 'i-1' in collection {parked.name!r}")
+        assert_names_versions(message, current.etag, stale.etag)
+    with pytest.raises(NotFoundError, match=f"no ParkedItem 'i-2' in collection {parked.name!r}"):
+        await parked.get("i-2")
+
+
 async def test_delete_of_a_stale_entity_raises_and_keeps_it(
     parked: CollectionStore[ParkedItem],
 ) -> None:
@@ -304,6 +322,23 @@ async def test_upsert_ignores_the_etag(parked: CollectionStore[ParkedItem]) -> N
     await parked.upsert(stale.model_copy(update={"ready": True}))
 
     assert (await parked.get("i-1")).ready
+
+
+async def test_upsert_returns_the_stored_entity_with_its_new_version(
+    parked: CollectionStore[ParkedItem],
+) -> None:
+    inserted = await parked.upsert(ParkedItem(id="i-1"))
+    replaced = await parked.upsert(inserted.model_copy(update={"ready": True}))
+
+    assert inserted.etag
+    assert inserted.last_modified is not None
+    assert replaced.ready
+    assert replaced.etag
+    assert replaced.etag != inserted.etag
+    assert await parked.get("i-1") == replaced, "what upsert returned is what is stored"
+    with pytest.raises(ConcurrencyConflictError):
+        await parked.update(inserted)  # the version it replaced is stale
+    await parked.update(replaced)  # the version it returned is current
 
 
 async def test_frozen_entities_get_their_version_too(backend: Backend) -> None:

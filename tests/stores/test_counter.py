@@ -63,7 +63,11 @@ async def test_the_guard_refuses_to_go_below_zero_and_keeps_the_value(
     assert isinstance(underflow.value, BeeHiveError)
     assert underflow.value.value == 2
     assert underflow.value.by == -3
-    assert "p-1" in str(underflow.value)
+    assert (underflow.value.counter_name, underflow.value.id) == (STOCK, "p-1")
+    assert str(underflow.value) == (
+        "counter 'stock' of 'p-1' is 2; adding -3 would make it -1, below zero, "
+        "so it was left unchanged"
+    )
 
 
 async def test_the_guard_allows_reaching_exactly_zero(counters: CounterStore) -> None:

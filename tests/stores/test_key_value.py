@@ -10,7 +10,7 @@ from hypothesis import given
 
 from beehive.stores import Blob, ConcurrencyConflictError, KeyValueStore, NotFoundError
 from tests.stores.conftest import PROPERTIES, Backend
-from tests.stores.entities import INVALID_NAMES, names
+from tests.stores.entities import INVALID_NAMES, assert_names_versions, names
 
 
 @pytest.fixture
@@ -185,6 +185,28 @@ async def test_if_none_match_an_etag_refuses_that_version(blobs: KeyValueStore) 
     await blobs.put("k", b"three", if_none_match="another-version")
 
     assert (await blobs.get("k")).body == b"three"
+
+
+async def test_a_conflict_names_the_blob_and_both_versions(blobs: KeyValueStore) -> None:
+    stale = await blobs.put("k", b"one")
+    current = await blobs.put("k", b"two")
+
+    with pytest.raises(ConcurrencyConflictError) as put:
+        await blobs.put("k", b"three", if_match=stale)
+    with pytest.raises(ConcurrencyConflictError) as delete:
+        await blobs.delete("k", if_match=stale)
+    with pytest.raises(ConcurrencyConflictError) as create:
+        await blobs.put("k", b"three", if_none_match="*")
+    with pytest.raises(ConcurrencyConflictError) as missing:
+        await blobs.put("gone", b"v", if_match=stale)
+
+    for conflict in (put, delete):
+        assert str(conflict.value).startswith("blob 'k' in ")
+        assert_names_versions(str(conflict.value), current, stale)
+    assert str(create.value).startswith("blob 'k' in ")
+    assert_names_versions(str(create.value), current, None)
+    assert str(missing.value).startswith("blob 'gone' in ")
+    assert_names_versions(str(missing.value), None, stale)
 
 
 async def test_conditional_delete(blobs: KeyValueStore) -> None:

@@ -14,7 +14,14 @@ from beehive.stores import (
     NotFoundError,
 )
 from tests.stores.conftest import PROPERTIES, Backend
-from tests.stores.entities import INVALID_NAMES, Counted, Order, ParkedItem, names
+from tests.stores.entities import (
+    INVALID_NAMES,
+    Counted,
+    Order,
+    ParkedItem,
+    assert_names_versions,
+    names,
+)
 
 PARKED = "ProductQueuedForOrder"
 
@@ -151,6 +158,24 @@ async def test_remove_of_a_stale_item_raises_and_keeps_it(
         await lists.remove_item(PARKED, "order-1", stale)
 
     assert await lists.item_exists(PARKED, "order-1", "p-1")
+
+
+async def test_a_conflict_names_the_item_its_list_its_key_and_both_versions(
+    lists: KeyedListStore[ParkedItem],
+) -> None:
+    stale = await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
+    current = await lists.update(PARKED, "order-1", stale)
+
+    for write in (lists.update, lists.remove_item):
+        with pytest.raises(ConcurrencyConflictError) as conflict:
+            await write(PARKED, "order-1", stale)
+        message = str(conflict.value)
+        assert message.startswith(f"ParkedItem 'p-1' in list {PARKED!r} under key 'order-1'")
+        assert_names_versions(message, current.etag, stale.etag)
+    with pytest.raises(
+        NotFoundError, match=f"no ParkedItem 'p-2' in list {PARKED!r} under key 'order-1'"
+    ):
+        await lists.get_item(PARKED, "order-1", "p-2")
 
 
 async def test_remove_of_an_item_removed_meanwhile_is_a_no_op(

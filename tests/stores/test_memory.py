@@ -14,6 +14,8 @@ from beehive.stores import (
     InMemoryKeyValueStore,
     InMemoryLockStore,
     Lock,
+    LockLostError,
+    LockNotAcquiredError,
     is_concurrency_aware,
 )
 from tests.stores.conftest import FakeClock
@@ -105,8 +107,61 @@ async def test_expired_leases_are_forgotten() -> None:
     locks = InMemoryLockStore(clock=clock, sleep=clock.sleep)
     for number in range(InMemoryLockStore._SWEEP_AT_LEAST):
         await locks.acquire(f"order-{number}", ttl=1)
-    await clock.advance(2)
+    await clock.advance(1)  # expired at the very instant their ttl ends
 
     await locks.acquire("one-more", ttl=1)
-
     assert list(locks._leases) == ["one-more"]
+    await locks.acquire("and-another", ttl=1)  # after a sweep, locks are taken as before
+    assert list(locks._leases) == ["one-more", "and-another"]
+
+
+# -- lock boundaries --------------------------------------------------------------------------
+
+
+async def test_a_lock_is_held_until_the_instant_its_ttl_ends() -> None:
+    clock = FakeClock()
+    locks = InMemoryLockStore(clock=clock, sleep=clock.sleep)
+    kept = await locks.acquire("kept", ttl=2)
+    lapsed = await locks.acquire("lapsed", ttl=2)
+    await clock.advance(1.5)
+    await locks.renew(kept)  # to 3.5
+
+    await clock.advance(0.5)  # "lapsed" ends now, exactly
+
+    with pytest.raises(LockNotAcquiredError):
+        await locks.acquire("kept", ttl=1)
+    with pytest.raises(LockLostError):
+        await locks.renew(lapsed)
+    assert not await locks.release(lapsed), "released too late: it was not held any more"
+    assert await locks.release(kept)
+    assert (await locks.acquire("lapsed", ttl=1)).resource == "lapsed"
+
+
+async def test_a_waiter_that_gives_up_leaves_nothing_behind() -> None:
+    clock = FakeClock()
+    locks = InMemoryLockStore(clock=clock, sleep=clock.sleep)
+    held = await locks.acquire("order-42", ttl=30)
+    waiter = asyncio.create_task(locks.acquire("order-42", ttl=30, wait=1))
+    await clock.advance(1.5)
+
+    with pytest.raises(LockNotAcquiredError):
+        await waiter
+    assert locks._waiters == {}, "no waiter left for a resource nobody waits on"
+    assert await locks.release(held)
+
+
+async def test_a_waiter_served_by_a_release_leaves_nothing_behind() -> None:
+    clock = FakeClock()
+    locks = InMemoryLockStore(clock=clock, sleep=clock.sleep)
+    held = await locks.acquire("order-42", ttl=30)
+    waiters = [asyncio.create_task(locks.acquire("order-42", ttl=30, wait=5)) for _ in range(2)]
+    await clock.advance(0.5)
+
+    await locks.release(held)
+    await clock.advance(0.5)
+    first = next(w for w in waiters if w.done()).result()
+    await locks.release(first)
+    await clock.advance(0.5)
+
+    assert all(w.done() for w in waiters)
+    assert locks._waiters == {}
