@@ -23,8 +23,9 @@ from beehive import (
     actor,
     discover,
 )
+from beehive._clock import monotonic
 from beehive.queues import InMemoryQueueOperator
-from beehive.testing import ActorHarness, FaultyQueueOperator
+from beehive.testing import ActorHarness, FaultyQueueOperator, VirtualClock
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
 from tests.example_app.services import Container
 from tests.reliability.support import until
@@ -706,3 +707,42 @@ async def test_at_info_a_success_logs_nothing_and_a_dead_letter_one_entry(
     (entry,) = [r for r in caplog.records if refused.id in r.getMessage()]
     assert entry.levelno == logging.ERROR
     assert "Refusing@Refused raised DeadLetter: refused" in entry.getMessage()
+
+
+# -- leases on simulated time: exact boundaries ---------------------------------------------------
+
+
+async def test_a_busy_message_has_its_lease_renewed_every_quarter_lease() -> None:
+    class Busy:
+        async def process(self, event: Event) -> list[Event]:
+            await asyncio.sleep(1.9)  # under a 1 s lease: renewed at 0.25, 0.5, ... 1.75 s
+            return []
+
+    busy = descriptor(Busy, lease_seconds=1, max_lease_seconds=60)
+    async with ActorHarness([busy], clock=VirtualClock()) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    stats = hive.host.stats()["Busy@Job-Work"]
+    assert (stats.succeeded, stats.lease_lost, stats.lease_renewals) == (1, 0, 7)
+
+
+async def test_a_hung_actor_holds_its_message_for_exactly_max_lease_seconds() -> None:
+    leased_at: list[float] = []
+
+    class Hung:
+        async def process(self, event: Event) -> list[Event]:
+            leased_at.append(monotonic())
+            if event.delivery_count == 1:
+                await asyncio.Event().wait()  # hung for good
+            return []
+
+    hung = descriptor(Hung, parallelism=2, lease_seconds=1, max_lease_seconds=2)
+    async with ActorHarness([hung], clock=VirtualClock()) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()  # the second delivery completed it
+        stats = hive.host.stats()["Hung@Job-Work"]
+
+    first, second = leased_at
+    assert second - first == 2, "renewed up to max_lease_seconds, not a quarter lease less"
+    assert (stats.succeeded, stats.lease_renewals) == (1, 4)  # at 0.25, 0.5, 0.75 and 1 s
