@@ -459,8 +459,18 @@ async def test_bad_arguments_are_refused_with_what_is_allowed(
         await operator.next(queue, wait=-1)
     with pytest.raises(QueueNotFoundError, match="is a topic"):
         await operator.next(QueueName.topic_of(unique("Orders")))
-    with pytest.raises(TypeError, match="ids is a collection"):
+    with pytest.raises(TypeError, match=r"^ids is a collection of event ids, not one str$"):
         await operator.purge_dead_letters(queue, ids="abc")
+    with pytest.raises(TypeError, match=r"^push takes an Event, not dict$"):
+        await operator.push({"event_type": "Job"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^push_batch takes Events, not str$"):
+        await operator.push_batch([Event(event_type="Job", queue_name=queue), "Job"])  # type: ignore[list-item]
+    job = Event(event_type="Job", queue_name=queue)
+    with pytest.raises(ValueError, match=r"^delay cannot be negative, got -1$"):
+        await operator.abandon(job, delay=-1)
+    with pytest.raises(ValueError, match=r"^dead_letter needs a reason$"):
+        await operator.dead_letter(job, "")
+    assert await operator.next(queue, wait=0.2) == [], "nothing was sent"
 
 
 # -- topology conflicts -------------------------------------------------------------------------
