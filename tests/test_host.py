@@ -24,11 +24,11 @@ from beehive import (
     discover,
 )
 from beehive._clock import monotonic
-from beehive.queues import InMemoryQueueOperator
+from beehive.queues import DeadLetterInfo, InMemoryQueueOperator
 from beehive.testing import ActorHarness, FaultyQueueOperator, VirtualClock
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
 from tests.example_app.services import Container
-from tests.reliability.support import until
+from tests.reliability.support import FAST, until
 
 
 class Job(BaseModel):
@@ -746,3 +746,72 @@ async def test_a_hung_actor_holds_its_message_for_exactly_max_lease_seconds() ->
     first, second = leased_at
     assert second - first == 2, "renewed up to max_lease_seconds, not a quarter lease less"
     assert (stats.succeeded, stats.lease_renewals) == (1, 4)  # at 0.25, 0.5, 0.75 and 1 s
+
+
+# -- what a dead letter and an outgoing event say -------------------------------------------------
+
+
+class Note(BaseModel):
+    text: str
+
+
+class Failing:
+    async def process(self, event: Event) -> list[Event]:
+        raise ValueError(event.body_as(Note).text)
+
+
+async def test_a_dead_letter_says_who_gave_up_why_and_at_which_delivery() -> None:
+    short, long = Event(Note(text="declined")), Event(Note(text="x" * 5000))
+    async with ActorHarness(
+        [descriptor(Failing, "Note-Work", max_deliveries=2)], raise_errors=False, backoff=FAST
+    ) as hive:
+        await hive.publish(short, long)
+        await hive.wait_idle()
+
+    dead = {e.id: DeadLetterInfo.of(e) for e in hive.dead_letters("Note-Work")}
+    info = dead[short.id]
+    assert info.reason == "Failing@Note-Work raised ValueError: declined (delivery 2 of 2)"
+    assert (info.description, info.actor, info.error_type, info.delivery_count) == (
+        "ValueError",
+        "Failing@Note-Work",
+        "ValueError",
+        2,
+    )
+    assert len(dead[long.id].reason) == 4096, "cut to what every broker takes"
+    assert dead[long.id].reason.startswith("Failing@Note-Work raised ValueError: xxx")
+
+
+async def test_an_actor_may_set_its_own_correlation_and_the_host_sets_causation() -> None:
+    class Own:
+        async def process(self, event: Event) -> list[Event]:
+            return [
+                Event(event_type="Done", correlation_id="order-7"),
+                Event(event_type="Done"),
+            ]
+
+    incoming = Event(Job(n=1), correlation_id="order-1")
+    async with ActorHarness([descriptor(Own, emits=["Done"])]) as hive:
+        await hive.publish(incoming)
+        await hive.wait_idle()
+
+    kept, inherited = hive.published("Done")
+    assert (kept.correlation_id, kept.causation_id) == ("order-7", incoming.id)
+    assert (inherited.correlation_id, inherited.causation_id) == ("order-1", incoming.id)
+
+
+async def test_a_list_holding_something_else_than_events_is_refused_naming_it() -> None:
+    class Sloppy:
+        async def process(self, event: Event) -> list[Event]:
+            return [Event(event_type="Done"), "Done"]  # type: ignore[list-item]
+
+    sloppy = descriptor(Sloppy, emits=["Done"], max_deliveries=1)
+    async with ActorHarness([sloppy], raise_errors=False) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    (dead,) = hive.dead_letters("Job-Work")
+    assert DeadLetterInfo.of(dead).reason == (
+        "Sloppy@Job-Work raised TypeError: process must return a list of Event, and it held "
+        "'Done' (delivery 1 of 1)"
+    )
+    assert hive.published("Done") == [], "nothing of it was published"
