@@ -204,3 +204,38 @@ async def test_depth_counts_scheduled_messages_until_they_are_due(
         await clock.advance(hours=1)
         assert await operator.depth("Jobs") == QueueDepth(active=2, scheduled=0)
         assert operator.pending == 2
+
+
+async def test_a_message_whose_lease_expired_comes_back_before_the_later_ones(
+    operator: InMemoryQueueOperator,
+) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=1))
+        await operator.push_batch(
+            [Event(event_type="Job", queue_name="Jobs", body=body) for body in "AB"]
+        )
+        await operator.next("Jobs")  # A, never settled
+
+        await clock.advance(1)
+
+        (again,) = await operator.next("Jobs")
+        assert (again.body, again.delivery_count) == ("A", 2)
+
+
+async def test_a_lease_that_expires_gives_its_session_back(
+    operator: InMemoryQueueOperator,
+) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True, lease_seconds=1))
+        for body in ("1", "2"):
+            await operator.push(Event(event_type="Orders", session_id="o-1", body=body))
+        await operator.next("Orders-Ship")
+
+        await clock.advance(1)
+
+        (again,) = await operator.next("Orders-Ship", wait=5)
+        assert (again.body, again.delivery_count) == ("1", 2)
+        await operator.complete(again)
+        (after,) = await operator.next("Orders-Ship", wait=5)
+        assert (after.body, after.delivery_count) == ("2", 1)
+        assert clock.elapsed == timedelta(seconds=1)
