@@ -24,6 +24,7 @@ from beehive import (
     discover,
 )
 from beehive._clock import monotonic
+from beehive.middleware import Handle, Message, Middleware, Outcome
 from beehive.queues import DeadLetterInfo, InMemoryQueueOperator
 from beehive.testing import ActorHarness, FaultyQueueOperator, VirtualClock
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
@@ -815,3 +816,59 @@ async def test_a_list_holding_something_else_than_events_is_refused_naming_it() 
         "'Done' (delivery 1 of 1)"
     )
     assert hive.published("Done") == [], "nothing of it was published"
+
+
+async def test_on_failure_hears_of_unexpected_errors_only_and_a_refusal_keeps_its_reason() -> None:
+    heard: list[tuple[str, str, str]] = []
+
+    class Picky:
+        async def process(self, event: Event) -> list[Event]:
+            if event.body_as(Note).text == "refuse":
+                raise DeadLetter("not for us")
+            raise ValueError(event.body_as(Note).text)
+
+    operator = InMemoryQueueOperator()
+    refused, broken = Event(Note(text="refuse")), Event(Note(text="broken"))
+    host = ActorHost(
+        operator,
+        [descriptor(Picky, "Note-Work", max_deliveries=3)],
+        on_failure=lambda d, e, error: heard.append((d.name, e.id, repr(error))),
+        backoff=FAST,
+    )
+    async with host:
+        await operator.push_batch([refused, broken])
+        await operator.wait_idle(timeout=20)
+
+    assert heard == [("Picky@Note-Work", broken.id, "ValueError('broken')")] * 3
+    dead = {e.id: DeadLetterInfo.of(e) for e in await operator.dead_letters("Note-Work")}
+    assert dead[refused.id].reason == "Picky@Note-Work raised DeadLetter: not for us"
+    assert dead[refused.id].delivery_count == 1, "refused at once, not at its last delivery"
+
+
+async def test_a_stop_while_a_middleware_holds_the_message_gives_it_back() -> None:
+    class Gate(Middleware):
+        def __init__(self) -> None:
+            self.entered = asyncio.Event()
+            self.outcomes: list[Outcome] = []
+
+        async def handle(self, message: Message, call_next: Handle) -> Outcome:
+            self.entered.set()
+            await asyncio.Event().wait()  # holds the message before the actor runs
+            return await call_next(message)
+
+        def settled(self, message: Message, outcome: Outcome) -> None:
+            self.outcomes.append(outcome)
+
+    gate = Gate()
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, [descriptor(Steady)], middleware=[gate])
+    await host.start()
+    await operator.push(Event(Job(n=1)))
+    await asyncio.wait_for(gate.entered.wait(), timeout=10)
+
+    await host.stop(grace=0)
+
+    depth = await operator.depth("Job-Work")
+    assert (depth.active, depth.leased) == (1, 0), "given back at once, not left to expire"
+    assert gate.outcomes == [Outcome.ABANDONED]
+    assert host.stats()["Steady@Job-Work"].in_flight == 0
