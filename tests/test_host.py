@@ -194,7 +194,7 @@ async def test_returning_something_else_than_events_fails_with_a_clear_error() -
         await hive.wait_idle()
 
     (dead,) = hive.dead_letters("Job-Work")
-    assert "must return a list of Event" in str(dead.properties["dead_letter_reason"])
+    assert "must return a list of Event, not dict" in str(dead.properties["dead_letter_reason"])
 
 
 class Gauge:
@@ -872,3 +872,22 @@ async def test_a_stop_while_a_middleware_holds_the_message_gives_it_back() -> No
     assert (depth.active, depth.leased) == (1, 0), "given back at once, not left to expire"
     assert gate.outcomes == [Outcome.ABANDONED]
     assert host.stats()["Steady@Job-Work"].in_flight == 0
+
+
+async def test_the_logged_duration_is_the_time_from_lease_to_settlement(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Measured:
+        async def process(self, event: Event) -> list[Event]:
+            await asyncio.sleep(1.5)
+            return []
+
+    caplog.set_level(logging.DEBUG, logger="beehive.host")
+    async with ActorHarness([descriptor(Measured)], clock=VirtualClock()) as hive:
+        job = Event(Job(n=1))
+        await hive.publish(job)
+        await hive.wait_idle()
+
+    (record,) = [r for r in caplog.records if getattr(r, "event_id", None) == job.id]
+    assert record.__dict__["duration_ms"] == 1500.0
+    assert record.getMessage().endswith(" delivery=1 1500.0ms")
