@@ -19,12 +19,13 @@ from beehive import (
     Backoff,
     DeadLetter,
     Event,
+    LeaseLostError,
     Retry,
     actor,
     discover,
 )
 from beehive._clock import monotonic
-from beehive.middleware import Handle, Message, Middleware, Outcome
+from beehive.middleware import Handle, Message, Middleware, Outcome, Publish
 from beehive.queues import DeadLetterInfo, InMemoryQueueOperator
 from beehive.testing import ActorHarness, FaultyQueueOperator, VirtualClock
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
@@ -891,3 +892,61 @@ async def test_the_logged_duration_is_the_time_from_lease_to_settlement(
     (record,) = [r for r in caplog.records if getattr(r, "event_id", None) == job.id]
     assert record.__dict__["duration_ms"] == 1500.0
     assert record.getMessage().endswith(" delivery=1 1500.0ms")
+
+
+class Settlements(Middleware):
+    """Records how each message ended, in order."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.published: list[int] = []
+
+    async def publish(self, message: Message, events: list[Event], call_next: Publish) -> None:
+        self.published.append(len(events))
+        await call_next(message, events)
+
+    def settled(self, message: Message, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+
+async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost() -> None:
+    class Late:
+        async def process(self, event: Event) -> list[Event]:
+            if event.body_as(Job).n == 1 and event.delivery_count == 1:
+                raise LeaseLostError("the broker took it back")  # as a settle inside would
+            if event.body_as(Job).n == 2 and event.delivery_count == 1:
+                await asyncio.sleep(2)  # past its one-second lease: completing it fails
+            return []
+
+    settlements = Settlements()
+    late = descriptor(Late, parallelism=2, lease_seconds=1, max_lease_seconds=1)
+    clock = VirtualClock()
+    async with ActorHarness([late], clock=clock, middleware=[settlements]) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()  # left to expire, then delivered again: not retried at once
+        assert clock.elapsed == timedelta(seconds=1)
+        await hive.publish(Event(Job(n=2)))
+        await hive.wait_idle()
+        await hive.advance(seconds=1)  # the first attempt ends, and cannot complete
+        stats = hive.host.stats()["Late@Job-Work"]
+
+    lost, succeeded = Outcome.LEASE_LOST, Outcome.SUCCEEDED
+    assert settlements.outcomes == [lost, succeeded, succeeded, lost]  # job 2's retry ends first
+    assert (stats.retried, stats.succeeded, stats.lease_lost) == (0, 2, 2)
+
+
+async def test_a_publish_middleware_sees_the_publish_step_even_with_nothing_to_publish() -> None:
+    settlements = Settlements()
+    async with ActorHarness([descriptor(Closing)], middleware=[settlements]) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert settlements.published == [0]
+    assert settlements.outcomes == [Outcome.SUCCEEDED]
+
+
+async def test_workers_and_the_lease_renewer_are_named_after_their_actor() -> None:
+    async with ActorHarness([descriptor(Closing, parallelism=2)]):
+        names = {task.get_name() for task in asyncio.all_tasks()}
+
+    assert {"Closing@Job-Work#0", "Closing@Job-Work#1", "Closing@Job-Work#renew"} <= names
