@@ -189,6 +189,18 @@ async def test_remove_of_an_item_removed_meanwhile_is_a_no_op(
     assert not await lists.item_exists(PARKED, "order-1", "p-1")
 
 
+async def test_removing_from_a_key_or_a_list_that_never_was_is_a_no_op(
+    lists: KeyedListStore[ParkedItem],
+) -> None:
+    await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
+
+    await lists.remove_item(PARKED, "order-404", "p-1")
+    await lists.remove("NoSuchList", "order-1")
+    await lists.remove(PARKED, "order-404")
+
+    assert await ids(lists, PARKED, "order-1") == {"p-1"}
+
+
 async def test_a_key_exists_while_it_has_items(lists: KeyedListStore[ParkedItem]) -> None:
     await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
 

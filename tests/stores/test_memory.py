@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from beehive.stores import (
     InMemoryCollectionStore,
+    InMemoryKeyedListStore,
     InMemoryKeyValueStore,
     InMemoryLockStore,
     Lock,
@@ -165,3 +166,15 @@ async def test_a_waiter_served_by_a_release_leaves_nothing_behind() -> None:
 
     assert all(w.done() for w in waiters)
     assert locks._waiters == {}
+
+
+async def test_a_key_whose_last_item_is_removed_is_forgotten() -> None:
+    lists = InMemoryKeyedListStore(ParkedItem)
+    await lists.add("Parked", "order-1", ParkedItem(id="p-1"))
+    await lists.add("Parked", "order-1", ParkedItem(id="p-2"))
+
+    await lists.remove_item("Parked", "order-1", "p-1")
+    assert list(lists._lists["Parked"]) == ["order-1"]
+    await lists.remove_item("Parked", "order-1", "p-2")
+
+    assert lists._lists["Parked"] == {}, "no empty table left behind per key"
