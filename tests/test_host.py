@@ -950,3 +950,23 @@ async def test_workers_and_the_lease_renewer_are_named_after_their_actor() -> No
         names = {task.get_name() for task in asyncio.all_tasks()}
 
     assert {"Closing@Job-Work#0", "Closing@Job-Work#1", "Closing@Job-Work#renew"} <= names
+
+
+async def test_a_middleware_failing_after_the_message_was_settled_does_not_settle_it_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Clumsy(Middleware):
+        async def handle(self, message: Message, call_next: Handle) -> Outcome:
+            await call_next(message)
+            raise RuntimeError("bookkeeping failed")
+
+    settlements = Settlements()
+    async with ActorHarness(
+        [descriptor(Steady, emits=["OrderShipped"])], middleware=[settlements, Clumsy()]
+    ) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    assert settlements.outcomes == [Outcome.SUCCEEDED], "completed once, neither retried nor lost"
+    assert len(hive.published(OrderShipped)) == 1
+    assert "Steady@Job-Work: a middleware failed after settling" in caplog.text
