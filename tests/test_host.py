@@ -970,3 +970,64 @@ async def test_a_middleware_failing_after_the_message_was_settled_does_not_settl
     assert settlements.outcomes == [Outcome.SUCCEEDED], "completed once, neither retried nor lost"
     assert len(hive.published(OrderShipped)) == 1
     assert "Steady@Job-Work: a middleware failed after settling" in caplog.text
+
+
+async def test_a_stopped_host_leaves_no_task_of_its_own_behind() -> None:
+    class Closer(Middleware):
+        """Stops after the consumers: what it would close, no worker or renewer still uses."""
+
+        async def stop(self) -> None:
+            self.left = {t.get_name() for t in asyncio.all_tasks() if not t.done()} - before
+
+    closer = Closer()
+    host = ActorHost(
+        InMemoryQueueOperator(), [descriptor(Closing, parallelism=2)], middleware=[closer]
+    )
+    host.pulse("Tick", every=60)
+    before = {t.get_name() for t in asyncio.all_tasks()}
+    await host.start()
+    await asyncio.sleep(0)
+
+    await host.stop()
+
+    assert closer.left == set(), "workers, lease renewer and pulser had all ended"
+    assert {t.get_name() for t in asyncio.all_tasks()} == before
+
+
+async def test_a_stop_during_a_middlewares_after_work_reports_the_true_outcome() -> None:
+    class SlowBookkeeping(Middleware):
+        def __init__(self) -> None:
+            self.after = asyncio.Event()
+
+        async def handle(self, message: Message, call_next: Handle) -> Outcome:
+            outcome = await call_next(message)
+            self.after.set()
+            await asyncio.Event().wait()  # still writing it down when the stop comes
+            return outcome
+
+    settlements, slow = Settlements(), SlowBookkeeping()
+    operator = InMemoryQueueOperator()
+    host = ActorHost(operator, [descriptor(Closing)], middleware=[settlements, slow])
+    await host.start()
+    await operator.push(Event(Job(n=1)))
+    await asyncio.wait_for(slow.after.wait(), timeout=10)
+
+    await host.stop(grace=0)
+
+    assert settlements.outcomes == [Outcome.SUCCEEDED], "completed: not given back"
+    assert operator.is_idle
+
+
+async def test_a_message_leased_between_two_renewals_waits_a_full_quarter_lease() -> None:
+    class Busy:
+        async def process(self, event: Event) -> list[Event]:
+            await asyncio.sleep(1)
+            return []
+
+    busy = descriptor(Busy, lease_seconds=1, max_lease_seconds=60)
+    async with ActorHarness([busy], clock=VirtualClock()) as hive:
+        await hive.advance(seconds=0.1)  # the renewer ticks at 0.25, 0.5, 0.75, 1 s...
+        await hive.publish(Event(Job(n=1)))  # ...so this lease is 0.15 s old at the first
+        await hive.wait_idle()
+
+    assert hive.host.stats()["Busy@Job-Work"].lease_renewals == 3  # at 0.5, 0.75 and 1 s
