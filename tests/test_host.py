@@ -19,14 +19,18 @@ from beehive import (
     Backoff,
     DeadLetter,
     Event,
+    Inbox,
     LeaseLostError,
+    QueueName,
     Retry,
     actor,
     discover,
 )
 from beehive._clock import monotonic
+from beehive.inbox import InboxRecord
 from beehive.middleware import Handle, Message, Middleware, Outcome, Publish
 from beehive.queues import DeadLetterInfo, InMemoryQueueOperator
+from beehive.stores import InMemoryCollectionStore
 from beehive.testing import ActorHarness, FaultyQueueOperator, VirtualClock
 from tests.example_app.models import OrderAccepted, OrderShipped, PaymentAuthorised
 from tests.example_app.services import Container
@@ -1031,3 +1035,121 @@ async def test_a_message_leased_between_two_renewals_waits_a_full_quarter_lease(
         await hive.wait_idle()
 
     assert hive.host.stats()["Busy@Job-Work"].lease_renewals == 3  # at 0.5, 0.75 and 1 s
+
+
+# -- the host's settings and checks ---------------------------------------------------------------
+
+
+class Waits(InMemoryQueueOperator):
+    """Remembers how long each long poll was asked to wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: set[float] = set()
+
+    async def next(
+        self, name: str | QueueName, *, max_count: int = 1, wait: float | timedelta = 0
+    ) -> list[Event]:
+        self.waits.add(float(wait))  # type: ignore[arg-type]
+        return await super().next(name, max_count=max_count, wait=wait)
+
+
+async def test_by_default_a_host_long_polls_5_s_and_a_stop_waits_30_s_for_work_in_flight() -> None:
+    started = asyncio.Event()
+
+    class Stuck:
+        async def process(self, event: Event) -> list[Event]:
+            started.set()
+            await asyncio.Event().wait()
+            return []
+
+    operator = Waits()
+    host = ActorHost(operator, [descriptor(Stuck)])
+    async with VirtualClock() as clock:
+        await host.start()
+        await operator.push(Event(Job(n=1)))
+        await started.wait()
+        stopped_at = clock.elapsed
+
+        await host.stop()
+
+        assert clock.elapsed - stopped_at == timedelta(seconds=30)
+    assert operator.waits == {5.0}
+    assert (await operator.depth("Job-Work")).active == 1, "given back after the grace"
+
+
+async def test_a_pulse_needs_a_positive_interval_and_sends_an_empty_json_object() -> None:
+    host = ActorHost(InMemoryQueueOperator(), [])
+
+    with pytest.raises(ValueError, match=r"^pulse interval must be positive, got 0.0$"):
+        host.pulse("Tick", every=0)
+    with pytest.raises(ValueError, match=r"^pulse interval must be positive, got -1.0$"):
+        host.pulse("Tick", every=timedelta(seconds=-1))
+
+    received: list[str] = []
+
+    @actor("Tick-Read")
+    class Read:
+        async def process(self, event: Event) -> list[Event]:
+            received.append(event.body)
+            return []
+
+    async with ActorHarness(discover(Read), clock=VirtualClock()) as hive:
+        hive.host.pulse("Tick", every=60)
+        await hive.advance(minutes=2)
+
+    assert received == ["{}", "{}"]
+
+
+async def test_actors_that_need_an_inbox_or_claims_are_named_when_they_lack_them() -> None:
+    @actor("Job-A", idempotent=True, exclusive=True)
+    class A:
+        async def process(self, event: Event) -> list[Event]:
+            return []
+
+    @actor("Job-B", idempotent=True, exclusive=True)
+    class B(A):
+        pass
+
+    both = discover(A, B)
+    unclaimed = Inbox(InMemoryCollectionStore(InboxRecord))  # no claims
+
+    with pytest.raises(ActorConfigurationError) as no_inbox:
+        await ActorHost(InMemoryQueueOperator(), both).start()
+    with pytest.raises(ActorConfigurationError) as no_claims:
+        await ActorHost(InMemoryQueueOperator(), both, inbox=unclaimed).start()
+    with pytest.raises(ActorConfigurationError) as one:
+        await ActorHost(InMemoryQueueOperator(), discover(A), inbox=unclaimed).start()
+    async with ActorHost(InMemoryQueueOperator(), both, inbox=Inbox.in_memory()) as host:
+        assert host.running
+
+    assert str(no_inbox.value) == (
+        "A@Job-A, B@Job-B are idempotent, and the host has no inbox: "
+        "pass ActorHost(..., inbox=Inbox(store))"
+    )
+    assert str(no_claims.value) == (
+        "A@Job-A, B@Job-B are exclusive, and the host's inbox has no claims: pass "
+        "Inbox(store, claims=Claims(lock_store)) with a lock store every host shares"
+    )
+    assert str(one.value).startswith("A@Job-A is exclusive, and")
+
+
+async def test_an_actor_may_send_to_a_plain_queue_another_actor_reads() -> None:
+    @actor("Start-Forward", emits=["Jobs"])
+    class Forward:
+        async def process(self, event: Event) -> list[Event]:
+            return [Event(event_type="Job", queue_name="Jobs", body=event.body)]
+
+    @actor("Jobs")
+    class Work:
+        done: list[str] = []
+
+        async def process(self, event: Event) -> list[Event]:
+            Work.done.append(event.body)
+            return []
+
+    async with ActorHarness(discover(Forward, Work)) as hive:  # "Jobs" is a queue, not a topic
+        await hive.publish(Event(event_type="Start", body='"go"'))
+        await hive.wait_idle()
+
+    assert Work.done == ['"go"']
