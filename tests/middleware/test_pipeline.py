@@ -21,7 +21,8 @@ from beehive import (
     Outcome,
     Retry,
 )
-from beehive.middleware import Handle, Idempotency, Process, Publish, Statistics
+from beehive.journal import Journal
+from beehive.middleware import Handle, Idempotency, Journaling, Process, Publish, Statistics
 from beehive.queues import InMemoryQueueOperator
 from beehive.testing import FAST_BACKOFF, ActorHarness, CrashInjection, FaultyQueueOperator
 from tests.reliability.support import until
@@ -112,6 +113,23 @@ async def test_the_shorthands_take_their_places_around_the_users_middleware() ->
     assert user is mine
     assert isinstance(idempotency, Idempotency)  # innermost, around the actor
     assert host.inbox is inbox
+    assert host.journal is None
+
+
+async def test_tracing_and_the_journal_come_right_after_the_statistics() -> None:
+    tracing, mine, journal = Recorder("tracing", []), Recorder("mine", []), Journal.in_memory()
+    host = ActorHost(
+        InMemoryQueueOperator(), [echo()], middleware=[mine], tracing=tracing, journal=journal
+    )
+
+    statistics, traced, journaling, user = host.middleware
+    assert isinstance(statistics, Statistics)
+    assert traced is tracing
+    assert isinstance(journaling, Journaling)
+    assert journaling.journal is journal
+    assert host.journal is journal
+    assert user is mine
+    assert host.inbox is None
 
 
 async def test_publish_runs_with_the_events_out_and_the_message_not_yet_completed() -> None:
