@@ -7,9 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from beehive import BrokerLimitError, Event, LeaseLostError, QueueName
+from beehive import (
+    BrokerLimitError,
+    Event,
+    LeaseLostError,
+    QueueConflictError,
+    QueueName,
+    QueueNotFoundError,
+)
 from beehive._clock import utcnow
-from beehive.queues import InMemoryQueueOperator, QueueDepth, QueueSettings
+from beehive.queues import DeadLetterInfo, InMemoryQueueOperator, QueueDepth, QueueSettings
 from beehive.testing import VirtualClock
 
 
@@ -239,3 +246,48 @@ async def test_a_lease_that_expires_gives_its_session_back(
         (after,) = await operator.next("Orders-Ship", wait=5)
         assert (after.body, after.delivery_count) == ("2", 1)
         assert clock.elapsed == timedelta(seconds=1)
+
+
+async def test_setting_up_an_existing_queue_keeps_its_settings(
+    operator: InMemoryQueueOperator,
+) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=1))
+        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=60))
+        await operator.push(Event(event_type="Job", queue_name="Jobs"))
+        await operator.next("Jobs")
+
+        (again,) = await operator.next("Jobs", wait=120)
+
+        assert (again.delivery_count, clock.elapsed) == (2, timedelta(seconds=1))
+
+
+async def test_the_broker_says_why_it_refuses_or_buries(operator: InMemoryQueueOperator) -> None:
+    await operator.setup_queue("Jobs", QueueSettings(max_deliveries=1))
+    await operator.setup_queue(QueueName.topic_of("Orders"))
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+
+    with pytest.raises(
+        QueueConflictError, match=r"^cannot create topic Jobs: a queue has that name$"
+    ):
+        await operator.setup_queue("Jobs-Audit")
+    with pytest.raises(
+        QueueConflictError, match=r"^cannot create queue Orders: a topic has that name$"
+    ):
+        await operator.setup_queue("Orders")
+    with pytest.raises(
+        QueueNotFoundError,
+        match=r"^no subscription or queue named Refunds-Audit; call setup_queue$",
+    ):
+        await operator.next("Refunds-Audit")
+    await operator.push(Event(event_type="Job", queue_name="Jobs"))
+    await operator.abandon((await operator.next("Jobs"))[0])
+    assert await operator.next("Jobs") == []
+    await operator.push(Event(event_type="Orders"))
+
+    (worn,) = await operator.dead_letters("Jobs")
+    (unsessioned,) = await operator.dead_letters("Orders-Ship")
+    assert DeadLetterInfo.of(worn).description == "delivered 1 times without completion"
+    assert DeadLetterInfo.of(unsessioned).description == (
+        "Orders-Ship requires sessions: publish with a session_id"
+    )
