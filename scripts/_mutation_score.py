@@ -1,5 +1,6 @@
 """Prints a module's mutation score from mutmut's results in the working directory, and writes
-every surviving mutant with its diff to survivors.txt (run by scripts/mutation).
+every surviving mutant with its diff to survivors.txt (run by scripts/mutation); with
+``--survivors MODULE``, only lists the surviving mutants' names.
 
 A survivor that changes nothing but the arguments of ``logger`` calls (a log text, its values)
 is counted apart, as equivalent: the score is given with and without them.
@@ -54,10 +55,15 @@ def only_logging(name: str, module: str) -> bool:
     return dumps[0] == dumps[1]
 
 
-def main(module: str, seconds: str) -> None:
+def load(module: str) -> dict[str, str]:
+    """Each mutant of ``module`` by name, with its status."""
     data = SourceFileMutationData(path=Path(module))
     data.load()
-    statuses = {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+    return {name: status_by_exit_code[code] for name, code in data.exit_code_by_key.items()}
+
+
+def main(module: str, seconds: str) -> None:
+    statuses = load(module)
     counts = Counter(statuses.values())
     tested = len(statuses) - counts["skipped"]
     killed = sum(counts[status] for status in KILLED)
@@ -87,4 +93,9 @@ def main(module: str, seconds: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "--survivors":  # their names, one a line, for ``mutmut run``
+        for name, status in load(sys.argv[2]).items():
+            if status not in KILLED and status != "skipped":
+                print(name)
+    else:
+        main(*sys.argv[1:])
