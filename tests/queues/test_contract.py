@@ -61,6 +61,18 @@ async def test_setup_is_idempotent_and_delete_removes(
     assert not await operator.queue_exists(subscription)
 
 
+async def test_deleting_what_is_not_there_is_fine(operator: QueueOperator, unique: Unique) -> None:
+    topic, queue = unique("Orders"), unique("Jobs")
+    await operator.setup_queue(f"{topic}-Billing")
+
+    await operator.delete_queue(f"{topic}-Audit")  # a topic without that subscription
+    await operator.delete_queue(f"{unique('Refunds')}-Audit")  # no such topic at all
+    await operator.delete_queue(queue)
+    await operator.delete_queue(QueueName.topic_of(unique("Nothing")))
+
+    assert await operator.queue_exists(f"{topic}-Billing")
+
+
 async def test_every_field_round_trips(operator: QueueOperator, unique: Unique) -> None:
     queue = unique("Jobs")
     await operator.setup_queue(queue)

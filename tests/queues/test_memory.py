@@ -291,3 +291,54 @@ async def test_the_broker_says_why_it_refuses_or_buries(operator: InMemoryQueueO
     assert DeadLetterInfo.of(unsessioned).description == (
         "Orders-Ship requires sessions: publish with a session_id"
     )
+
+
+async def test_a_message_given_back_goes_first_and_a_scheduled_one_last(
+    operator: InMemoryQueueOperator,
+) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs")
+        soon = utcnow() + timedelta(seconds=1)
+        await operator.push(Event(event_type="Job", queue_name="Jobs", body="C", enqueue_time=soon))
+        await operator.push_batch(
+            [Event(event_type="Job", queue_name="Jobs", body=body) for body in "AB"]
+        )
+        (first,) = await operator.next("Jobs")
+        await operator.abandon(first)  # no delay: back at the head
+        await clock.advance(2)  # C is due: behind what was waiting
+
+        leased = await operator.next("Jobs", max_count=3)
+
+        assert [(e.body, e.delivery_count) for e in leased] == [("A", 2), ("B", 1), ("C", 1)]
+        assert not operator._timers, "a timer that fired is forgotten"
+
+
+@pytest.mark.parametrize("settle", ["abandon", "dead_letter", "complete"])
+async def test_settling_a_session_message_lets_the_next_one_of_its_session_go(
+    operator: InMemoryQueueOperator, settle: str
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True))
+    for body in ("1", "2"):
+        await operator.push(Event(event_type="Orders", session_id="o-1", body=body))
+    (first,) = await operator.next("Orders-Ship")
+    assert await operator.next("Orders-Ship") == [], "one at a time per session"
+
+    if settle == "dead_letter":
+        await operator.dead_letter(first, "Broken")
+    else:
+        await getattr(operator, settle)(first)
+
+    (after,) = await operator.next("Orders-Ship")
+    assert after.body == ("1" if settle == "abandon" else "2")
+
+
+async def test_a_replayed_dead_letter_is_ready_at_once(operator: InMemoryQueueOperator) -> None:
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs")
+        await operator.push(Event(event_type="Job", queue_name="Jobs"))
+        await operator.dead_letter((await operator.next("Jobs"))[0], "Broken")
+
+        await operator.replay_dead_letters("Jobs")
+
+        assert len(await operator.next("Jobs")) == 1
+        assert clock.elapsed == timedelta(0)
