@@ -285,12 +285,40 @@ async def test_the_broker_says_why_it_refuses_or_buries(operator: InMemoryQueueO
     assert await operator.next("Jobs") == []
     await operator.push(Event(event_type="Orders"))
 
+    await operator.setup_queue("Convoy", QueueSettings(sessions=True))
+    await operator.push(Event(event_type="Job", queue_name="Convoy"))
+    with pytest.raises(QueueNotFoundError) as nowhere:
+        await operator.push(Event(event_type="Nowhere", id="e-1"))
+
     (worn,) = await operator.dead_letters("Jobs")
     (unsessioned,) = await operator.dead_letters("Orders-Ship")
+    (in_queue,) = await operator.dead_letters("Convoy")
     assert DeadLetterInfo.of(worn).description == "delivered 1 times without completion"
     assert DeadLetterInfo.of(unsessioned).description == (
         "Orders-Ship requires sessions: publish with a session_id"
     )
+    assert DeadLetterInfo.of(in_queue).description == (
+        "Convoy requires sessions: publish with a session_id"
+    )
+    assert (unsessioned.delivery_count, in_queue.delivery_count) == (0, 0), "never delivered"
+    assert str(nowhere.value) == (
+        "cannot publish event Nowhere e-1: no topic or queue named 'Nowhere'; "
+        "call setup_queue first"
+    )
+
+
+async def test_a_session_message_delivered_too_often_is_buried_and_the_next_one_goes(
+    operator: InMemoryQueueOperator,
+) -> None:
+    await operator.setup_queue("Orders-Ship", QueueSettings(sessions=True, max_deliveries=1))
+    for body in ("1", "2"):
+        await operator.push(Event(event_type="Orders", session_id="o-1", body=body))
+    await operator.abandon((await operator.next("Orders-Ship"))[0])
+
+    (after,) = await operator.next("Orders-Ship")  # "1" is dead-lettered on the way
+
+    assert (after.body, after.delivery_count) == ("2", 1)
+    assert [e.body for e in await operator.dead_letters("Orders-Ship")] == ["1"]
 
 
 async def test_a_message_given_back_goes_first_and_a_scheduled_one_last(
