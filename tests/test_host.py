@@ -829,7 +829,9 @@ async def test_on_failure_hears_of_unexpected_errors_only_and_a_refusal_keeps_it
     class Picky:
         async def process(self, event: Event) -> list[Event]:
             if event.body_as(Note).text == "refuse":
-                raise DeadLetter("not for us")
+                if event.delivery_count < 3:
+                    raise Retry(delay=0)  # not an error either
+                raise DeadLetter("not for us")  # at its last delivery
             raise ValueError(event.body_as(Note).text)
 
     operator = InMemoryQueueOperator()
@@ -847,7 +849,7 @@ async def test_on_failure_hears_of_unexpected_errors_only_and_a_refusal_keeps_it
     assert heard == [("Picky@Note-Work", broken.id, "ValueError('broken')")] * 3
     dead = {e.id: DeadLetterInfo.of(e) for e in await operator.dead_letters("Note-Work")}
     assert dead[refused.id].reason == "Picky@Note-Work raised DeadLetter: not for us"
-    assert dead[refused.id].delivery_count == 1, "refused at once, not at its last delivery"
+    assert dead[refused.id].delivery_count == 3, "a refusal is no failure: no delivery count"
 
 
 async def test_a_stop_while_a_middleware_holds_the_message_gives_it_back() -> None:
