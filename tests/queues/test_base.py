@@ -25,6 +25,7 @@ from beehive.testing import VirtualClock
         ({"lease_seconds": -1.5}, "lease_seconds must be positive, got -1.5"),
         ({"prefetch": 0}, "prefetch must be at least 1, got 0"),
     ],
+    ids=["max_deliveries", "lease_seconds", "negative_lease_seconds", "prefetch"],
 )
 def test_queue_settings_refuse_what_no_broker_can_do(settings: dict[str, Any], error: str) -> None:
     with pytest.raises(ValueError, match=f"^{error}$"):
@@ -140,6 +141,23 @@ async def test_renewing_a_lost_lease_says_so_once_then_forgets_it() -> None:
             await operator.renew_lease(leased)
         with pytest.raises(LeaseLostError, match=r"^event Job e-1 is not leased here"):
             await operator.renew_lease(job)  # an equal event, not the one next() returned
+
+    assert str(lost.value) == (
+        "the lease on event Job e-1 in Jobs was lost (it expired, or its connection closed); "
+        "the broker delivers it again"
+    )
+
+
+async def test_settling_a_lost_lease_names_the_event_and_its_queue() -> None:
+    operator = InMemoryQueueOperator()
+    async with VirtualClock() as clock:
+        await operator.setup_queue("Jobs", QueueSettings(lease_seconds=1))
+        await operator.push(Event(event_type="Job", queue_name="Jobs", id="e-1"))
+        (leased,) = await operator.next("Jobs")
+        await clock.advance(2)
+
+        with pytest.raises(LeaseLostError) as lost:
+            await operator.complete(leased)
 
     assert str(lost.value) == (
         "the lease on event Job e-1 in Jobs was lost (it expired, or its connection closed); "
