@@ -284,7 +284,10 @@ async def test_recording_gives_up_after_three_conflicts_and_says_so() -> None:
     assert store.calls["insert"] == 4, "the first insert, then three more attempts"
 
 
-async def test_purging_goes_on_past_a_record_rewritten_meanwhile() -> None:
+async def test_purging_goes_on_past_a_record_rewritten_meanwhile(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="beehive.inbox")
     clock = Clock()
     store = Contended()
     inbox = Inbox(store, retention=timedelta(minutes=1), clock=clock)
@@ -297,6 +300,9 @@ async def test_purging_goes_on_past_a_record_rewritten_meanwhile() -> None:
 
     assert [r.event_id async for r in store.list()] == ["e-1"]
     assert await inbox.recall("A@X-Y", "e-1") is not None
+    assert [r.getMessage() for r in caplog.records] == ["inbox: purged 2 expired records"]
+    assert await inbox.purge_expired() == 0
+    assert len(caplog.records) == 1, "a purge that found nothing says nothing"
 
 
 # -- the host -------------------------------------------------------------------------------------
