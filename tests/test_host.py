@@ -1155,3 +1155,106 @@ async def test_an_actor_may_send_to_a_plain_queue_another_actor_reads() -> None:
         await hive.wait_idle()
 
     assert Work.done == ['"go"']
+
+
+# -- what the host logs -------------------------------------------------------------------------
+
+
+def host_log(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, bool]]:
+    """The host's log records: level, message, and whether a traceback goes with it."""
+    return [
+        (r.levelname, r.getMessage(), r.exc_info is not None)
+        for r in caplog.records
+        if r.name == "beehive.host" and r.levelno >= logging.WARNING
+    ]
+
+
+async def test_what_the_host_logs_when_the_broker_fails(caplog: pytest.LogCaptureFixture) -> None:
+    class Slowish:
+        async def process(self, event: Event) -> list[Event]:
+            if event.body_as(Job).n == 3:
+                raise ValueError("no")
+            await asyncio.sleep(0.3)  # one lease renewal, at 0.25 s
+            return []
+
+    faults = FaultyQueueOperator(InMemoryQueueOperator())
+    await faults.setup_queue("Job-Work")
+    host = ActorHost(
+        faults,
+        [descriptor(Slowish, lease_seconds=1, max_deliveries=3)],
+        backoff=CountingBackoff(),
+        poll_wait=1,
+    )
+    first, third = Event(Job(n=1)), Event(Job(n=3))
+    async with VirtualClock(), host:
+        faults.fail_next("next")
+        faults.fail_next("renew_lease")
+        faults.fail_next("complete")
+        await faults.push(first)
+        await faults.wait_idle()
+        faults.fail_next("abandon")
+        await faults.push(third)
+        await faults.wait_idle()
+
+    retried = "Slowish@Job-Work raised ValueError: no"
+    assert host_log(caplog) == [
+        ("ERROR", "Slowish@Job-Work: leasing from Job-Work failed", True),
+        ("WARNING", "Slowish@Job-Work: injected: renew_lease failed", False),
+        ("ERROR", f"Slowish@Job-Work: completing Job {first.id} failed", True),
+        ("ERROR", f"Slowish@Job-Work: settling Job {third.id} failed", True),  # its abandon
+        ("WARNING", f"Slowish@Job-Work: {retried}, retrying in 0.00s", True),
+        (
+            "ERROR",
+            f"Slowish@Job-Work: dead-lettered Job {third.id}: {retried} (delivery 3 of 3)",
+            True,
+        ),
+    ]
+
+
+async def test_what_the_host_logs_about_actors_and_middleware(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Fragile:
+        async def process(self, event: Event) -> list[Event]:
+            if event.body_as(Job).n == 2:
+                raise DeadLetter("no thanks")
+            if event.body_as(Job).n == 3:
+                raise KeyError("n")
+            return []
+
+        async def aclose(self) -> None:
+            raise OSError("socket already closed")
+
+    class Careless(Middleware):
+        def settled(self, message: Message, outcome: Outcome) -> None:
+            raise RuntimeError("forgot to count")
+
+    fragile = descriptor(Fragile, max_deliveries=1)
+    jobs = [Event(Job(n=n)) for n in (1, 2, 3)]
+    async with ActorHarness([fragile], middleware=[Careless()], raise_errors=False) as hive:
+        for job in jobs:  # one at a time, so the log reads in order
+            await hive.publish(job)
+            await hive.wait_idle()
+
+    aclose = ("ERROR", "Fragile@Job-Work: aclose failed", True)
+    settled = ("ERROR", "Fragile@Job-Work: a middleware failed on a settled message", True)
+    assert host_log(caplog) == [
+        aclose,
+        settled,
+        aclose,
+        (
+            "ERROR",
+            f"Fragile@Job-Work: dead-lettered Job {jobs[1].id}: "
+            "Fragile@Job-Work raised DeadLetter: no thanks",
+            False,
+        ),
+        settled,
+        aclose,
+        (
+            "ERROR",
+            f"Fragile@Job-Work: dead-lettered Job {jobs[2].id}: "
+            "Fragile@Job-Work raised KeyError: 'n' (delivery 1 of 1)",
+            True,
+        ),
+        settled,
+    ]
