@@ -915,7 +915,9 @@ class Settlements(Middleware):
         self.outcomes.append(outcome)
 
 
-async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost() -> None:
+async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     class Late:
         async def process(self, event: Event) -> list[Event]:
             if event.body_as(Job).n == 1 and event.delivery_count == 1:
@@ -931,7 +933,8 @@ async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost() 
         await hive.publish(Event(Job(n=1)))
         await hive.wait_idle()  # left to expire, then delivered again: not retried at once
         assert clock.elapsed == timedelta(seconds=1)
-        await hive.publish(Event(Job(n=2)))
+        second = Event(Job(n=2))
+        await hive.publish(second)
         await hive.wait_idle()
         await hive.advance(seconds=1)  # the first attempt ends, and cannot complete
         stats = hive.host.stats()["Late@Job-Work"]
@@ -939,6 +942,15 @@ async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost() 
     lost, succeeded = Outcome.LEASE_LOST, Outcome.SUCCEEDED
     assert settlements.outcomes == [lost, succeeded, succeeded, lost]  # job 2's retry ends first
     assert (stats.retried, stats.succeeded, stats.lease_lost) == (0, 2, 2)
+    assert host_log(caplog) == [  # warnings, not errors: the broker delivers them again
+        ("WARNING", "Late@Job-Work: the broker took it back", False),
+        (
+            "WARNING",
+            f"Late@Job-Work: the lease on event Job {second.id} in Job-Work was lost (it "
+            "expired, or its connection closed); the broker delivers it again",
+            False,
+        ),
+    ]
 
 
 async def test_a_publish_middleware_sees_the_publish_step_even_with_nothing_to_publish() -> None:
