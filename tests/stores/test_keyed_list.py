@@ -195,6 +195,7 @@ async def test_removing_from_a_key_or_a_list_that_never_was_is_a_no_op(
     await lists.add(PARKED, "order-1", ParkedItem(id="p-1"))
 
     await lists.remove_item(PARKED, "order-404", "p-1")
+    await lists.remove_item("NoSuchList", "order-1", "p-1")
     await lists.remove("NoSuchList", "order-1")
     await lists.remove(PARKED, "order-404")
 

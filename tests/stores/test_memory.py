@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from beehive.stores import (
+    ConcurrencyConflictError,
     InMemoryCollectionStore,
     InMemoryKeyedListStore,
     InMemoryKeyValueStore,
@@ -178,3 +179,21 @@ async def test_a_key_whose_last_item_is_removed_is_forgotten() -> None:
     await lists.remove_item("Parked", "order-1", "p-2")
 
     assert lists._lists["Parked"] == {}, "no empty table left behind per key"
+
+
+async def test_a_blob_conflict_names_the_key_value_store() -> None:
+    blobs = InMemoryKeyValueStore()
+    stale = await blobs.put("k", b"one")
+    current = await blobs.put("k", b"two")
+    expected = f"but the write expected it at version {stale!r}"
+
+    with pytest.raises(ConcurrencyConflictError) as put:
+        await blobs.put("k", b"three", if_match=stale)
+    with pytest.raises(ConcurrencyConflictError) as delete:
+        await blobs.delete("k", if_match=stale)
+    with pytest.raises(ConcurrencyConflictError) as create:
+        await blobs.put("k", b"three", if_none_match="*")
+
+    stored = f"blob 'k' in the key-value store is at version {current!r}"
+    assert str(put.value) == str(delete.value) == f"{stored}, {expected}"
+    assert str(create.value) == f"{stored}, but the write expected it absent"
