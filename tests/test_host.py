@@ -733,7 +733,9 @@ async def test_a_busy_message_has_its_lease_renewed_every_quarter_lease() -> Non
     assert (stats.succeeded, stats.lease_lost, stats.lease_renewals) == (1, 0, 7)
 
 
-async def test_a_hung_actor_holds_its_message_for_exactly_max_lease_seconds() -> None:
+async def test_a_hung_actor_holds_its_message_for_exactly_max_lease_seconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     leased_at: list[float] = []
 
     class Hung:
@@ -752,6 +754,15 @@ async def test_a_hung_actor_holds_its_message_for_exactly_max_lease_seconds() ->
     first, second = leased_at
     assert second - first == 2, "renewed up to max_lease_seconds, not a quarter lease less"
     assert (stats.succeeded, stats.lease_renewals) == (1, 4)  # at 0.25, 0.5, 0.75 and 1 s
+    (job,) = hive.published(Job)
+    assert host_log(caplog) == [  # the stop could not give the hung one back: it is not ours
+        (
+            "WARNING",
+            f"Hung@Job-Work: the lease on event Job {job.id} in Job-Work was lost (it expired, "
+            "or its connection closed); the broker delivers it again",
+            False,
+        )
+    ]
 
 
 # -- what a dead letter and an outgoing event say -------------------------------------------------
@@ -886,7 +897,7 @@ async def test_the_logged_duration_is_the_time_from_lease_to_settlement(
 ) -> None:
     class Measured:
         async def process(self, event: Event) -> list[Event]:
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1 + 2**-10)  # a duration a float holds exactly
             return []
 
     caplog.set_level(logging.DEBUG, logger="beehive.host")
@@ -896,8 +907,9 @@ async def test_the_logged_duration_is_the_time_from_lease_to_settlement(
         await hive.wait_idle()
 
     (record,) = [r for r in caplog.records if getattr(r, "event_id", None) == job.id]
-    assert record.__dict__["duration_ms"] == 1500.0
-    assert record.getMessage().endswith(" delivery=1 1500.0ms")
+    assert record.getMessage() == f"Measured@Job-Work succeeded Job {job.id} delivery=1 1001.0ms"
+    fields = {key: record.__dict__[key] for key in ("actor", "event_type", "duration_ms")}
+    assert fields == {"actor": "Measured@Job-Work", "event_type": "Job", "duration_ms": 1000.977}
 
 
 class Settlements(Middleware):
@@ -924,12 +936,17 @@ async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost(
                 raise LeaseLostError("the broker took it back")  # as a settle inside would
             if event.body_as(Job).n == 2 and event.delivery_count == 1:
                 await asyncio.sleep(2)  # past its one-second lease: completing it fails
+            if event.body_as(Job).n == 3 and event.delivery_count == 1:
+                await asyncio.sleep(2)
+                raise ValueError("too late")  # its retry cannot be asked for any more
             return []
 
     settlements = Settlements()
     late = descriptor(Late, parallelism=2, lease_seconds=1, max_lease_seconds=1)
     clock = VirtualClock()
-    async with ActorHarness([late], clock=clock, middleware=[settlements]) as hive:
+    async with ActorHarness(
+        [late], clock=clock, middleware=[settlements], raise_errors=False
+    ) as hive:
         await hive.publish(Event(Job(n=1)))
         await hive.wait_idle()  # left to expire, then delivered again: not retried at once
         assert clock.elapsed == timedelta(seconds=1)
@@ -937,17 +954,27 @@ async def test_a_lease_lost_while_processing_or_completing_ends_as_lease_lost(
         await hive.publish(second)
         await hive.wait_idle()
         await hive.advance(seconds=1)  # the first attempt ends, and cannot complete
+        third = Event(Job(n=3))
+        await hive.publish(third)
+        await hive.wait_idle()
+        await hive.advance(seconds=1)  # the first attempt fails, and cannot be given back
         stats = hive.host.stats()["Late@Job-Work"]
 
     lost, succeeded = Outcome.LEASE_LOST, Outcome.SUCCEEDED
-    assert settlements.outcomes == [lost, succeeded, succeeded, lost]  # job 2's retry ends first
-    assert (stats.retried, stats.succeeded, stats.lease_lost) == (0, 2, 2)
+    # The redeliveries of jobs 2 and 3 end before their first attempts do.
+    assert settlements.outcomes == [lost, succeeded, succeeded, lost, succeeded, lost]
+    assert (stats.retried, stats.succeeded, stats.lease_lost) == (0, 3, 3)
+    was_lost = "was lost (it expired, or its connection closed); the broker delivers it again"
     assert host_log(caplog) == [  # warnings, not errors: the broker delivers them again
         ("WARNING", "Late@Job-Work: the broker took it back", False),
         (
             "WARNING",
-            f"Late@Job-Work: the lease on event Job {second.id} in Job-Work was lost (it "
-            "expired, or its connection closed); the broker delivers it again",
+            f"Late@Job-Work: the lease on event Job {second.id} in Job-Work {was_lost}",
+            False,
+        ),
+        (
+            "WARNING",
+            f"Late@Job-Work: the lease on event Job {third.id} in Job-Work {was_lost}",
             False,
         ),
     ]
@@ -987,7 +1014,9 @@ async def test_a_middleware_failing_after_the_message_was_settled_does_not_settl
 
     assert settlements.outcomes == [Outcome.SUCCEEDED], "completed once, neither retried nor lost"
     assert len(hive.published(OrderShipped)) == 1
-    assert "Steady@Job-Work: a middleware failed after settling" in caplog.text
+    assert host_log(caplog) == [
+        ("ERROR", "Steady@Job-Work: a middleware failed after settling", True)
+    ]
 
 
 async def test_a_stopped_host_leaves_no_task_of_its_own_behind() -> None:
