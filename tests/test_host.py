@@ -1299,3 +1299,14 @@ async def test_what_the_host_logs_about_actors_and_middleware(
         ),
         settled,
     ]
+
+
+async def test_a_host_says_when_it_started_and_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="beehive.host")
+    async with ActorHost(InMemoryQueueOperator(), [descriptor(Closing), descriptor(Steady, "A-B")]):
+        pass
+
+    assert [r.getMessage() for r in caplog.records if r.name == "beehive.host"] == [
+        "host started 2 actors",
+        "host stopped",
+    ]

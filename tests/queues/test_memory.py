@@ -71,10 +71,13 @@ async def test_publishing_to_a_topic_without_subscriptions_is_counted_and_logged
 ) -> None:
     await operator.setup_queue(QueueName.topic_of("Lonely"))
 
-    await operator.push(Event(event_type="Lonely"))
+    lonely = Event(event_type="Lonely")
+    await operator.push(lonely)
 
     assert operator.dropped == 1
-    assert "topic Lonely has no subscription" in caplog.text
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"dropped event Lonely {lonely.id}: topic Lonely has no subscription")
+    ]
     assert operator.is_idle
 
 
