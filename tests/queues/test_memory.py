@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import pytest
@@ -373,3 +374,22 @@ async def test_a_replayed_dead_letter_is_ready_at_once(operator: InMemoryQueueOp
 
         assert len(await operator.next("Jobs")) == 1
         assert clock.elapsed == timedelta(0)
+
+
+async def test_the_broker_logs_the_dead_letters_it_makes_and_leaves_the_hosts_to_the_host(
+    operator: InMemoryQueueOperator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="beehive.queues.memory")
+    await operator.setup_queue("Jobs", QueueSettings(max_deliveries=1))
+    await operator.push_batch(
+        [Event(event_type="Job", queue_name="Jobs", id=f"e-{n}") for n in (1, 2)]
+    )
+    first, second = await operator.next("Jobs", max_count=2)
+    await operator.dead_letter(first, "Refused", actor="A@Jobs")  # the host logs this one
+    await operator.abandon(second)
+    await operator.next("Jobs")  # delivered too often: the broker buries it
+
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("DEBUG", "dead-lettered event Job e-1 in Jobs: Refused"),
+        ("WARNING", "dead-lettered event Job e-2 in Jobs: MaxDeliveryCountExceeded"),
+    ]
