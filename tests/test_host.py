@@ -1310,3 +1310,26 @@ async def test_a_host_says_when_it_started_and_stopped(caplog: pytest.LogCapture
         "host started 2 actors",
         "host stopped",
     ]
+
+
+async def test_two_actors_reading_one_event_make_events_of_their_own() -> None:
+    """Ids derived from the event handled name the actor too: two subscriptions of a topic
+    answering with the same event type send two events, not one id twice."""
+
+    class Answer:
+        async def process(self, event: Event) -> list[Event]:
+            return [Event(event_type="Answered")]
+
+    class Echo(Answer):
+        pass
+
+    readers = [
+        descriptor(Answer, "Job-Answer", emits=["Answered"]),
+        descriptor(Echo, "Job-Echo", emits=["Answered"]),
+    ]
+    async with ActorHarness(readers) as hive:
+        await hive.publish(Event(Job(n=1)))
+        await hive.wait_idle()
+
+    first, second = hive.published("Answered")
+    assert first.id != second.id
