@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _rounds import Sample, interleave, measure, median, report
+from host_throughput import First, Second  # the same no-op chain as the host bench
 
 from beehive import ActorDescriptor, ActorHost, Event
 from beehive.queues import InMemoryQueueOperator
@@ -55,22 +56,6 @@ SEMANTICS = {
 
 
 # -- beehive ----------------------------------------------------------------------------------
-
-
-class First:
-    async def process(self, event: Event) -> list[Event]:
-        return [Event(event_type="B", body=event.body)]
-
-
-class Second:
-    done: asyncio.Event
-    remaining = 0
-
-    async def process(self, event: Event) -> list[Event]:
-        Second.remaining -= 1
-        if Second.remaining == 0:
-            Second.done.set()
-        return []
 
 
 async def beehive_run(messages: int, concurrency: int) -> float:
