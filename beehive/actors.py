@@ -65,6 +65,9 @@ class ActorDescriptor:
     exclusive: bool = False
     """With ``idempotent``: run one copy of an event at a time across every host, by claiming
     it in the inbox's shared lock store first (see :mod:`beehive.claims`)."""
+    emitted_models: tuple[type[BaseModel], ...] = field(default=(), repr=False, compare=False)
+    """The model classes given in ``emits`` (filled in from it): their schemas are the
+    contract's (``beehive asyncapi``, ``beehive schema``), wherever they are defined."""
 
     def __post_init__(self) -> None:
         _check_actor_type(self.actor_type)
@@ -81,7 +84,10 @@ class ActorDescriptor:
                 f"{self.name}: max_lease_seconds ({self.max_lease_seconds}) must be at least "
                 f"lease_seconds ({self.lease_seconds})"
             )
+        given = (e for e in self.emits if isinstance(e, type) and issubclass(e, BaseModel))
+        models = (*self.emitted_models, *given)
         object.__setattr__(self, "emits", tuple(_topic_name(e) for e in self.emits))
+        object.__setattr__(self, "emitted_models", tuple(dict.fromkeys(models)))
         self.settings  # validates max_deliveries and lease_seconds  # noqa: B018
 
     @property
@@ -150,6 +156,7 @@ def actor(
             max_lease_seconds=max_lease_seconds,
             sessions=sessions,
             emits=tuple(_topic_name(e) for e in emits),
+            emitted_models=tuple(e for e in emits if not isinstance(e, str)),
             idempotent=idempotent,
             exclusive=exclusive,
         )

@@ -3,18 +3,22 @@ where known, who emits it, who reads it, and what crosses the network's boundary
 
 ``beehive check``, ``beehive asyncapi`` and ``beehive schema`` all read the network through
 :func:`build`. An event type's model is the pydantic class of the same name (the name
-``Event(model)`` gives the event) found among the declared external events, in the actors'
-own modules (where ``emits=[...]`` and ``event.body_as(...)`` name them) or in the modules
-given.
+``Event(model)`` gives the event), looked for in this order: the declared external events,
+the model classes given in the actors' ``emits=[...]``, the models their code reads events as
+(``event.body_as(X)``, with ``X`` a name or a dotted path such as ``events.OrderPlaced``), then
+the pydantic classes the actors' modules and the modules given define or import by name.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import sys
-from collections.abc import Iterable, Sequence
+import textwrap
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -142,11 +146,51 @@ def _models(
     modules: Iterable[ModuleType],
 ) -> dict[str, type[BaseModel]]:
     """The model of each event type: the first pydantic class of its name, looking in the
-    declared externals, then the actors' modules, then the modules given."""
+    declared externals, the actors' ``emits`` and ``body_as`` calls, then the actors' modules
+    and the modules given."""
     found: dict[str, type[BaseModel]] = {}
-    for model in (m for x in externals for m in x.models):
+    for model in (
+        *(m for x in externals for m in x.models),
+        *(m for d in descriptors for m in d.emitted_models),
+        *(m for cls in dict.fromkeys(d.actor_type for d in descriptors) for m in _read_models(cls)),
+    ):
         found.setdefault(model.__name__, model)
     walked = [each for module in modules for each in _modules(module)]
     for name, model in event_models([*descriptors, *walked]).items():
         found.setdefault(name, model)
     return {name: model for name, model in found.items() if name in names}
+
+
+def _read_models(cls: type) -> Iterator[type[BaseModel]]:
+    """The models an actor class reads its events as: each ``.body_as(X)`` call in its source,
+    ``X`` resolved in its module (or the closure of its ``process``). A class whose source
+    cannot be read has none."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return
+    module = sys.modules.get(cls.__module__)
+    namespace: dict[str, Any] = dict(vars(module)) if module is not None else {}
+    process = cls.__dict__.get("process")
+    if inspect.isfunction(process):
+        namespace.update(inspect.getclosurevars(process).nonlocals)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "body_as"
+            and len(node.args) == 1
+        ):
+            model = _resolve(node.args[0], namespace)
+            if inspect.isclass(model) and issubclass(model, BaseModel):
+                yield model
+
+
+def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    """The value of a name or a dotted path (``events.OrderPlaced``); None for anything else."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return None if owner is None else getattr(owner, node.attr, None)
+    return None

@@ -126,6 +126,24 @@ def test_an_event_without_a_model_has_no_payload_and_a_plain_queue_is_an_amqp_qu
     assert "payload" not in document["components"]["messages"]["Jobs"]
 
 
+def test_models_named_through_their_module_in_emits_and_body_as_give_payloads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = asyncapi(capsys, "tests.networks.elsewhere.actors")
+    document = json.loads(text)
+
+    assert parse(text) == []
+    messages = document["components"]["messages"]
+    assert messages["OrderPlaced"]["payload"]["schema"] == {
+        "$ref": "#/components/schemas/OrderPlaced"
+    }
+    assert messages["Shipped"]["summary"] == "An order left the warehouse."
+    schemas = document["components"]["schemas"]
+    address = schemas["OrderPlaced"]["properties"]["address"]
+    assert address == {"$ref": "#/components/schemas/Address"}
+    assert schemas["Shipped"]["required"] == ["order_id", "carrier"]
+
+
 def test_output_goes_to_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     output = tmp_path / "asyncapi.yaml"
 
