@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from beehive import Event, EventVersionError, Upcasters, actor, discover, event_version
-from beehive.testing import ActorHarness
+from beehive.testing import ActorHarness, RecordingQueueOperator
 from beehive.versions import VERSION_PROPERTY, find_upcasters, version_of
 
 
@@ -147,6 +147,27 @@ async def test_without_upcasters_an_older_event_is_dead_lettered_with_the_remedy
 
     assert BillingActor.seen == []
     assert "register upcasters for it" in str(dead[0].properties["dead_letter_reason"])
+
+
+async def test_old_events_dead_lettered_before_the_upcasters_came_are_upcast_on_replay() -> None:
+    """A reader deployed with a new model but no upcaster dead-letters the old events; the next
+    deploy brings the upcasters, and a replay of the dead-letter queue reads them all."""
+    BillingActor.seen = []
+    operator = RecordingQueueOperator()
+    async with ActorHarness(discover(BillingActor), operator=operator, raise_errors=False) as hive:
+        await hive.publish(V1, V2)
+        await hive.wait_idle()
+    assert BillingActor.seen == []
+
+    async with ActorHarness(
+        discover(BillingActor), operator=operator, upcasters=upcasters, raise_errors=False
+    ) as hive:
+        assert await operator.replay_dead_letters("OrderPlaced-Billing") == 2
+        await hive.wait_idle()
+        left = await operator.dead_letters("OrderPlaced-Billing")
+
+    assert sorted(o.total_cents for o in BillingActor.seen) == [320, 1250]
+    assert left == []
 
 
 def test_beehive_run_finds_the_module_level_upcasters() -> None:
