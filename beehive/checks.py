@@ -2,9 +2,11 @@
 
 Errors: a subscription to a topic that nothing emits and no :class:`ExternalEvents` declares
 as an input (with the closest known name, for a typo); two actors on one subscription or
-queue; one source read with contradicting settings; names and settings the broker would
-refuse. Warnings: an event emitted that nothing reads and no external consumer is declared
-for; subscriptions of one topic that disagree about sessions (ordering holds for some only).
+queue; one source read with contradicting settings; a reader without sessions of a topic
+read with sessions elsewhere, when it emits what an actor reads with sessions (the order is
+lost on the way); names and settings the broker would refuse. Warnings: an event emitted that
+nothing reads and no external consumer is declared for; other subscriptions of one topic that
+disagree about sessions (ordering holds for some only).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def check(contract: Contract, rules: BrokerRules) -> list[Problem]:
         *_unpublished_sources(contract),
         *_unread_events(contract),
         *_shared_sources(contract.descriptors),
-        *_mixed_sessions(contract.descriptors),
+        *_mixed_sessions(contract),
         *_broker_refusals(contract, rules),
     ]
     return sorted(
@@ -144,24 +146,45 @@ def _shared_sources(descriptors: Iterable[ActorDescriptor]) -> Iterable[Problem]
                 )
 
 
-def _mixed_sessions(descriptors: Iterable[ActorDescriptor]) -> Iterable[Problem]:
+def _mixed_sessions(contract: Contract) -> Iterable[Problem]:
+    """Subscriptions of one topic that disagree about sessions. A reader without them sees a
+    session's events in any order: a warning, unless it emits an event that an actor reads
+    with sessions, which then gets them in an order that has lost the topic's (an error)."""
+    readers = {e.name: e.read_by for e in contract.events}
     by_topic: dict[str, list[ActorDescriptor]] = {}
-    for d in descriptors:
+    for d in contract.descriptors:
         if d.queue.is_subscription:
             by_topic.setdefault(d.queue.topic, []).append(d)
     for topic, group in by_topic.items():
         ordered = [d for d in group if d.sessions]
-        if ordered and len(ordered) < len(group):
-            sessions = ", ".join(d.source for d in ordered)
-            for d in group:
-                if not d.sessions:
-                    yield _problem(
-                        Severity.WARNING,
-                        f"{d.name} reads {topic} without sessions while {sessions} "
-                        "requires them: events of one session reach it in any order",
-                        topic,
-                        d,
-                    )
+        if not ordered or len(ordered) == len(group):
+            continue
+        sessions = ", ".join(d.source for d in ordered)
+        for d in group:
+            if d.sessions:
+                continue
+            unordered = f"{d.name} reads {topic} without sessions while {sessions} requires them"
+            downstream = [
+                (emitted, reader)
+                for emitted in d.emits
+                for reader in readers.get(emitted, ())
+                if reader.sessions
+            ]
+            if not downstream:
+                yield _problem(
+                    Severity.WARNING,
+                    f"{unordered}: events of one session reach it in any order",
+                    topic,
+                    d,
+                )
+            for emitted, reader in downstream:
+                yield _problem(
+                    Severity.ERROR,
+                    f"{unordered}, and emits {emitted}, which {reader.name} reads with sessions: "
+                    f"the order of {topic}'s sessions is lost on the way",
+                    topic,
+                    d,
+                )
 
 
 def _broker_refusals(contract: Contract, rules: BrokerRules) -> Iterable[Problem]:

@@ -67,10 +67,29 @@ def test_two_actors_on_one_subscription_and_mixed_sessions(
     ]
 
 
+def test_mixed_sessions_are_an_error_where_they_break_a_reader_s_ordering(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, lines = run(capsys, "tests.networks.ordering")
+
+    assert code == 1
+    assert lines == [
+        "tests/networks/ordering.py:19: error: ProjectorActor@AccountChanged-Projector reads "
+        "AccountChanged without sessions while AccountChanged-Statement requires them, and "
+        "emits BalanceMoved, which LedgerActor@BalanceMoved-Ledger reads with sessions: the "
+        "order of AccountChanged's sessions is lost on the way",
+        "tests/networks/ordering.py:31: warning: AuditActor@AccountChanged-Audit reads "
+        "AccountChanged without sessions while AccountChanged-Statement requires them: events "
+        "of one session reach it in any order",
+        "1 error, 1 warning",
+    ]
+
+
 def test_names_and_settings_service_bus_refuses(capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = run(capsys, "tests.networks.refused")
 
     assert code == 1
+    assert all(line.startswith("tests/networks/refused.py:") for line in lines[:-1])
     errors = [line.split(": error: ", 1)[1] for line in lines if ": error: " in line]
     long_name = "LongNameActor@Paid-ASubscriptionNameMuchLongerThanFiftyCharactersIsRefused"
     assert errors == [
