@@ -200,7 +200,8 @@ def _broker_refusals(contract: Contract, rules: BrokerRules) -> Iterable[Problem
 
 
 def _clashes(contract: Contract, rules: BrokerRules) -> Iterable[Problem]:
-    """Names the broker takes for one entity (Service Bus ignores case)."""
+    """Names the broker takes for one entity (Service Bus ignores case), where an actor reads
+    or emits one of them (names only declared as external are no entity the network makes)."""
     entities: dict[str, ActorDescriptor | None] = {}
     for event in contract.events:
         entities.setdefault(event.name, (*event.read_by, *event.emitted_by, None)[0])
@@ -211,11 +212,12 @@ def _clashes(contract: Contract, rules: BrokerRules) -> Iterable[Problem]:
         for b in names[i + 1 :]:
             if rules.same_entity(a, b):
                 d = entities[b] or entities[a]
-                who = f"{d.name}: " if d else ""
+                if d is None:
+                    continue
                 yield _problem(
                     Severity.ERROR,
-                    f"{who}{a} and {b} differ only in case: {rules.broker} takes them for one "
-                    "entity",
+                    f"{d.name}: {a} and {b} differ only in case: {rules.broker} takes them for "
+                    "one entity",
                     b,
                     d,
                 )

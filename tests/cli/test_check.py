@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from beehive.cli import main
@@ -116,4 +118,32 @@ def test_an_unknown_broker_is_refused_with_the_choices(capsys: pytest.CaptureFix
     assert main(["check", "tests.networks.unread", "--broker", "kafka"]) == 2
     assert capsys.readouterr().err == (
         "beehive: error: unknown broker 'kafka'; choose one of servicebus, rabbitmq, memory\n"
+    )
+
+
+def test_every_line_names_the_file_and_the_actor(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names only declared as external clash with nothing the network makes: no line without
+    an actor to fix."""
+    (tmp_path / "clash_app.py").write_text(
+        "from beehive import Event, ExternalEvents, actor\n"
+        "external = ExternalEvents(inputs=['Jobs', 'Refund'], outputs=['jobs', 'refund'])\n"
+        "@actor('Jobs-Work')\n"
+        "class Worker:\n"
+        "    async def process(self, event: Event) -> list[Event]:\n"
+        "        return []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+    code, lines = run(capsys, "clash_app")
+
+    assert (code, lines) == (
+        1,
+        [
+            "clash_app.py:3: error: Worker@Jobs-Work: Jobs and jobs differ only in case: "
+            "Service Bus takes them for one entity",
+            "1 error, 0 warnings",
+        ],
     )
