@@ -3,7 +3,8 @@
 A snapshot records every event type's version and the JSON Schema of its model. Comparing
 the code against a snapshot finds the changes that break the events already in flight
 (in queues, dead-letter queues, journals, replays): a field removed or renamed, a type or a
-constraint narrowed, an enum value dropped, a field added or made required without a default.
+constraint narrowed (in nested models, list and tuple items and dict values too), an enum
+value or a union's model dropped, a field added or made required without a default.
 Compatible changes (an optional field added, a type widened) are listed too. A model whose
 version went up, with upcasters from the snapshot's version, bridges its old events: its
 changes are then compatible, since the host upgrades every older event before reading it.
@@ -133,8 +134,17 @@ def _non_null(node: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
     return node
 
 
+Seen = frozenset[tuple[str, str]]
+"""The pairs of models (old, new) being compared further up: a recursive model stops there."""
+
+
 def _diff(
-    old: Any, new: Any, path: str, old_root: Mapping[str, Any], new_root: Mapping[str, Any]
+    old: Any,
+    new: Any,
+    path: str,
+    old_root: Mapping[str, Any],
+    new_root: Mapping[str, Any],
+    seen: Seen = frozenset(),
 ) -> Iterator[tuple[bool, str]]:
     old, new = _resolve(old, old_root), _resolve(new, new_root)
     where = f"field {path}" if path else "the body"
@@ -145,11 +155,65 @@ def _diff(
     elif new_types - old_types and "any" not in old_types:
         yield False, f"{where} also accepts {', '.join(sorted(new_types - old_types))}"
     yield from _constraints(old, new, where)
+    yield from _models(old, new, path, old_root, new_root, seen)
     old, new = _non_null(old, old_root), _non_null(new, new_root)
-    if "properties" in old and "properties" in new:
-        yield from _fields(old, new, path, old_root, new_root)
-    if "items" in old and "items" in new:
-        yield from _diff(old["items"], new["items"], f"{path}[]", old_root, new_root)
+    if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
+        yield from _diff(old["items"], new["items"], f"{path}[]", old_root, new_root, seen)
+    for i, (was, now) in enumerate(
+        zip(old.get("prefixItems", ()), new.get("prefixItems", ()), strict=False)
+    ):
+        yield from _diff(was, now, f"{path}[{i}]", old_root, new_root, seen)
+    old_values, new_values = old.get("additionalProperties"), new.get("additionalProperties")
+    if isinstance(old_values, dict) and isinstance(new_values, dict):
+        yield from _diff(old_values, new_values, f"{path}{{}}", old_root, new_root, seen)
+
+
+def _objects(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+    """The object schemas (models) a node accepts, by title: itself, or its union's members."""
+    members = node.get("anyOf", node.get("oneOf", [node]))
+    resolved = (_resolve(m, root) for m in members)
+    return {m.get("title", ""): m for m in resolved if "properties" in m}
+
+
+def _models(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    path: str,
+    old_root: Mapping[str, Any],
+    new_root: Mapping[str, Any],
+    seen: Seen,
+) -> Iterator[tuple[bool, str]]:
+    """The changes to the models a field accepts: one model each side (``X``, ``X | None``)
+    is compared field by field whatever its name; in a union, a member is compared with the
+    one of its name, and dropped when no member of the new union takes its events as they are
+    (a model renamed with the same fields still takes them)."""
+    was, now = _objects(old, old_root), _objects(new, new_root)
+
+    def fields(a: str, b: str) -> Iterator[tuple[bool, str]]:
+        if (a, b) not in seen:  # else compared further up: a recursive model
+            yield from _fields(was[a], now[b], path, old_root, new_root, seen | {(a, b)})
+
+    if len(was) == 1 and len(now) == 1:
+        yield from fields(*was, *now)
+        return
+    where = f"field {path}" if path else "the body"
+    taken: set[str] = set()
+    for title in was:
+        if title in now:
+            yield from fields(title, title)
+            continue
+        alike = next(
+            (other for other in now if not any(broken for broken, _ in fields(title, other))),
+            None,
+        )
+        if alike is None:
+            yield True, f"{where} no longer accepts {title}"
+        else:
+            taken.add(alike)
+            yield False, f"{where} takes {title} as {alike}"
+    if was:
+        for title in sorted(now.keys() - was.keys() - taken):
+            yield False, f"{where} also accepts {title}"
 
 
 def _show(types: set[str]) -> str:
@@ -184,6 +248,7 @@ def _fields(
     path: str,
     old_root: Mapping[str, Any],
     new_root: Mapping[str, Any],
+    seen: Seen,
 ) -> Iterator[tuple[bool, str]]:
     old_required, new_required = set(old.get("required", ())), set(new.get("required", ()))
     for field in old["properties"]:
@@ -196,7 +261,7 @@ def _fields(
             elif field in old_required and field not in new_required:
                 yield False, f"field {name} is now optional"
             yield from _diff(
-                old["properties"][field], new["properties"][field], name, old_root, new_root
+                old["properties"][field], new["properties"][field], name, old_root, new_root, seen
             )
     for field in new["properties"]:
         name = f"{path}.{field}" if path else field

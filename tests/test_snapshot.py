@@ -83,6 +83,81 @@ def test_a_narrowed_type_is_breaking_a_widened_one_compatible() -> None:
     ]
 
 
+class Card(BaseModel):
+    number: str
+
+
+class Cash(BaseModel):
+    amount: float
+
+
+class Paid(BaseModel):
+    totals: dict[str, float]
+    pair: tuple[int, str]
+    method: Card | Cash
+
+
+def test_narrowed_dict_values_tuple_items_and_union_members_are_breaking() -> None:
+    class Cash(BaseModel):
+        amount: int
+
+    class Paid(BaseModel):
+        totals: dict[str, int]
+        pair: tuple[int, int]
+        method: Card | Cash
+
+    assert changes(globals()["Paid"], Paid) == [
+        "Paid: breaking: field totals{} no longer accepts number (integer | number -> integer)",
+        "Paid: breaking: field pair[1] no longer accepts string (string -> integer)",
+        "Paid: breaking: field method.amount no longer accepts number (integer | number -> "
+        "integer)",
+    ]
+
+
+def test_a_union_member_dropped_is_breaking_one_renamed_alike_is_not() -> None:
+    class Coin(BaseModel):  # Cash renamed, the same fields
+        amount: float
+
+    class Paid(BaseModel):
+        totals: dict[str, float]
+        pair: tuple[int, str]
+        method: Card | Coin
+
+    renamed = Paid
+
+    class Paid(BaseModel):  # type: ignore[no-redef]
+        totals: dict[str, float]
+        pair: tuple[int, str]
+        method: Card
+
+    assert changes(globals()["Paid"], renamed) == [
+        "Paid: compatible: field method takes Cash as Coin"
+    ]
+    assert changes(globals()["Paid"], Paid) == [
+        "Paid: breaking: field method no longer accepts Cash"
+    ]
+    assert changes(Paid, globals()["Paid"]) == ["Paid: compatible: field method also accepts Cash"]
+
+
+class Category(BaseModel):
+    name: str
+    children: list[Category] = []
+
+
+def test_a_recursive_model_is_compared_once_per_level() -> None:
+    class Category(BaseModel):
+        name: str | None
+        children: list[Category] = []
+
+    assert changes(globals()["Category"], globals()["Category"]) == []
+    assert changes(globals()["Category"], Category) == [
+        "Category: compatible: field name also accepts null",
+    ]
+    assert changes(Category, globals()["Category"]) == [
+        "Category: breaking: field name no longer accepts null (null | string -> string)",
+    ]
+
+
 def test_changes_inside_nested_models_name_the_path() -> None:
     class Line(BaseModel):
         product_id: str
