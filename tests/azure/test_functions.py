@@ -23,7 +23,16 @@ from azure.servicebus import ServiceBusMessage
 from dependency_injector import containers, providers
 from pydantic import BaseModel
 
-from beehive import ActorDescriptor, BadEventBody, DeadLetter, Event, actor, discover
+from beehive import (
+    ActorDescriptor,
+    BadEventBody,
+    DeadLetter,
+    Event,
+    Upcasters,
+    actor,
+    discover,
+    event_version,
+)
 from beehive.azure.functions import function_app, function_name
 from beehive.errors import ActorConfigurationError
 from beehive.queues import InMemoryQueueOperator
@@ -76,6 +85,30 @@ class Payment:
 class Job:
     async def process(self, event: Event) -> list[Event]:
         seen.append(event)
+        return []
+
+
+@event_version(2)
+class Refunded(BaseModel):
+    """Version 1 had ``amount`` in euros; version 2 counts cents."""
+
+    order_id: str
+    cents: int
+
+
+refund_upcasters = Upcasters()
+
+
+@refund_upcasters.register(Refunded, from_version=1)
+def _to_cents(body: dict[str, Any]) -> dict[str, Any]:
+    return {"order_id": body["order_id"], "cents": round(body["amount"] * 100)}
+
+
+@actor("Refunded-Ledger")
+class Ledger:
+    async def process(self, event: Event) -> list[Event]:
+        seen.append(event)
+        event.body_as(Refunded)
         return []
 
 
@@ -340,6 +373,28 @@ async def test_a_claim_checked_body_is_loaded_from_the_operators_store() -> None
 
 
 # -- failures and settlement ---------------------------------------------------------------------
+
+
+async def test_older_events_are_upcast_and_future_ones_dead_lettered_with_the_reason() -> None:
+    actions = RecordingActions()
+    app = function_app(
+        discover(Ledger),
+        operator=InMemoryQueueOperator,
+        upcasters=refund_upcasters,
+        message_actions=lambda: actions,
+    )
+    old = Event(event_type="Refunded", body='{"order_id": "o-1", "amount": 2.5}')
+    future = Event(event_type="Refunded", body="{}", properties={"event_version": 3})
+
+    await invoke(app, "Ledger_Refunded-Ledger", delivered(to_message(old)))
+    await invoke(app, "Ledger_Refunded-Ledger", delivered(to_message(future)))
+
+    assert [e.body_as(Refunded) for e in seen] == [Refunded(order_id="o-1", cents=250)]
+    assert [call for call, _, _ in actions.calls] == ["complete", "deadletter"]
+    assert actions.calls[1][2]["reason"] == (
+        f"Ledger@Refunded-Ledger raised EventVersionError: event Refunded {future.id} is "
+        "version 3, newer than Refunded here (version 2): deploy the readers before the writers"
+    )
 
 
 async def test_a_failure_raises_for_the_runtime_to_abandon() -> None:
