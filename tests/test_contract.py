@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import BaseModel
 
 from beehive import ActorDescriptor, Event, ExternalEvents, actor, discover
@@ -56,3 +57,13 @@ def test_declared_externals_win_over_models_found_in_the_actors() -> None:
     contract = build(discover(actors), [ExternalEvents(inputs=[OrderPlaced])])
 
     assert contract.models["OrderPlaced"] is OrderPlaced
+
+
+def test_externals_take_models_or_topic_names_and_are_found_in_packages() -> None:
+    with pytest.raises(TypeError, match="ExternalEvents takes pydantic model classes or topic"):
+        ExternalEvents(inputs=[dict])  # type: ignore[list-item]
+
+    from beehive.contract import find_externals
+
+    (found,) = find_externals("tests.networks.elsewhere")
+    assert (found.inputs, found.outputs) == (("OrderPlaced",), ("Shipped",))

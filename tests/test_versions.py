@@ -85,6 +85,8 @@ def test_reading_another_version_without_upcasting_is_refused_not_mis_read() -> 
         V1.body_as(OrderPlaced)
     newer = placed(4, '{"order_id": "o-4"}')
     with pytest.raises(EventVersionError, match=r"version 4, newer than OrderPlaced here"):
+        newer.body_as(OrderPlaced)
+    with pytest.raises(EventVersionError, match=r"version 4, newer than OrderPlaced here"):
         upcasters.upcast(newer)
 
 
