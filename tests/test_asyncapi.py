@@ -59,6 +59,27 @@ def test_prismo_validates_with_the_asyncapi_parser(
     assert parse(text) == []
 
 
+@pytest.mark.parametrize("network", ["shared", "refused", "versioned"])
+def test_the_small_networks_beehive_check_faults_still_validate(
+    network: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The contract is published even when the network has problems (check is another step):
+    two actors on one subscription, names Service Bus refuses, a version-2 model."""
+    text = asyncapi(capsys, f"tests.networks.{network}")
+
+    assert parse(text) == []
+
+
+def test_a_message_gives_its_model_s_version(capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(asyncapi(capsys, "tests.networks.versioned"))
+
+    messages = document["components"]["messages"]
+    assert (messages["OrderPlaced"]["x-event-version"], messages["Billed"]["x-event-version"]) == (
+        2,
+        1,
+    )
+
+
 def test_the_parser_does_report_a_broken_document(capsys: pytest.CaptureFixture[str]) -> None:
     document = json.loads(asyncapi(capsys, "samples.prismo.actors"))
     del document["channels"]["OrderAccepted"]
