@@ -13,6 +13,8 @@ import os
 import signal
 from typing import Any
 
+import httpx
+
 from tests.cli.http import get
 from tests.deploy.conftest import BIN, ROOT
 
@@ -38,30 +40,76 @@ async def beehive_run(**settings: str) -> asyncio.subprocess.Process:
     )
 
 
+AZURE_OUTPUTS = {
+    "serviceBus.outputs.fqdn": "sb-example.servicebus.windows.net",
+    "storage.outputs.blobEndpoint": ACCOUNT.format("blob"),
+    "storage.outputs.tableEndpoint": ACCOUNT.format("table"),
+    "identity.outputs.appClientId": "00000000-0000-0000-0000-000000000000",
+}
+"""What Azure makes during the deployment, for the module outputs a container's settings read."""
+
+
+def _accessed(expression: Any) -> str | None:
+    """``a.b.c`` for pycep's nested property accessors, else None."""
+    if isinstance(expression, str):
+        return expression
+    operator = expression.get("operator", {}) if isinstance(expression, dict) else {}
+    if operator.get("type") != "property_accessor":
+        return None
+    left, right = (_accessed(operator["operands"][k]) for k in ("operand_1", "operand_2"))
+    return f"{left}.{right}" if left and right else None
+
+
 def container_settings(
     templates: dict[str, dict[str, Any]], parameters: dict[str, Any], group: dict[str, Any]
 ) -> dict[str, str]:
-    """The container's environment for ``group``: every variable containerapp.bicep sets."""
-    containerapp = templates["modules/containerapp.bicep"]
-    grace = containerapp["parameters"]["stopGraceSeconds"]["default"]
-    settings = {
-        "BEEHIVE_MODULES": parameters["modules"]["value"],
-        "BEEHIVE_CONTAINER": parameters["container"]["value"],
-        "BEEHIVE_ONLY": group["only"],
-        "BEEHIVE_EXCEPT": "",
-        "BEEHIVE_BACKEND": "memory",  # servicebus in Azure
-        "BEEHIVE_SERVICEBUS_NAMESPACE": "sb-example.servicebus.windows.net",
-        "BEEHIVE_SERVICEBUS_REPLAY_FILTERS": "trust",
-        "BEEHIVE_STORAGE_BLOB_ENDPOINT": ACCOUNT.format("blob"),
-        "BEEHIVE_STORAGE_TABLE_ENDPOINT": ACCOUNT.format("table"),
-        "BEEHIVE_PORT": "8080",
-        "BEEHIVE_GRACE": str(grace),
-        "BEEHIVE_LOG_FORMAT": "json",
-        "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000000",
-    }
-    declared = {s["name"] for s in containerapp["variables"]["settings"]["value"]}
-    assert set(settings) == declared, "containerapp.bicep's settings changed: mirror them here"
-    return settings
+    """The environment of ``group``'s container, worked out from the templates as ARM would:
+    each variable containerapp.bicep sets, from the value main.bicep passes it (a parameter of
+    the deployment, a field of the group, a module's output) or the module's default. The one
+    change: the memory broker for Service Bus."""
+    main, app = templates["main.bicep"], templates["modules/containerapp.bicep"]
+    passed = main["modules"]["actorHosts"]["config"]["config"]["params"]
+
+    def deployment(name: str) -> Any:
+        given = parameters.get(name, {}).get("value")
+        return main["parameters"][name]["default"] if given is None else given
+
+    def module_parameter(name: str) -> Any:
+        if name not in passed:
+            return app["parameters"][name]["default"]
+        expression = _accessed(passed[name])
+        if expression in main["parameters"]:
+            return deployment(expression)
+        if expression is not None and expression.startswith("group."):
+            return group[expression.removeprefix("group.")]
+        if expression in AZURE_OUTPUTS:
+            return AZURE_OUTPUTS[expression]
+        # a literal (pycep writes it as it writes a reference): no variable, no accessor
+        unknown = f"main.bicep passes {name} = {passed[name]}"
+        assert isinstance(expression, str), unknown
+        assert expression not in main["variables"], unknown
+        assert "." not in expression, unknown
+        return expression
+
+    def value(expression: Any) -> str:
+        if isinstance(expression, dict):  # string(parameter), the only function used
+            (argument,) = expression["function"]["parameters"].values()
+            assert expression["function"]["type"] == "string", expression
+            return str(module_parameter(argument))
+        # pycep writes a literal and a reference alike: a parameter's name is a reference
+        return str(module_parameter(expression)) if expression in app["parameters"] else expression
+
+    settings = {s["name"]: value(s["value"]) for s in app["variables"]["settings"]["value"]}
+    assert settings["BEEHIVE_BACKEND"] == "servicebus"
+    return settings | {"BEEHIVE_BACKEND": "memory"}
+
+
+def _messages(lines: bytes) -> list[str]:
+    """The log lines' messages; a line that is no JSON (``beehive: error: ...``) as it is."""
+    return [
+        json.loads(line)["message"] if line.startswith(b"{") else line.decode()
+        for line in lines.splitlines()
+    ]
 
 
 async def start_then_stop(settings: dict[str, str]) -> tuple[int, list[str]]:
@@ -77,13 +125,17 @@ async def start_then_stop(settings: dict[str, str]) -> tuple[int, list[str]]:
             entry = json.loads(line)
             messages.append(entry["message"])
             port = entry.get("port", 0)
-        while (await get(port, "/readyz"))[0] != 200:
-            assert process.returncode is None
+        while True:
+            try:
+                if (await get(port, "/readyz"))[0] == 200:
+                    break
+            except httpx.ConnectError:  # no longer listening: the host is exiting
+                rest = _messages(await process.stderr.read())
+                raise AssertionError(f"exited before ready: {messages + rest}") from None
             await asyncio.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         code = await process.wait()
-        rest = await process.stderr.read()
-        messages += [json.loads(line)["message"] for line in rest.splitlines()]
+        messages += _messages(await process.stderr.read())
     finally:
         if process.returncode is None:
             process.kill()

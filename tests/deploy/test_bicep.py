@@ -11,6 +11,7 @@ import pytest
 
 from beehive.cli import main
 from tests.deploy.conftest import BICEP, dump
+from tests.deploy.documented import commands, header_commands
 
 MODULES = {
     "identity": "modules/identity.bicep",
@@ -236,8 +237,8 @@ def test_the_generated_parameters_cover_main_bicep(templates: dict[str, dict[str
 
 def documented_topology_command() -> list[str]:
     """The ``beehive topology`` command main.bicep's header gives for Prismo, as arguments."""
-    (line,) = re.findall(r"^//\s+beehive (topology .*)$", (BICEP / "main.bicep").read_text(), re.M)
-    return line.split()
+    ((_, *arguments),) = commands(header_commands(), "beehive", "topology")
+    return arguments
 
 
 def test_the_committed_prismo_parameters_are_what_the_documented_command_writes(

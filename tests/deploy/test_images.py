@@ -20,6 +20,13 @@ import pytest
 
 from tests.deploy.conftest import BIN, ROOT
 from tests.deploy.context import Context, environment, lay_out, missing_sources
+from tests.deploy.documented import (
+    GUIDE,
+    commands,
+    guide_commands,
+    parameter_files,
+    parameter_values,
+)
 from tests.deploy.hosting import environment as host_environment
 from tests.deploy.hosting import start_every_app
 
@@ -81,29 +88,42 @@ def test_the_application_package_reaches_the_image(image: Path) -> None:
     assert (image / "tmp" / "requirements.txt").exists()
 
 
-async def test_every_app_of_the_application_starts_from_the_image_layout(
-    image: Path, templates: dict[str, dict[str, Any]]
+async def test_every_app_the_guide_deploys_starts_from_the_image_layout(
+    image: Path, templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    """The guide's step 3 writes the parameters (here, with the image's app directory), its
+    step 5 deploys them: each app starts with the settings the templates give it."""
     app_dir = str(image / environment(IMAGE)["BEEHIVE_APP_DIR"].lstrip("/"))
+    (_, *arguments) = documented_only("3.", "beehive", "topology")
+    deploy = documented_only("5.", "az", "deployment", "group", "create")
+    output = arguments.index("--output") + 1
+    assert parameter_files(deploy) == [arguments[output]]
+    arguments[output] = str(tmp_path_factory.mktemp("deploy") / arguments[output])
     topology = await asyncio.create_subprocess_exec(
-        *[str(BIN / "beehive"), "topology", "shop.orders", "shop.audit", "--app-dir", app_dir],
-        *["--container", "shop.container:deployed", "--format", "bicep"],
-        stdout=asyncio.subprocess.PIPE,
+        *[str(BIN / "beehive"), *arguments, "--app-dir", app_dir],
         stderr=asyncio.subprocess.PIPE,
         env=host_environment(),
     )
-    out, err = await topology.communicate()
+    _, err = await topology.communicate()
     assert topology.returncode == 0, err.decode()
-    parameters = json.loads(out)["parameters"]
+    written = await asyncio.to_thread(Path(arguments[output]).read_text)
+    parameters = json.loads(written)["parameters"]
 
     assert {g["name"]: g["only"] for g in parameters["groups"]["value"]} == {
         "audit": "AuditActor",
         "orders": "ConfirmOrderActor",
     }
+    values = parameter_values(deploy)
+    assert values["image"].startswith(f"{values['registryName']}.azurecr.io/")
     await start_every_app(templates, parameters, BEEHIVE_APP_DIR=app_dir)
 
 
-GUIDE = ROOT / "docs" / "how-to" / "azure-container-apps.md"
+def documented_only(section: str, *start: str) -> list[str]:
+    """The one command of the guide's ``section`` that starts with ``start``."""
+    (command,) = commands(guide_commands(section), *start)
+    return command
+
+
 SHOWN = re.compile(r'^```\w+ title="(?P<path>[^"]+)"\n(?P<body>.*?)^```$', re.M | re.S)
 
 
