@@ -47,10 +47,12 @@ def parse_group(raw: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _checked(name: str) -> str:
-    if not _VALID.fullmatch(name) or name.endswith("-"):
+    # Container Apps: lower-case letters, digits and '-', no '--', ending with a letter or digit
+    if not _VALID.fullmatch(name) or name.endswith("-") or "--" in name:
         raise CommandError(
             f"group name {name!r}: use a lower-case letter, then up to {MAX_GROUP_NAME - 1} "
-            "lower-case letters, digits or '-' (it ends the container app's name)"
+            "lower-case letters, digits or '-' (no '--', not ending with '-': it ends the "
+            "container app's name)"
         )
     return name
 

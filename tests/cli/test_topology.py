@@ -215,6 +215,9 @@ def test_named_groups_come_first_and_the_rest_follow_the_grouping(
     [
         (["--group", "Checkout=PaymentActor"], "group name 'Checkout': use a lower-case letter"),
         (["--group", "a-very-long-group-name=PaymentActor"], "up to 15 lower-case letters"),
+        # Container Apps refuses "--" in an app's name, and a trailing "-"
+        (["--group", "pay--out=PaymentActor"], "group name 'pay--out': use a lower-case letter"),
+        (["--group", "pay-=PaymentActor"], "no '--', not ending with '-'"),
         (["--group", "pay=Nobody"], "--group pay: no actor class named Nobody; known: "),
         (["--group", "pay"], "--group takes NAME=ACTOR+ACTOR..., not 'pay'"),
         (
