@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from beehive.cli import main
+from beehive.cli._groups import MAX_GROUP_NAME
+from beehive.cli.topology import DEPLOYMENT_NAME
 from tests.deploy.conftest import BICEP, dump
 from tests.deploy.documented import commands, header_commands
 
@@ -297,3 +299,31 @@ def test_prismo_runs_as_one_app_per_module_with_the_tracer_apart() -> None:
     # the tracer's 14 low targets no longer size the business actors' apps
     assert {r["metadata"]["messageCount"] for r in groups["tracing"]["scaleRules"]} == {"5"}
     assert all(len(g["only"].split(",")) <= 4 for g in groups.values())
+
+
+def test_the_name_main_bicep_takes_is_the_one_beehive_topology_checks(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    """ARM checks a parameter's length, not its characters: ``beehive topology --name``
+    refuses a name that would break the storage account's (``my-shop``) with what is allowed,
+    and the template's lengths are the same."""
+    main_bicep = templates["main.bicep"]
+    name = main_bicep["parameters"]["name"]
+    limits = {d["type"]: d["argument"] for d in name["decorators"]}
+    account = main_bicep["modules"]["storage"]["config"]["params"]["accountName"]["function"]
+    app_name = main_bicep["modules"]["actorHosts"]["config"]["config"]["params"]["appName"]
+
+    assert (limits["min_length"], limits["max_length"]) == (3, 12)
+    for length in range(1, 15):
+        fits = limits["min_length"] <= length <= limits["max_length"]
+        assert bool(DEPLOYMENT_NAME.fullmatch("a" * length)) == fits
+    assert DEPLOYMENT_NAME.fullmatch(name["default"])
+    assert not DEPLOYMENT_NAME.fullmatch("my-shop")
+    # the account: 'st', the name, then uniqueString's 13 lower-case letters and digits
+    assert account == {
+        "type": "take",
+        "parameters": {"original_value": "st${name}${suffix}", "number_to_take": 24},
+    }
+    # the longest name and group name still make a container app name (32 at most)
+    assert app_name == "ca-${name}-${group.name}"
+    assert len(f"ca-{'n' * limits['max_length']}-{'g' * MAX_GROUP_NAME}") <= 32

@@ -81,10 +81,10 @@ param serviceBusName string
 @description('Service Bus namespace FQDN, for the actor host.')
 param serviceBusFqdn string
 
-@description('Blob endpoint of the storage account (BEEHIVE_STORAGE_BLOB_ENDPOINT), for key-value and lock stores.')
+@description('Blob endpoint of the storage account (BEEHIVE_STORAGE_BLOB_ENDPOINT), for the application container\'s key-value and lock stores; beehive itself reads no blob setting.')
 param blobEndpoint string
 
-@description('Table endpoint of the storage account (BEEHIVE_STORAGE_TABLE_ENDPOINT), for collections, keyed lists, counters and the journal.')
+@description('Table endpoint of the storage account (BEEHIVE_STORAGE_TABLE_ENDPOINT), for the application container\'s collections, keyed lists and counters, and beehive\'s journal.')
 param tableEndpoint string
 
 @description('Tags put on every resource.')
