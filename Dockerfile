@@ -1,10 +1,12 @@
-# The actor host: `beehive run` over the modules named in BEEHIVE_MODULES (or the arguments).
+# The actor host: `beehive run`, configured by BEEHIVE_... variables alone: the modules
+# (BEEHIVE_MODULES), the container that gives the actors their stores (BEEHIVE_CONTAINER), the
+# broker. infra/bicep sets them in every container app; docs/how-to/azure-container-apps.md
+# lists them.
 #   az acr build -r ACR -t beehive:TAG .        (or: docker build -t beehive .)
-#   docker run -e BEEHIVE_MODULES=samples.prismo.actors beehive
 # Build arguments: EXTRAS (the package extras installed: azure, for Service Bus and Storage,
-# by default; rabbitmq,postgres on premises, for RabbitMQ and the PostgreSQL stores) and APP (the directory of actor
-# modules copied into /app). Your own application's image is built FROM this one:
-# examples/azure-app/Dockerfile.
+# by default; rabbitmq,postgres on premises, for RabbitMQ and the PostgreSQL stores) and APP
+# (samples, the only actor modules this context lets in, copied into /app). Your own
+# application's image is built FROM this one, from your project: examples/azure-app/Dockerfile.
 #
 # Reproducible: the base image is pinned by digest; the build tools by
 # infra/image/build-requirements.txt; every runtime dependency by infra/image/constraints.txt

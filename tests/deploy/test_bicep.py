@@ -13,7 +13,7 @@ from beehive.cli import main
 from beehive.cli._groups import MAX_GROUP_NAME
 from beehive.cli.topology import DEPLOYMENT_NAME
 from tests.deploy.conftest import BICEP, dump
-from tests.deploy.documented import commands, header_commands
+from tests.deploy.documented import GUIDE, commands, header_commands
 
 MODULES = {
     "identity": "modules/identity.bicep",
@@ -327,3 +327,26 @@ def test_the_name_main_bicep_takes_is_the_one_beehive_topology_checks(
     # the longest name and group name still make a container app name (32 at most)
     assert app_name == "ca-${name}-${group.name}"
     assert len(f"ca-{'n' * limits['max_length']}-{'g' * MAX_GROUP_NAME}") <= 32
+
+
+def test_the_guide_states_the_template_s_probes_and_grace_arithmetic(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    template = templates["modules/containerapp.bicep"]
+    (container,) = app_config(templates)["properties"]["template"]["containers"]
+    probes = {p["type"]: p for p in container["probes"]}
+    startup = probes["Startup"]
+    delay, period, failures = (
+        startup[k] for k in ("initialDelaySeconds", "periodSeconds", "failureThreshold")
+    )
+    defaults = {name: p["default"] for name, p in template["parameters"].items()}
+    guide = " ".join(GUIDE.read_text().split())
+
+    timeout = template["variables"]["probeTimeoutSeconds"]["value"]
+    assert f"Each probe waits {timeout} s for an answer" in guide
+    times = "\N{MULTIPLICATION SIGN}"
+    assert f"{delay} s + {period} {times} {failures} s = {delay + period * failures} s" in guide
+    assert f"liveness checks `/healthz` every {probes['Liveness']['periodSeconds']} s" in guide
+    assert f"every {probes['Readiness']['periodSeconds']} s." in guide
+    assert f"(`BEEHIVE_GRACE`, {defaults['stopGraceSeconds']} s by default)" in guide
+    assert f"`stopGraceSeconds + closeSeconds` ({defaults['closeSeconds']} s for" in guide
