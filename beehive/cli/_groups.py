@@ -76,7 +76,8 @@ def groups(
     grouping: str = "module",
     explicit: Sequence[tuple[str, tuple[str, ...]]] = (),
 ) -> tuple[Group, ...]:
-    """The container apps for ``descriptors``: the ``explicit`` groups, then the rest."""
+    """The container apps for ``descriptors``: the ``explicit`` groups, then the rest; an
+    actor class with no enabled descriptor is in none."""
     if grouping not in GROUPINGS:
         raise CommandError(f"unknown grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}")
     classes: dict[str, str] = {}  # class name -> module, in discovery order
@@ -110,7 +111,11 @@ def groups(
         derived[key] = name
         placed[actor] = name
         by_group.setdefault(name, []).append(actor)
-    return tuple(Group(name, tuple(actors)) for name, actors in sorted(by_group.items()))
+    # an actor disabled on every source it reads runs nowhere: the topology creates none of
+    # its subscriptions, so an app of its own would read what does not exist
+    enabled = {d.actor_type.__name__ for d in descriptors if d.enabled}
+    kept = {name: [a for a in actors if a in enabled] for name, actors in by_group.items()}
+    return tuple(Group(name, tuple(actors)) for name, actors in sorted(kept.items()) if actors)
 
 
 def _unique(name: str, taken: dict[str, list[str]], derived: dict[str, str]) -> str:

@@ -181,6 +181,21 @@ def test_by_default_each_module_of_actors_is_an_app_scaled_on_what_its_actors_re
     assert [r["name"] for r in apps["payment"]["scaleRules"]] == ["orderaccepted-payment"]
 
 
+def test_an_actor_disabled_everywhere_runs_in_no_app() -> None:
+    import dataclasses
+
+    descriptors = [
+        dataclasses.replace(d, enabled=d.actor_type.__name__ not in ("PaymentActor", "JobActor"))
+        for d in discover(APP, JobActor)
+    ]
+
+    apps = {a["name"]: a["only"] for a in deployment(*descriptors, grouping="module").apps()}
+
+    # no app for a module of disabled actors: it would read subscriptions never created
+    assert apps == {"shipping": "ShippingActor,TracingActor"}
+    assert groups(descriptors, "single") == (Group("all", ("ShippingActor", "TracingActor")),)
+
+
 def test_one_app_per_actor_class_or_one_for_all() -> None:
     descriptors = discover(APP)
 
