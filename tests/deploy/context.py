@@ -89,6 +89,17 @@ def environment(dockerfile: str) -> dict[str, str]:
     return settings
 
 
+def runs(dockerfile: str) -> list[str]:
+    """The shell commands of the last stage's ``RUN`` instructions (shell form)."""
+    found: list[str] = []
+    for name, rest in _instructions(dockerfile):
+        if name == "FROM":
+            found = []
+        elif name == "RUN":
+            found.append(rest)
+    return found
+
+
 def copies(dockerfile: str, **build_args: str) -> list[Copy]:
     """Every ``COPY`` that reads the build context (not ``--from`` another stage)."""
     values = arguments(dockerfile) | build_args

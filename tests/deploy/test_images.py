@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.conftest import BIN, ROOT
-from tests.deploy.context import Context, environment, lay_out, missing_sources
+from tests.deploy.context import Context, environment, lay_out, missing_sources, runs
 from tests.deploy.documented import (
     GUIDE,
     commands,
@@ -70,6 +72,45 @@ def test_the_application_image_adds_to_beehive_s_venv_under_its_pins() -> None:
     # beehive's image keeps its constraints where the application's build reads them
     assert "cp infra/image/constraints.txt /opt/beehive/constraints.txt" in IMAGE
     assert APP_IMAGE.rstrip().splitlines()[-1] == "USER 10001"
+
+
+@pytest.mark.parametrize(
+    ("requirements", "builds"),
+    [(None, True), ("pydantic==1.10.0\n", False)],
+    ids=["the-guide-s", "another-pydantic"],
+)
+def test_the_application_image_installs_its_requirements_under_beehive_s_pins(
+    tmp_path: Path, requirements: str | None, builds: bool
+) -> None:
+    """The application image's RUN, here, on beehive's venv as beehive's image leaves it (no
+    pip, the constraints beside it): the guide's requirements install; one needing another
+    version of a dependency of beehive's fails the build rather than change what was tested.
+    No index is read: the pins decide before anything is fetched."""
+    beehive_venv = tmp_path / "opt" / "beehive"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", beehive_venv], check=True)
+    shutil.copyfile(ROOT / "infra/image/constraints.txt", beehive_venv / "constraints.txt")
+    lay_out(Context(APP), APP_IMAGE, tmp_path)
+    if requirements is not None:
+        (tmp_path / "tmp" / "requirements.txt").write_text(requirements)
+    (install,) = runs(APP_IMAGE)
+    assert install.startswith("pip --python /opt/beehive/bin/python install ")
+    here = re.sub(r"(?<=\s)/(opt|tmp)/", f"{tmp_path}/\\1/", install)
+    here = here.replace("pip ", f"{sys.executable} -m pip ", 1)
+    offline = {"PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": ""}
+
+    done = subprocess.run(
+        ["sh", "-c", here],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **offline},
+    )
+
+    assert (done.returncode == 0) == builds, done.stderr
+    assert (tmp_path / "tmp" / "requirements.txt").exists() != builds  # removed once installed
+    if not builds:
+        assert "The user requested (constraint) pydantic==" in done.stdout + done.stderr
+    assert not list(beehive_venv.glob("bin/pip*"))
 
 
 @pytest.fixture
