@@ -43,7 +43,12 @@ ENV PATH=/opt/beehive/bin:$PATH \
     BEEHIVE_HOST=0.0.0.0 \
     BEEHIVE_PORT=8080 \
     BEEHIVE_LOG_FORMAT=json
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin beehive
+# tini is PID 1 and hands SIGTERM on to the host: until Python has loaded beehive the host has
+# no handler, and a PID 1 without one would ignore the signal until SIGKILL.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin beehive
 COPY --from=build /opt/beehive /opt/beehive
 WORKDIR /app
 COPY ${APP}/ /app/${APP}/
@@ -51,4 +56,4 @@ USER 10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "beehive.web", "/healthz"]
-ENTRYPOINT ["beehive", "run"]
+ENTRYPOINT ["tini", "--", "beehive", "run"]

@@ -41,7 +41,7 @@ FLAGS = (
 
 def _browser_problem() -> str | None:
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        return f"{CHROMIUM} or {CHROMEDRIVER} missing (scripts/_browser.sh installs them)"
+        return f"{CHROMIUM} or {CHROMEDRIVER} missing (scripts/_debian.sh installs them)"
     if shutil.which("chromium") is None and not os.access(CHROMIUM, os.X_OK):
         return f"{CHROMIUM} is not executable"
     try:

@@ -133,7 +133,9 @@ def test_healthcheck_and_entrypoint() -> None:
     (entrypoint,) = instructions("ENTRYPOINT")
 
     assert healthcheck.endswith('CMD ["python", "-m", "beehive.web", "/healthz"]')
-    assert json.loads(entrypoint) == ["beehive", "run"]
+    # tini as PID 1 passes SIGTERM on before the host has a handler (tests/deploy/test_startup.py)
+    assert json.loads(entrypoint) == ["tini", "--", "beehive", "run"]
+    assert re.search(r"apt-get install -y --no-install-recommends tini=[\w.+-]+ ", DOCKERFILE)
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["beehive"] == "beehive.cli:main"
 
