@@ -21,22 +21,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import signal
 import socket
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from beehive.backoff import Backoff
+from beehive.web._probe import fetch
 from beehive.web._server import Server
 
 logger = logging.getLogger("beehive.supervisor")
@@ -51,6 +56,8 @@ PROBE_TIMEOUT: Final = 2.0
 CONFIGURATION_ERROR: Final = 2  # what beehive exits with when it is called or configured wrong
 _TAKEN_ONCE: Final = frozenset({"beehive_queue_messages", "process_start_time_seconds"})
 """Families every worker reports alike (or whose sum means nothing): the largest is kept."""
+RESTARTS: Final = "beehive_worker_restarts_total"
+"""The supervisor's own metric: worker processes restarted after dying."""
 
 
 @dataclass(slots=True)
@@ -173,19 +180,14 @@ class Supervisor:
         )
         return all(isinstance(answer, tuple) and answer[0] == 200 for answer in answers)
 
-    async def metrics(self) -> str:
+    async def metrics(self) -> WorkerMetrics:
         """The running workers' metrics added up, and the supervisor's restart counter."""
         running = [worker for worker in self.workers if worker.running]
         answers = await asyncio.gather(
             *(_get(worker.port, "/metrics") for worker in running), return_exceptions=True
         )
         texts = [body for answer in answers if isinstance(answer, tuple) for _, body in [answer]]
-        restarts = sum(worker.restarts for worker in self.workers)
-        return merge_metrics(texts) + (
-            "# HELP beehive_worker_restarts_total Worker processes restarted after dying.\n"
-            "# TYPE beehive_worker_restarts_total counter\n"
-            f"beehive_worker_restarts_total {restarts}\n"
-        )
+        return WorkerMetrics(texts, sum(worker.restarts for worker in self.workers))
 
     def app(self) -> Starlette:
         async def healthz(request: Request) -> Response:
@@ -197,7 +199,10 @@ class Supervisor:
             return PlainTextResponse("not ready\n", 503)
 
         async def metrics(request: Request) -> Response:
-            return PlainTextResponse(await self.metrics(), media_type="text/plain; version=0.0.4")
+            encode, content_type = choose_encoder(request.headers.get("accept") or "")
+            found = CollectorRegistry(auto_describe=False)
+            found.register(await self.metrics())
+            return Response(encode(found), headers={"Content-Type": content_type})
 
         return Starlette(
             routes=[
@@ -208,45 +213,50 @@ class Supervisor:
         )
 
 
-def merge_metrics(texts: Iterable[str]) -> str:
-    """Prometheus text expositions added up sample by sample (same name and labels).
+class WorkerMetrics(Collector):
+    """The workers' expositions (Prometheus text) added up sample by sample, and
+    :data:`RESTARTS`; encoded by ``prometheus_client`` like the workers' own.
 
     Counters, histograms and most gauges sum across workers; the families in ``_TAKEN_ONCE``
-    keep their largest value.
+    and ``*_info`` keep their largest value. An exposition that does not parse is left out.
     """
-    families: dict[str, tuple[str, str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]] = {}
-    for text in texts:
-        for family in text_string_to_metric_families(text):
-            _, _, values = families.setdefault(family.name, (family.type, family.documentation, {}))
-            once = family.name in _TAKEN_ONCE or family.name.endswith("_info")
-            for sample in family.samples:
-                key = (sample.name, tuple(sorted(sample.labels.items())))
-                known = values.get(key)
-                if known is None:
-                    values[key] = sample.value
-                else:
-                    values[key] = max(known, sample.value) if once else known + sample.value
-    lines: list[str] = []
-    for name, (kind, documentation, values) in families.items():
-        help_text = documentation.replace("\\", r"\\").replace("\n", r"\n")
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-        for (sample_name, labels), value in values.items():
-            shown = ",".join(f'{key}="{_escaped(label)}"' for key, label in labels)
-            lines.append(f"{sample_name}{{{shown}}}" if shown else sample_name)
-            lines[-1] += f" {_number(value)}"
-    return "".join(f"{line}\n" for line in lines)
 
+    def __init__(self, texts: Iterable[str], restarts: int) -> None:
+        self._families: dict[str, Metric] = {}
+        self._values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for text in texts:
+            try:
+                parsed = list(text_string_to_metric_families(text))
+            except ValueError as error:
+                logger.debug("a worker's metrics did not parse: %s", error)
+                continue
+            for family in parsed:
+                self._add(family)
+        self._restarts = restarts
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
+    def _add(self, family: Metric) -> None:
+        self._families.setdefault(family.name, family)
+        values = self._values.setdefault(family.name, {})
+        once = family.name in _TAKEN_ONCE or family.name.endswith("_info")
+        for sample in family.samples:
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            known = values.get(key)
+            if known is None:
+                values[key] = sample.value
+            else:
+                values[key] = max(known, sample.value) if once else known + sample.value
 
-
-def _escaped(label: str) -> str:
-    return label.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    def collect(self) -> Iterator[Metric]:
+        for name, parsed in self._families.items():
+            family = Metric(parsed.name, parsed.documentation, parsed.type, parsed.unit)
+            family.samples = [
+                Sample(sample, dict(labels), value)
+                for (sample, labels), value in self._values[name].items()
+            ]
+            yield family
+        yield CounterMetricFamily(
+            RESTARTS, "Worker processes restarted after dying.", value=self._restarts
+        )
 
 
 def _free_port() -> int:
@@ -259,13 +269,4 @@ def _free_port() -> int:
 async def _get(port: int, path: str) -> tuple[int, str]:
     """``GET path`` from a worker's endpoint: its status and body."""
     async with asyncio.timeout(PROBE_TIMEOUT):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            await writer.drain()
-            answer = await reader.read()
-        finally:
-            writer.close()
-            await writer.wait_closed()
-    head, _, body = answer.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body.decode()
+        return await asyncio.to_thread(fetch, port, path, PROBE_TIMEOUT)

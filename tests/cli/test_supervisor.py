@@ -14,8 +14,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_open
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_open
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from beehive._supervisor import merge_metrics
+from beehive._supervisor import RESTARTS, WorkerMetrics, _get
+from beehive.metrics import Snapshot, registry
+from beehive.queues.base import QueueDepth
+from beehive.stats import Counters
+from beehive.web import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.example_app.actors"
@@ -38,9 +49,10 @@ def until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def get(port: int, path: str) -> tuple[int, str]:
+def get(port: int, path: str, accept: str = "*/*") -> tuple[int, str]:
+    asking = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept})
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+        with urllib.request.urlopen(asking, timeout=5) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, ""
@@ -64,9 +76,21 @@ def alive(pid: int) -> bool:
     return True
 
 
-def sample(metrics: str, name: str) -> float:
-    (line,) = [line for line in metrics.splitlines() if line.startswith(name)]
-    return float(line.rsplit(" ", 1)[1])
+Found = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str, *, openmetrics: bool = False) -> Found:
+    """(sample name, labels) -> value, read by prometheus_client's own parser."""
+    parse = parse_open if openmetrics else text_string_to_metric_families
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in parse(text)
+        for s in family.samples
+    }
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    return samples(metrics)[(name, frozenset(labels.items()))]
 
 
 @pytest.fixture
@@ -101,9 +125,14 @@ def test_workers_are_supervised_restarted_and_stopped_together(
 
     status, metrics = get(port, "/metrics")
     assert status == 200
-    received = 'beehive_messages_received_total{actor="PaymentActor@OrderAccepted-Payment"'
-    assert sum(line.startswith(received) for line in metrics.splitlines()) == 1  # added up
+    payment = {"actor": "PaymentActor@OrderAccepted-Payment", "queue": "OrderAccepted-Payment"}
+    assert sample(metrics, "beehive_messages_received_total", **payment) == 0  # one, added up
     assert sample(metrics, "beehive_worker_restarts_total") == 0
+    assert ("process_cpu_seconds_total", frozenset()) in samples(metrics)
+    status, metrics = get(port, "/metrics", accept="application/openmetrics-text; version=1.0.0")
+    assert status == 200
+    assert metrics.endswith("# EOF\n")
+    assert ("beehive_worker_restarts_total", frozenset()) in samples(metrics, openmetrics=True)
 
     killed = min(workers)
     os.kill(killed, signal.SIGKILL)
@@ -145,29 +174,64 @@ def test_the_dashboard_needs_one_process(capsys: pytest.CaptureFixture[str]) -> 
     assert "--processes 1" in capsys.readouterr().err
 
 
-def test_metrics_add_up_across_workers_but_queue_depths_count_once() -> None:
-    worker = """# HELP beehive_messages_received_total Messages leased.
-# TYPE beehive_messages_received_total counter
-beehive_messages_received_total{actor="A@X-Y",queue="X-Y"} {n}.0
-# HELP beehive_processing_seconds Time spent.
-# TYPE beehive_processing_seconds histogram
-beehive_processing_seconds_bucket{actor="A@X-Y",queue="X-Y",le="0.1"} {n}.0
-beehive_processing_seconds_bucket{actor="A@X-Y",queue="X-Y",le="+Inf"} {n}.0
-beehive_processing_seconds_sum{actor="A@X-Y",queue="X-Y"} 0.5
-beehive_processing_seconds_count{actor="A@X-Y",queue="X-Y"} {n}.0
-# HELP beehive_queue_messages Messages in the queue.
-# TYPE beehive_queue_messages gauge
-beehive_queue_messages{queue="X-Y",state="active"} {depth}.0
-"""
-    merged = merge_metrics(
-        [
-            worker.replace("{n}", "3").replace("{depth}", "7"),
-            worker.replace("{n}", "4").replace("{depth}", "9"),
-        ]
+def exposition(received: int, depth: int) -> str:
+    """What one worker's /metrics says: its host's families and the process's, as served."""
+    counters = Counters()
+    for _ in range(received):
+        counters.received += 1
+        counters.observe(0.05)
+    snapshot = Snapshot(
+        {"A@X-Y": counters.snapshot()}, {"A@X-Y": "X-Y"}, {"X-Y": QueueDepth(active=depth)}
     )
+    return generate_latest(registry(snapshot)).decode()
 
-    assert 'beehive_messages_received_total{actor="A@X-Y",queue="X-Y"} 7.0' in merged
-    assert 'beehive_processing_seconds_bucket{actor="A@X-Y",le="+Inf",queue="X-Y"} 7.0' in merged
-    assert 'beehive_processing_seconds_sum{actor="A@X-Y",queue="X-Y"} 1.0' in merged
-    assert 'beehive_queue_messages{queue="X-Y",state="active"} 9.0' in merged
-    assert merged.count("# TYPE beehive_processing_seconds histogram") == 1
+
+def test_metrics_add_up_across_workers_but_queue_depths_count_once() -> None:
+    merged = WorkerMetrics([exposition(3, depth=7), exposition(4, depth=9)], restarts=2)
+
+    found = samples(generate_latest(merged).decode())
+
+    labels = {"actor": "A@X-Y", "queue": "X-Y"}
+    assert found[("beehive_messages_received_total", frozenset(labels.items()))] == 7
+    bucket = frozenset({**labels, "le": "0.1"}.items())
+    assert found[("beehive_processing_seconds_bucket", bucket)] == 7
+    assert found[("beehive_processing_seconds_count", frozenset(labels.items()))] == 7
+    assert found[("beehive_processing_seconds_sum", frozenset(labels.items()))] == pytest.approx(
+        0.35
+    )
+    depth = frozenset({"queue": "X-Y", "state": "active"}.items())
+    assert found[("beehive_queue_messages", depth)] == 9, "the largest, not the sum"
+    assert found[(RESTARTS, frozenset())] == 2
+    assert ("process_cpu_seconds_total", frozenset()) in found
+
+
+def test_merged_metrics_are_valid_openmetrics_with_their_types() -> None:
+    merged = WorkerMetrics([exposition(1, depth=0), exposition(2, depth=0)], restarts=0)
+
+    families = {f.name: f for f in parse_open(generate_open(merged).decode())}
+
+    assert families["beehive_messages_received"].type == "counter"
+    assert families["beehive_processing_seconds"].type == "histogram"
+    assert families["beehive_queue_messages"].type == "gauge"
+    assert families["beehive_worker_restarts"].type == "counter"
+
+
+def test_a_worker_whose_metrics_do_not_parse_is_left_out() -> None:
+    merged = WorkerMetrics([exposition(3, depth=1), "not { metrics"], restarts=0)
+
+    found = samples(generate_latest(merged).decode())
+
+    labels = frozenset({"actor": "A@X-Y", "queue": "X-Y"}.items())
+    assert found[("beehive_messages_received_total", labels)] == 3
+
+
+async def test_workers_are_asked_straight_whatever_the_proxy_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")  # a proxy nobody listens on
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    app = Starlette(routes=[Route("/readyz", lambda request: PlainTextResponse("not yet", 503))])
+    async with Server(app, "127.0.0.1", 0) as worker:
+        assert await _get(worker.port, "/readyz") == (503, "not yet")

@@ -134,6 +134,17 @@ async def test_probe_says_healthy_or_not(hosted: Hosted) -> None:
     assert (healthy, missing) == (0, 1)
 
 
+async def test_probe_goes_straight_to_the_endpoint_whatever_the_proxy_variables(
+    hosted: Hosted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")  # a proxy nobody listens on
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    async with Server(endpoint(hosted.host), "127.0.0.1", 0) as server:
+        assert await asyncio.to_thread(probe, "/healthz", server.port) == 0
+
+
 def test_probe_reports_an_unreachable_endpoint_as_unhealthy() -> None:
     assert probe("/healthz", port=1, timeout=1) == 1
 
