@@ -65,18 +65,22 @@ async def test_head_has_no_body_but_the_length_of_one(hosted: Hosted) -> None:
     assert response.headers["content-length"] == "3"
 
 
+DEEP = b"[" * 30_000 + b"]" * 30_000
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 async def test_a_30000_deep_json_array_is_a_400_not_a_500(
     hosted: Hosted, caplog: pytest.LogCaptureFixture
 ) -> None:
     dashboard = Dashboard(hosted.host, token=TOKEN)
-    deep = b"[" * 30_000 + b"]" * 30_000
-    auth = {"Authorization": f"Bearer {TOKEN}"}
     async with client_of(endpoint(hosted.host, dashboard=dashboard)) as client:
-        replay = await client.post("/api/replay", content=deep, headers=auth)
-        send = await client.post("/api/send", content=deep, headers=auth)
+        replay = await client.post("/api/replay", content=DEEP, headers=AUTH)
+        send = await client.post("/api/send", content=DEEP, headers=AUTH)
+    alone = await hosted.client.post("/api/send", content=DEEP, headers=AUTH)  # no dashboard
 
-    assert (replay.status_code, send.status_code) == (400, 400)
+    assert (replay.status_code, send.status_code, alone.status_code) == (400, 400, 400)
     assert "too deeply nested" in replay.json()["error"]
+    assert "too deeply nested" in alone.json()["error"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -102,6 +106,21 @@ async def test_a_real_port_serves_with_keep_alive(hosted: Hosted) -> None:
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.headers.get("connection") != "close", "one connection serves both"
     assert "server" not in first.headers, "no server banner"
+
+
+@pytest.mark.parametrize("path", ["/api/replay", "/api/send"])
+async def test_a_30000_deep_json_array_through_uvicorn_is_a_400(
+    hosted: Hosted, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = endpoint(hosted.host, dashboard=Dashboard(hosted.host, token=TOKEN))
+    async with Server(app, "127.0.0.1", 0) as server, httpx.AsyncClient() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{server.port}{path}", content=DEEP, headers=AUTH
+        )
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body is too deeply nested"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_a_truncated_request_is_a_bad_request(hosted: Hosted) -> None:
