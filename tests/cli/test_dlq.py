@@ -20,6 +20,7 @@ from beehive.cli import main, parse, parser
 from beehive.cli._common import CommandError
 from beehive.cli.dlq import age, execute
 from beehive.queues import QueueOperator
+from beehive.queues.base import UNKNOWN_TIME
 from tests.queues.rabbitmq_support import RABBITMQ_URL, rabbitmq_backend, require_broker
 from tests.queues.servicebus_fake import servicebus_fake_backend
 
@@ -263,3 +264,24 @@ def test_a_broker_it_cannot_use_is_one_line_naming_it_and_exit_code_2(
 
 def test_age_is_short() -> None:
     assert [age(s) for s in (3, 125, 7300, 200000)] == ["3s", "2m", "2h", "2d"]
+    assert age(None) == "unknown"
+
+
+async def test_a_dead_letter_whose_message_carried_no_time_has_an_unknown_age(
+    operator: QueueOperator,
+) -> None:
+    queue = f"Timeless_{uuid4().hex[:8]}-Payment"
+    await operator.setup_queue(queue)
+    timeless = Event(event_type=queue.split("-")[0], body="{}", timestamp=UNKNOWN_TIME)
+    await operator.push(timeless)
+    (event,) = await operator.next(queue, wait=5)
+    await operator.dead_letter(event, "unreadable")
+
+    _, table = await run(operator, "list", queue)
+    _, printed = await run(operator, "list", queue, "--json")
+
+    (line,) = table.splitlines()[1:]
+    assert line.split()[:4] == [timeless.id, timeless.event_type, "unreadable", "-"]
+    assert line.split()[4] == "unknown", "not 0s: nobody knows when it was sent"
+    (row,) = json.loads(printed)
+    assert (row["timestamp"], row["age_seconds"]) == (None, None)

@@ -2,9 +2,9 @@
 
 It loads the page while orders flow, sees the counts move, finds the dead letter, is refused
 a replay with the wrong token, replays with the right one through the button, searches a
-journey, and sends events through the send form. The screenshot goes to
-``BEEHIVE_DASHBOARD_SCREENSHOT`` when set (the README's ``docs/dashboard.png`` is made that
-way), else to the test's temporary directory.
+journey, sends events through the send form, and shows a dead letter whose message carried no
+time as of unknown age. The screenshot goes to ``BEEHIVE_DASHBOARD_SCREENSHOT`` when set (the
+README's ``docs/dashboard.png`` is made that way), else to the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from beehive.queues.base import UNKNOWN_TIME
 from tests.dashboard.live import LiveHost, live_host
 from tests.dashboard.shop import placed
 
@@ -181,6 +182,14 @@ def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
         wait.until(lambda b: _number(b, payment) == len(pushed) + 2)
         shipped = live.host.stats()["Shipping@OrderPacked-Shipping"].succeeded
         assert shipped == len(pushed) + 2
+
+        # A dead letter whose message carried no time has an unknown age, not 0 s.
+        timeless = placed("order-timeless", declined=True).model_copy(
+            update={"timestamp": UNKNOWN_TIME}
+        )
+        live.call(live.operator.push(timeless))
+        age = f'#dead-letters tr[data-id="{timeless.id}"] td:first-child'
+        wait.until(shown.text_to_be_present_in_element((By.CSS_SELECTOR, age), "unknown"))
 
 
 async def _stop(stop: asyncio.Event) -> None:
