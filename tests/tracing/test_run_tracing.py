@@ -28,13 +28,23 @@ class Collector:
 
     def __init__(self) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self.headers: list[dict[str, str]] = []
         self.app = Starlette(routes=[Route("/v1/traces", self._receive, methods=["POST"])])
 
     async def _receive(self, request: Request) -> Response:
         received = ExportTraceServiceRequest()
         received.ParseFromString(await request.body())
         self.requests.append(received)
+        self.headers.append(dict(request.headers))
         return Response(b"", media_type="application/x-protobuf")
+
+    def resources(self) -> list[dict[str, str]]:
+        """The resource attributes of every batch received."""
+        return [
+            {a.key: a.value.string_value for a in resource.resource.attributes}
+            for request in self.requests
+            for resource in request.resource_spans
+        ]
 
     def spans(self) -> list[tuple[str, str]]:
         """(service name, span name) of every span received."""
@@ -55,6 +65,8 @@ async def test_run_with_tracing_exports_every_message_as_a_span(
     async with Server(collector.app, "127.0.0.1", 0) as receiver:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{receiver.port}")
         monkeypatch.setenv("OTEL_SERVICE_NAME", "orders")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme")
+        monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=staging")
         operator = InMemoryQueueOperator()
         running = asyncio.create_task(
             serve(run_args("--tracing"), discover(APP), Container(), operator)  # type: ignore[arg-type]
@@ -69,6 +81,8 @@ async def test_run_with_tracing_exports_every_message_as_a_span(
     assert ("orders", "process OrderAccepted-Payment") in spans
     assert ("orders", "send PaymentAuthorised") in spans
     assert {service for service, _ in spans} == {"orders"}
+    assert {h.get("x-tenant") for h in collector.headers} == {"acme"}
+    assert {r.get("deployment.environment") for r in collector.resources()} == {"staging"}
 
 
 def test_tracing_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
