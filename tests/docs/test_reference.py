@@ -84,3 +84,31 @@ def test_the_markers_are_replaced_on_the_pages_that_hold_them() -> None:
         assert "<!-- beehive:" in text
         assert "<!-- beehive:" not in rendered
         assert "| `BEEHIVE_" in rendered or "`BEEHIVE_BACKEND`" in rendered
+
+
+PAGES_WITH_SETTINGS = ("README.md", "docs/how-to/operate.md")
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_SETTINGS)
+def test_pages_name_only_variables_the_model_has(page: str) -> None:
+    from beehive.settings import field_of, variable
+
+    named = set(re.findall(r"\bBEEHIVE_[A-Z][A-Z0-9_]*[A-Z0-9]\b", (ROOT / page).read_text()))
+    named -= {"BEEHIVE_ACTOR", "BEEHIVE_TEST_POSTGRES_DSN"}  # the per-actor prefix; the suite's
+
+    def is_field(name: str) -> bool:
+        try:
+            return variable(field_of(name)) == name
+        except KeyError:
+            return False
+
+    assert sorted(name for name in named if not is_field(name)) == []
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_SETTINGS)
+def test_pages_list_every_per_actor_setting(page: str) -> None:
+    from beehive.settings import ActorSettings
+
+    text = (ROOT / page).read_text()
+
+    assert [name for name in ActorSettings.model_fields if f"`{name}`" not in text] == []
