@@ -65,11 +65,6 @@ def env_name(option: str) -> str:
     return ENV_PREFIX + option.lstrip("-").replace("-", "_").upper()
 
 
-def split_list(raw: str) -> list[str]:
-    """A list given in one environment variable: separated by commas or whitespace."""
-    return raw.replace(",", " ").split()
-
-
 @dataclass(frozen=True, slots=True)
 class _Option:
     dest: str
