@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,6 +152,16 @@ async def test_openmetrics_when_the_scraper_asks(
     received = families["beehive_messages_received"]
     assert received.type == "counter"
     assert all(isinstance(s, Sample) for s in received.samples)
+
+
+def test_names_follow_the_prometheus_conventions() -> None:
+    """Snake case under ``beehive_``, counters in ``_total``, the unit (seconds, messages)
+    named."""
+    for name, (kind, text) in {**METRICS, RESTARTS: ("counter", "restarts")}.items():
+        assert re.fullmatch(r"beehive_[a-z][a-z0-9_]*[a-z0-9]", name), name
+        assert name.endswith("_total") == (kind == "counter"), name
+        assert re.search(r"_(seconds|messages)(_|$)", name) or kind == "counter", name
+        assert text, name
 
 
 def test_the_docs_list_every_metric() -> None:
