@@ -155,6 +155,14 @@ def test_main_turns_a_start_error_into_exit_code_1(
     )
 
 
+def test_it_binds_the_loopback_address_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BEEHIVE_HOST", raising=False)
+    assert parse(["run", APP]).host == "127.0.0.1"
+    assert parse(["run", APP, "--host", "0.0.0.0"]).host == "0.0.0.0"
+    monkeypatch.setenv("BEEHIVE_HOST", "0.0.0.0")  # what the container image sets
+    assert parse(["run", APP]).host == "0.0.0.0"
+
+
 def test_a_port_in_use_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
