@@ -19,13 +19,15 @@ from beehive.names import QueueName
 from beehive.versions import VERSION_PROPERTY, declared_version
 
 MAX_COUNT = 10_000
+MAX_DELAY = 365 * 24 * 3600
+"""Seconds a send may delay its events at most (a year)."""
 
 
 class Outgoing(BaseModel):
     """What one send asks for: ``count`` events of ``event_type`` with ``body`` (a JSON value).
 
-    ``delay`` (seconds) schedules them; ``properties``, ``session_id`` and ``correlation_id``
-    go on every one of them.
+    ``delay`` (seconds, at most a year) schedules them; ``properties``, ``session_id`` and
+    ``correlation_id`` go on every one of them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -36,7 +38,7 @@ class Outgoing(BaseModel):
     session_id: str | None = None
     correlation_id: str | None = None
     count: int = Field(default=1, ge=1, le=MAX_COUNT)
-    delay: float = Field(default=0.0, ge=0.0)
+    delay: float = Field(default=0.0, ge=0.0, le=MAX_DELAY, allow_inf_nan=False)
 
     @field_validator("event_type")
     @classmethod

@@ -68,7 +68,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--count", type=int, default=1, metavar="N", help=f"send N copies, 1 to {MAX_COUNT}"
     )
     parser.add_argument(
-        "--delay", type=float, default=0.0, metavar="SECONDS", help="deliver after SECONDS"
+        "--delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="deliver after SECONDS (at most a year)",
     )
     parser.add_argument(
         "--to",

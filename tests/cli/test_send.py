@@ -124,6 +124,8 @@ async def test_body_from_a_file_and_from_stdin(
         (["OrderPlaced", "@/no/such/file.json"], "cannot read the body from /no/such/file.json"),
         (["OrderPlaced", "--property", "novalue"], "--property takes KEY=VALUE"),
         (["OrderPlaced", "--count", "0"], "count: Input should be greater than or equal to 1"),
+        (["OrderPlaced", "--delay", "inf"], "delay: Input should be a finite number"),
+        (["OrderPlaced", "--delay", "1e308"], "delay: Input should be less than or equal to"),
         (["Order-Placed"], "invalid topic name"),
         (["OrderPlaced"], "--to http://HOST:PORT"),
     ],

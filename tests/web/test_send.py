@@ -100,6 +100,20 @@ async def test_malformed_sends_say_what_is_wrong(
     assert says in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    "delay", [b"1e308", b"Infinity", b"NaN", b"-1", str(366 * 24 * 3600).encode()]
+)
+async def test_a_delay_past_a_year_or_not_a_number_is_a_422_not_a_500(
+    hosted: Hosted, delay: bytes
+) -> None:
+    body = b'{"event_type": "OrderPlaced", "body": {"order_id": "o"}, "delay": ' + delay + b"}"
+
+    response = await hosted.client.post("/api/send", content=body, headers=AUTH)
+
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("delay: ")
+
+
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {TOKEN}"])
 async def test_without_the_token_nothing_is_sent(
     hosted: Hosted, authorization: str | None, caplog: pytest.LogCaptureFixture
