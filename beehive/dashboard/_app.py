@@ -235,8 +235,11 @@ class Dashboard:
             return answer({"error": str(error)}, HTTPStatus.CONFLICT)
         finally:
             self._dead_at = float("-inf")  # show the change on the next poll
+        if not count:
+            missing = f"no dead letter {event_id} in {queue} (replayed or purged already?)"
+            return answer({"replayed": 0, "error": missing}, HTTPStatus.NOT_FOUND)
         logger.info("dashboard replayed %d dead letter(s) %s into %s", count, event_id, queue)
-        return answer({"replayed": count}, HTTPStatus.OK if count else HTTPStatus.NOT_FOUND)
+        return answer({"replayed": count})
 
 
 def _replay_request(asked: Any) -> tuple[str, str]:

@@ -185,7 +185,23 @@ async def test_a_read_only_dashboard_refuses_every_replay(read_only: Served) -> 
 )
 async def test_bad_replay_requests(served: Served, body: bytes, status: int) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    assert (await request(served.client, "POST", "/api/replay", body, auth))[0] == status
+    answered, _, answer = await request(served.client, "POST", "/api/replay", body, auth)
+
+    assert answered == status
+    assert json.loads(answer)["error"], "it says why"
+
+
+async def test_replaying_a_dead_letter_no_longer_there_says_so(served: Served) -> None:
+    body = json.dumps({"queue": PAYMENT, "id": "gone-already"}).encode()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    status, _, answer = await request(served.client, "POST", "/api/replay", body, auth)
+
+    assert status == 404
+    assert json.loads(answer) == {
+        "replayed": 0,
+        "error": f"no dead letter gone-already in {PAYMENT} (replayed or purged already?)",
+    }
 
 
 async def test_methods_are_checked(served: Served) -> None:
