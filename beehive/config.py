@@ -4,8 +4,8 @@ Overrides are keyed by actor class name (every source of that class) or by descr
 (``ActorClass@Topic-Subscription``, one source) and may set what
 :class:`beehive.settings.ActorSettings` lists: ``parallelism``, ``max_deliveries``,
 ``lease_seconds``, ``max_lease_seconds``, ``enabled``, ``idempotent`` and ``exclusive``. A key
-that names
-no actor is an error that lists the known ones.
+that names no actor is an error that lists the known ones. The TOML file is read by
+``tomllib`` and the variables by pydantic-settings; both are validated by that one model.
 """
 
 from __future__ import annotations
