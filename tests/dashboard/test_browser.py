@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +87,26 @@ async def _stream(live: LiveHost, pushed: list[str], stop: asyncio.Event) -> Non
         await asyncio.sleep(0.15)
 
 
+def _waiting(browser: object) -> Any:
+    """A wait for a page that redraws its tables every second: an element redrawn between
+    finding and using it is stale, and the condition is tried again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException])  # type: ignore[arg-type]
+
+
+def _click(browser: object, selector: str) -> None:
+    """Click what ``selector`` finds (found again if it was redrawn: nothing was clicked)."""
+    from selenium.webdriver.common.by import By
+
+    def clicked(browser: object) -> bool:
+        browser.find_element(By.CSS_SELECTOR, selector).click()  # type: ignore[attr-defined]
+        return True
+
+    _waiting(browser).until(clicked)
+
+
 def _number(browser: object, selector: str) -> int:
     from selenium.webdriver.common.by import By
 
@@ -96,10 +117,9 @@ def _number(browser: object, selector: str) -> int:
 def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
-    from selenium.webdriver.support.ui import WebDriverWait
 
     browser = driver
-    wait = WebDriverWait(browser, WAIT)  # type: ignore[arg-type]
+    wait = _waiting(browser)
     payment = '#actors tr[data-name="Payment@OrderPlaced-Payment"] td.succeeded'
 
     with live_host(token=TOKEN) as live:
@@ -113,7 +133,7 @@ def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
 
         # The counts move.
         wait.until(lambda b: _number(b, payment) > 0)
-        first = _number(browser, payment)
+        first = wait.until(lambda b: _number(b, payment))  # > 0 by now: found again if redrawn
         wait.until(lambda b: _number(b, payment) > first)
         # The network is drawn, and its actors annotated live.
         wait.until(
@@ -140,7 +160,7 @@ def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
         # A wrong token is refused, and nothing moves.
         token.clear()
         token.send_keys("not-the-token")
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.replay").click()  # type: ignore[attr-defined]
+        _click(browser, f"{row} button.replay")
         wait.until(
             shown.text_to_be_present_in_element((By.ID, "replay-status"), "wrong or missing token")
         )
@@ -150,7 +170,7 @@ def test_the_dashboard_live_in_chromium(driver: object, tmp_path: Path) -> None:
         token.send_keys(TOKEN)
 
         # The right token replays it into its subscription, where it now succeeds.
-        browser.find_element(By.CSS_SELECTOR, f"{row} button.replay").click()  # type: ignore[attr-defined]
+        _click(browser, f"{row} button.replay")
         wait.until(shown.text_to_be_present_in_element((By.ID, "replay-status"), "replayed"))
         wait.until(shown.invisibility_of_element_located((By.CSS_SELECTOR, row)))
         live.call(live.operator.wait_idle(WAIT))
