@@ -258,11 +258,9 @@ async def _serve(
         if dashboard is not None:
             logger.info("dashboard on http://%s:%d/ (%r)", args.host, server.port, dashboard)
         if await _start(host, stopping):
+            running = [d.name for d in descriptors if d.enabled]
             logger.info(
-                "running %d actors on %s: %s",
-                len(descriptors),
-                args.backend,
-                ", ".join(d.name for d in descriptors),
+                "running %d actors on %s: %s", len(running), args.backend, ", ".join(running)
             )
             await stopping.wait()
         logger.info("stopping, waiting up to %gs for messages in flight", args.grace)

@@ -28,6 +28,7 @@ from beehive.cli._common import (
     modules_of,
 )
 from beehive.cli._groups import GROUPINGS, Group, groups, parse_group
+from beehive.config import overrides_from_env
 from beehive.limits import ServiceBusRules
 from beehive.names import QueueName
 from beehive.stores._postgres_schema import ddl
@@ -148,6 +149,7 @@ class Deployment:
     descriptors: tuple[ActorDescriptor, ...]
     container: str | None = None
     name: str | None = None
+    config: str | None = None
 
     def apps(self) -> list[dict[str, Any]]:
         """One entry per container app: its name, its actors, its scale rules."""
@@ -166,7 +168,11 @@ def bicep_parameters(topology: Topology, deployment: Deployment) -> dict[str, An
         for s in topology.subscriptions
     ]
     queues = [{"name": q.name.topic, **_settings(q)} for q in topology.queues]
-    given = {"name": deployment.name, "container": deployment.container}
+    given = {
+        "name": deployment.name,
+        "container": deployment.container,
+        "config": deployment.config,
+    }
     return {
         "$schema": PARAMETERS_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -306,15 +312,34 @@ def main(args: argparse.Namespace) -> int:
                 f"--name {args.name!r}: use 3 to 12 lower-case letters and digits, starting "
                 "with a letter (it starts the storage account's name, which allows nothing else)"
             )
+        _check_carried(args.config)
         deployment = Deployment(
             modules=tuple(modules_of(args)),
             groups=groups(descriptors, args.groups, [parse_group(g) for g in args.group]),
             descriptors=tuple(descriptors),
             container=args.container,
             name=args.name,
+            config=args.config,
         )
     write(render(build(descriptors), args.format, deployment), args.output)
     return 0
+
+
+def _check_carried(config: str | None) -> None:
+    """Refuse per-actor settings the deployed apps would not read as the topology did."""
+    from_variables = overrides_from_env()
+    if from_variables:
+        actors = ", ".join(sorted(from_variables))
+        raise CommandError(
+            f"per-actor settings from BEEHIVE_ACTOR__ variables ({actors})"
+            " do not reach the deployed apps: put them in a TOML file in your package and give "
+            "it with --config, which every app then reads (BEEHIVE_CONFIG)"
+        )
+    if config and Path(config).is_absolute():
+        raise CommandError(
+            f"--config {config!r}: give the file relative to the directory holding your "
+            "package (the image's /app), where every app looks for it"
+        )
 
 
 def write(text: str, output: str | None) -> None:

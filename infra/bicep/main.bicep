@@ -59,6 +59,9 @@ param modules string
 @description('Dependency-injector container, module:Name (BEEHIVE_CONTAINER; generated with --container); empty for none.')
 param container string = ''
 
+@description('TOML file of per-actor settings every app reads (BEEHIVE_CONFIG), relative to the image\'s /app (generated with --config); empty for none.')
+param config string = ''
+
 @description('Fewest replicas of each app (0: scale to zero).')
 param minReplicas int = 0
 
@@ -140,6 +143,7 @@ module actorHosts 'modules/containerapp.bicep' = [
       registryName: registryName
       modules: modules
       container: container
+      config: config
       only: group.only
       scaleRules: group.scaleRules
       minReplicas: minReplicas

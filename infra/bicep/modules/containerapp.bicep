@@ -27,6 +27,9 @@ param modules string
 @description('Dependency-injector container, module:Name (BEEHIVE_CONTAINER); empty for none.')
 param container string = ''
 
+@description('TOML file of per-actor settings (BEEHIVE_CONFIG), relative to the image\'s /app; empty for none.')
+param config string = ''
+
 @description('Actors this app runs only (BEEHIVE_ONLY), comma-separated; empty for all.')
 param only string = ''
 
@@ -105,6 +108,10 @@ var settings = [
   {
     name: 'BEEHIVE_CONTAINER'
     value: container
+  }
+  {
+    name: 'BEEHIVE_CONFIG'
+    value: config
   }
   {
     name: 'BEEHIVE_ONLY'
