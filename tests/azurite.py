@@ -8,7 +8,6 @@ missing install step cannot pass for green.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.required import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
@@ -127,13 +128,6 @@ class Azurite:
         self._workdir.cleanup()
 
 
-def unavailable(reason: str, remedy: str) -> None:
-    """Skip, or fail under CI, where these tests must run."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so the Azure tests must run): {remedy}")
-    pytest.skip(f"{reason}: {remedy} to run the Azure tests")
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -152,11 +146,11 @@ def answers(port: int) -> bool:
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     if shutil.which("node") is None:
-        unavailable("Node.js is not installed, so Azurite cannot run", "install Node.js 20+")
+        unavailable("Node.js is not installed, so Azurite cannot run: install Node.js 20+")
     if not AZURITE.exists():
         unavailable(
-            f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing)",
-            "run scripts/test, which installs it (scripts/_azurite.sh),",
+            f"Azurite is not installed ({AZURITE.relative_to(ROOT)} is missing): run "
+            "scripts/test, which installs it (scripts/_azurite.sh)"
         )
     running = Azurite()
     try:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.azurite import answers, free_port, unavailable
+from tests.azurite import answers, free_port
+from tests.required import unavailable
 
 STARTUP_TIMEOUT = 30.0
 # moto accepts any credentials; these only satisfy the SDK's credential chain.
@@ -44,7 +45,7 @@ class Moto:
 @pytest.fixture(scope="session")
 def moto() -> Iterator[Moto]:
     if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
-        unavailable("moto's server mode is not installed", "pip install 'moto[server]'")
+        unavailable("moto's server mode is not installed: pip install 'moto[server]'")
     port = free_port()
     workdir = tempfile.TemporaryDirectory(prefix="moto-")
     log = open(Path(workdir.name) / "moto.log", "w+b")  # noqa: SIM115 - closed below

@@ -21,6 +21,7 @@ import pytest
 from beehive.queues.base import UNKNOWN_TIME
 from tests.dashboard.live import LiveHost, live_host
 from tests.dashboard.shop import placed
+from tests.required import unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -57,9 +58,7 @@ def _browser_problem() -> str | None:
 def driver(tmp_path: Path) -> Iterator[object]:
     problem = _browser_problem()
     if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs the browser: {problem}")
-        pytest.skip(problem)
+        unavailable(problem)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

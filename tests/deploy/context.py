@@ -37,10 +37,6 @@ class Context:
                 rules.append((line.startswith("!"), pattern, _regex(pattern)))
         return rules
 
-    def included(self, relative: str) -> bool:
-        """Whether the file at ``relative`` (posix) is sent to the builder."""
-        return _included(relative, self._rules())
-
     def files(self) -> list[str]:
         """Every file the builder receives, relative and posix."""
         rules = self._rules()
@@ -62,6 +58,7 @@ class Context:
 
 
 def _included(relative: str, rules: list[tuple[bool, str, re.Pattern[str]]]) -> bool:
+    """Whether the file or directory at ``relative`` (posix) is sent to the builder."""
     parts = relative.split("/")
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     keep = True

@@ -15,10 +15,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from beehive.names import QueueName
 from beehive.queues import QueueOperator, QueueSettings
+from tests.required import unavailable
 
 RABBITMQ_URL = os.environ.get("BEEHIVE_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -41,9 +40,7 @@ def require_broker() -> None:
     """Skip the test when there is no broker; fail it under CI."""
     problem = broker_problem()
     if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs a RabbitMQ broker: {problem}")
-        pytest.skip(problem)
+        unavailable(problem)
 
 
 def rabbitmqctl(*args: str) -> None:
